@@ -1,0 +1,379 @@
+//! The command line, as a contract: command names and flags here are documented and
+//! scripts depend on them. Add, never rename.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Strongroom: a self-hosted secrets manager.
+///
+/// Run `strongroom server` to start a server, then `strongroom signup` and
+/// `strongroom login` to use it. Every command takes --json for scripts.
+/// Exit codes: 0 success, 1 error, 2 usage, 3 not signed in or authentication failed,
+/// 4 permission denied, 5 not found.
+#[derive(Debug, Parser)]
+#[command(name = "strongroom", version, max_term_width = 100)]
+pub struct Cli {
+    /// Print machine-readable JSON (documented in docs/cli.md) instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Server URL for this command, overriding STRONGROOM_SERVER and the saved server.
+    #[arg(long, global = true, value_name = "URL")]
+    pub server: Option<String>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the Strongroom server.
+    Server(ServerArgs),
+    /// Create an account (with its personal vault) and sign in.
+    Signup(SignupArgs),
+    /// Sign in and save the session for later commands.
+    Login(LoginArgs),
+    /// End the saved session.
+    Logout,
+    /// Show who is signed in, in which vault.
+    Whoami,
+    /// Re-authenticate, allowing sensitive actions for the next five minutes.
+    StepUp(StepUpArgs),
+    /// Change your password (needs a recent step-up; ends your other sessions).
+    Passwd(PasswdArgs),
+    /// List or revoke your sessions.
+    #[command(subcommand)]
+    Sessions(SessionsCommand),
+    /// Manage your TOTP second factor and recovery codes.
+    #[command(subcommand)]
+    Totp(TotpCommand),
+    /// List the vaults you belong to.
+    #[command(subcommand)]
+    Vaults(VaultsCommand),
+    /// Create and list applications.
+    #[command(subcommand)]
+    Apps(AppsCommand),
+    /// Create and list projects (APP/PROJECT).
+    #[command(subcommand)]
+    Projects(ProjectsCommand),
+    /// Create and list environments (APP/PROJECT/ENV).
+    #[command(subcommand)]
+    Envs(EnvsCommand),
+    /// Set, read, list, version, roll back, trash, restore and purge secrets.
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
+    /// Run a command with an environment's secrets as environment variables.
+    Run(RunArgs),
+    /// Print an environment's secrets as dotenv or JSON.
+    Export(ExportArgs),
+    /// Set an environment's secrets from a dotenv or JSON file (one new version per changed key).
+    Import(ImportArgs),
+    /// Operator commands that work on the server's data directly.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Print the server's OpenAPI document.
+    Openapi,
+}
+
+/// Where the server keeps its data, shared by `server` and `admin`.
+#[derive(Debug, Args, Clone)]
+pub struct StorageArgs {
+    /// Data directory (SQLite database and root key file).
+    #[arg(long, env = "STRONGROOM_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Use PostgreSQL instead of SQLite.
+    #[arg(
+        long,
+        env = "STRONGROOM_DATABASE_URL",
+        value_name = "postgres://…",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+    /// Root key file (default: DATA_DIR/root.key).
+    #[arg(long, env = "STRONGROOM_ROOT_KEY_FILE", value_name = "FILE")]
+    pub root_key_file: Option<PathBuf>,
+    /// TOML configuration file (flags and environment variables override it).
+    #[arg(long, env = "STRONGROOM_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    /// Address to listen on (default 127.0.0.1:8420).
+    #[arg(long, env = "STRONGROOM_LISTEN", value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// TLS certificate chain (PEM); serves HTTPS.
+    #[arg(
+        long,
+        env = "STRONGROOM_TLS_CERT",
+        value_name = "FILE",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(
+        long,
+        env = "STRONGROOM_TLS_KEY",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<PathBuf>,
+    /// Allow plain HTTP on a non-loopback address (only behind a TLS-terminating proxy).
+    #[arg(long, env = "STRONGROOM_INSECURE_HTTP")]
+    pub insecure_http: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SignupArgs {
+    /// Username (2–32 characters: letters, digits, '.', '-', '_').
+    #[arg(long)]
+    pub username: String,
+    /// Email address.
+    #[arg(long)]
+    pub email: String,
+    /// Read the password from standard input instead of prompting.
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// Username.
+    #[arg(long)]
+    pub username: String,
+    /// Read the password from standard input instead of prompting.
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Current TOTP code, if the account has TOTP.
+    #[arg(long, value_name = "CODE")]
+    pub totp: Option<String>,
+    /// A one-time recovery code, instead of a TOTP code.
+    #[arg(long, value_name = "CODE", conflicts_with = "totp")]
+    pub recovery_code: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StepUpArgs {
+    /// Read the password from standard input instead of prompting.
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Current TOTP code, if the account has TOTP.
+    #[arg(long, value_name = "CODE")]
+    pub totp: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PasswdArgs {
+    /// Read the new password from standard input instead of prompting.
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SessionsCommand {
+    /// List your live sessions.
+    List,
+    /// Revoke one session by id (sess_…).
+    Revoke {
+        /// Session id.
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TotpCommand {
+    /// Start enrolment: prints a secret and an otpauth:// URL for your authenticator app.
+    Enroll,
+    /// Finish enrolment with a code from the app; prints one-time recovery codes.
+    Confirm {
+        /// The 6-digit code the app shows.
+        code: String,
+    },
+    /// Turn TOTP off (needs a recent step-up).
+    Disable,
+    /// Replace your recovery codes (needs a recent step-up).
+    RecoveryCodes,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VaultsCommand {
+    /// List your vaults and your role in each.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AppsCommand {
+    /// Create an application.
+    Create {
+        /// Name (lowercase letters, digits, '.', '-', '_').
+        name: String,
+    },
+    /// List applications.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProjectsCommand {
+    /// Create a project, with environments development, staging and production.
+    Create {
+        /// APP/PROJECT
+        path: String,
+    },
+    /// List an application's projects.
+    List {
+        /// APP
+        app: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EnvsCommand {
+    /// Add an environment to a project.
+    Create {
+        /// APP/PROJECT/ENV
+        path: String,
+    },
+    /// List a project's environments.
+    List {
+        /// APP/PROJECT
+        project: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretsCommand {
+    /// Write a new version of a secret (creating it if needed).
+    Set(SetArgs),
+    /// Print a secret's value, alone (latest version, or --version N).
+    Get {
+        /// APP/PROJECT/ENV/NAME
+        path: String,
+        /// Which version.
+        #[arg(long, value_name = "N")]
+        version: Option<i64>,
+    },
+    /// Show a secret's metadata (never its value).
+    Show {
+        /// APP/PROJECT/ENV/NAME
+        path: String,
+    },
+    /// List an environment's secrets (names and metadata).
+    List {
+        /// APP/PROJECT/ENV
+        env: String,
+    },
+    /// List a secret's versions.
+    History {
+        /// APP/PROJECT/ENV/NAME
+        path: String,
+    },
+    /// Make a new version equal to an old one.
+    Rollback {
+        /// APP/PROJECT/ENV/NAME
+        path: String,
+        /// The version to copy.
+        #[arg(long, value_name = "N")]
+        to: i64,
+    },
+    /// Move a secret to the trash.
+    Delete {
+        /// APP/PROJECT/ENV/NAME
+        path: String,
+    },
+    /// Bring a secret back from the trash.
+    Restore {
+        /// APP/PROJECT/ENV/NAME
+        path: String,
+    },
+    /// Destroy a trashed secret and all its versions. Cannot be undone.
+    Purge {
+        /// APP/PROJECT/ENV/NAME
+        path: String,
+    },
+    /// List the vault's trash.
+    Trash,
+}
+
+#[derive(Debug, Args)]
+pub struct SetArgs {
+    /// APP/PROJECT/ENV/NAME
+    pub path: String,
+    /// Read the value from standard input (one trailing newline is dropped).
+    #[arg(
+        long,
+        required_unless_present = "value_file",
+        conflicts_with = "value_file"
+    )]
+    pub value_stdin: bool,
+    /// Read the value from a file, byte for byte.
+    #[arg(long, value_name = "FILE")]
+    pub value_file: Option<PathBuf>,
+    /// generic, password, api_key, certificate, ssh_key or connection_string (default: unchanged).
+    #[arg(long = "type", value_name = "TYPE")]
+    pub secret_type: Option<String>,
+    /// A note (default: unchanged).
+    #[arg(long, value_name = "TEXT")]
+    pub note: Option<String>,
+    /// A tag; repeat for several (replaces the tags).
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// APP/PROJECT/ENV whose secrets to inject.
+    #[arg(long, value_name = "APP/PROJECT/ENV")]
+    pub env: String,
+    /// The command and its arguments, after `--`.
+    #[arg(trailing_var_arg = true, required = true, num_args = 1.., value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FileFormat {
+    /// NAME="value" lines.
+    Dotenv,
+    /// A JSON object of names to values.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// APP/PROJECT/ENV
+    #[arg(long, value_name = "APP/PROJECT/ENV")]
+    pub env: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "dotenv")]
+    pub format: FileFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// APP/PROJECT/ENV
+    #[arg(long, value_name = "APP/PROJECT/ENV")]
+    pub env: String,
+    /// Input format.
+    #[arg(long, value_enum, default_value = "dotenv")]
+    pub format: FileFormat,
+    /// File to read, or - for standard input.
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Rewrap every data key under a new root key, while the server keeps serving.
+    RotateRootKey(StorageArgs),
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

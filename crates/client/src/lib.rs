@@ -1,0 +1,542 @@
+//! A typed client for the Strongroom HTTP API, used by the CLI, the tests and any Rust
+//! program that reads secrets. Every call returns the API's wire types or a
+//! [`ClientError`] that keeps the server's stable error code.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+use reqwest::{Method, RequestBuilder, StatusCode, Url};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::collections::BTreeMap;
+use std::time::Duration;
+use strongroom_proto::*;
+
+/// What went wrong with a call.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The server answered with an error.
+    #[error("{message}")]
+    Api {
+        /// HTTP status.
+        status: u16,
+        /// Stable error code, e.g. `not_found`.
+        code: String,
+        /// The server's message.
+        message: String,
+    },
+    /// The server could not be reached.
+    #[error("cannot reach the Strongroom server at {url}: {reason}")]
+    Transport {
+        /// Where we tried.
+        url: String,
+        /// Why it failed.
+        reason: String,
+    },
+    /// The answer was not what the API promises.
+    #[error("unexpected answer from the server: {0}")]
+    Protocol(String),
+    /// A path argument does not have the required shape.
+    #[error("{0}")]
+    BadPath(String),
+}
+
+impl ClientError {
+    /// The server's stable error code, if the server answered.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Self::Api { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+}
+
+/// Result of a client call.
+pub type Result<T> = std::result::Result<T, ClientError>;
+
+/// A connection to one Strongroom server, optionally signed in.
+#[derive(Clone, Debug)]
+pub struct Client {
+    http: reqwest::Client,
+    base: Url,
+    token: Option<Sensitive>,
+}
+
+/// Splits `a/b/c` into exactly `N` non-empty parts.
+fn split_path<'a, const N: usize>(path: &'a str, shape: &str) -> Result<[&'a str; N]> {
+    let parts: Vec<&str> = path.split('/').collect();
+    let bad = || ClientError::BadPath(format!("expected {shape}, got {path:?}"));
+    if parts.iter().any(|p| p.is_empty()) {
+        return Err(bad());
+    }
+    parts.try_into().map_err(|_| bad())
+}
+
+impl Client {
+    /// A client for `base_url` (e.g. `http://127.0.0.1:8420`). `ca_cert_pem` adds a CA to
+    /// trust, for servers with a private certificate.
+    pub fn new(base_url: &str, ca_cert_pem: Option<&[u8]>) -> Result<Self> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let base = Url::parse(base_url).map_err(|e| ClientError::Transport {
+            url: base_url.to_owned(),
+            reason: format!("not a valid URL: {e}"),
+        })?;
+        if !matches!(base.scheme(), "http" | "https") {
+            return Err(ClientError::Transport {
+                url: base_url.to_owned(),
+                reason: "the server URL must start with http:// or https://".into(),
+            });
+        }
+        let mut builder = reqwest::Client::builder()
+            .user_agent(concat!("strongroom-client/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(120));
+        if let Some(pem) = ca_cert_pem {
+            let cert = reqwest::Certificate::from_pem(pem).map_err(|e| ClientError::Transport {
+                url: base_url.to_owned(),
+                reason: format!("the CA certificate is not valid PEM: {e}"),
+            })?;
+            builder = builder.add_root_certificate(cert);
+        }
+        let http = builder.build().map_err(|e| ClientError::Transport {
+            url: base_url.to_owned(),
+            reason: e.to_string(),
+        })?;
+        Ok(Self {
+            http,
+            base,
+            token: None,
+        })
+    }
+
+    /// The same connection, signed in with `token`.
+    pub fn with_token(&self, token: impl Into<Sensitive>) -> Self {
+        Self {
+            token: Some(token.into()),
+            ..self.clone()
+        }
+    }
+
+    /// The server's base URL.
+    pub fn base_url(&self) -> &str {
+        self.base.as_str()
+    }
+
+    fn url(&self, segments: &[&str]) -> Result<Url> {
+        let mut url = self.base.clone();
+        url.path_segments_mut()
+            .map_err(|_| ClientError::BadPath("the server URL cannot have a path appended".into()))?
+            .pop_if_empty()
+            .extend(segments);
+        Ok(url)
+    }
+
+    fn api(&self, method: Method, segments: &[&str]) -> Result<RequestBuilder> {
+        let mut all = vec!["api", "v1"];
+        all.extend_from_slice(segments);
+        let mut request = self.http.request(method, self.url(&all)?);
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token.expose());
+        }
+        Ok(request)
+    }
+
+    async fn call(&self, request: RequestBuilder) -> Result<reqwest::Response> {
+        let response = request.send().await.map_err(|e| ClientError::Transport {
+            url: self.base.to_string(),
+            reason: error_chain(&e),
+        })?;
+        if response.status().is_success() {
+            return Ok(response);
+        }
+        let status = response.status();
+        let body = response.text().await.unwrap_or_default();
+        match serde_json::from_str::<ErrorBody>(&body) {
+            Ok(e) => Err(ClientError::Api {
+                status: status.as_u16(),
+                code: e.error.code,
+                message: e.error.message,
+            }),
+            Err(_) => Err(ClientError::Protocol(format!(
+                "HTTP {status} without an error body"
+            ))),
+        }
+    }
+
+    async fn json<T: DeserializeOwned>(&self, request: RequestBuilder) -> Result<T> {
+        self.call(request)
+            .await?
+            .json::<T>()
+            .await
+            .map_err(|e| ClientError::Protocol(e.to_string()))
+    }
+
+    async fn empty(&self, request: RequestBuilder) -> Result<()> {
+        let response = self.call(request).await?;
+        if response.status() == StatusCode::NO_CONTENT || response.status().is_success() {
+            Ok(())
+        } else {
+            Err(ClientError::Protocol(format!(
+                "unexpected status {}",
+                response.status()
+            )))
+        }
+    }
+
+    async fn get<T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        query: &[(&str, String)],
+    ) -> Result<T> {
+        self.json(self.api(Method::GET, segments)?.query(query))
+            .await
+    }
+
+    async fn send<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        segments: &[&str],
+        body: &B,
+    ) -> Result<T> {
+        self.json(self.api(method, segments)?.json(body)).await
+    }
+
+    /// Follows `next_cursor` until the list ends.
+    async fn all<T: DeserializeOwned>(&self, segments: &[&str]) -> Result<Vec<T>> {
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut query = vec![("limit", "1000".to_owned())];
+            if let Some(c) = cursor.take() {
+                query.push(("cursor", c));
+            }
+            let page: List<T> = self.get(segments, &query).await?;
+            items.extend(page.items);
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => return Ok(items),
+            }
+        }
+    }
+
+    /// `GET /healthz`.
+    pub async fn health(&self) -> Result<Health> {
+        self.json(self.http.get(self.url(&["healthz"])?)).await
+    }
+
+    /// `GET /api/v1/openapi.json`.
+    pub async fn openapi(&self) -> Result<serde_json::Value> {
+        self.get(&["openapi.json"], &[]).await
+    }
+
+    /// Creates an account and signs it in.
+    pub async fn signup(&self, request: &SignupRequest) -> Result<LoginResponse> {
+        self.send(Method::POST, &["auth", "signup"], request).await
+    }
+
+    /// Signs in.
+    pub async fn login(&self, request: &LoginRequest) -> Result<LoginResponse> {
+        self.send(Method::POST, &["auth", "login"], request).await
+    }
+
+    /// Ends this session.
+    pub async fn logout(&self) -> Result<()> {
+        self.empty(self.api(Method::POST, &["auth", "logout"])?)
+            .await
+    }
+
+    /// The signed-in account, vault and session.
+    pub async fn whoami(&self) -> Result<WhoAmI> {
+        self.get(&["auth", "whoami"], &[]).await
+    }
+
+    /// Re-authenticates for sensitive actions.
+    pub async fn step_up(&self, request: &StepUpRequest) -> Result<StepUpResponse> {
+        self.send(Method::POST, &["auth", "step-up"], request).await
+    }
+
+    /// Changes the password (after a step-up).
+    pub async fn change_password(&self, request: &ChangePasswordRequest) -> Result<()> {
+        self.empty(self.api(Method::POST, &["auth", "password"])?.json(request))
+            .await
+    }
+
+    /// Every live session of the account.
+    pub async fn sessions(&self) -> Result<Vec<SessionInfo>> {
+        self.all(&["auth", "sessions"]).await
+    }
+
+    /// Revokes one session.
+    pub async fn revoke_session(&self, id: &str) -> Result<()> {
+        self.empty(self.api(Method::DELETE, &["auth", "sessions", id])?)
+            .await
+    }
+
+    /// Starts TOTP enrolment.
+    pub async fn totp_begin(&self) -> Result<TotpEnrollment> {
+        self.json(self.api(Method::POST, &["auth", "totp"])?).await
+    }
+
+    /// Confirms TOTP enrolment; returns recovery codes.
+    pub async fn totp_confirm(&self, code: &str) -> Result<RecoveryCodes> {
+        self.send(
+            Method::POST,
+            &["auth", "totp", "confirm"],
+            &TotpCodeRequest {
+                code: code.to_owned(),
+            },
+        )
+        .await
+    }
+
+    /// Turns TOTP off (after a step-up).
+    pub async fn totp_disable(&self) -> Result<()> {
+        self.empty(self.api(Method::DELETE, &["auth", "totp"])?)
+            .await
+    }
+
+    /// New recovery codes (after a step-up).
+    pub async fn regenerate_recovery_codes(&self) -> Result<RecoveryCodes> {
+        self.json(self.api(Method::POST, &["auth", "recovery-codes"])?)
+            .await
+    }
+
+    /// Vaults the user belongs to.
+    pub async fn vaults(&self) -> Result<Vec<VaultInfo>> {
+        let list: List<VaultInfo> = self.get(&["vaults"], &[]).await?;
+        Ok(list.items)
+    }
+
+    /// Every application.
+    pub async fn apps(&self) -> Result<Vec<Node>> {
+        self.all(&["apps"]).await
+    }
+
+    /// Creates an application.
+    pub async fn create_app(&self, name: &str) -> Result<Node> {
+        self.send(
+            Method::POST,
+            &["apps"],
+            &CreateRequest {
+                name: name.to_owned(),
+            },
+        )
+        .await
+    }
+
+    /// Every project of an application.
+    pub async fn projects(&self, app: &str) -> Result<Vec<Node>> {
+        self.all(&["apps", app, "projects"]).await
+    }
+
+    /// Creates `APP/PROJECT` (with development, staging and production).
+    pub async fn create_project(&self, project_path: &str) -> Result<ProjectCreated> {
+        let [app, project] = split_path(project_path, "APP/PROJECT")?;
+        self.send(
+            Method::POST,
+            &["apps", app, "projects"],
+            &CreateRequest {
+                name: project.to_owned(),
+            },
+        )
+        .await
+    }
+
+    /// Every environment of `APP/PROJECT`.
+    pub async fn envs(&self, project_path: &str) -> Result<Vec<Node>> {
+        let [app, project] = split_path(project_path, "APP/PROJECT")?;
+        self.all(&["apps", app, "projects", project, "envs"]).await
+    }
+
+    /// Creates `APP/PROJECT/ENV`.
+    pub async fn create_env(&self, env_path: &str) -> Result<Node> {
+        let [app, project, env] = split_path(env_path, "APP/PROJECT/ENV")?;
+        self.send(
+            Method::POST,
+            &["apps", app, "projects", project, "envs"],
+            &CreateRequest {
+                name: env.to_owned(),
+            },
+        )
+        .await
+    }
+
+    /// Every live secret of `APP/PROJECT/ENV` (metadata).
+    pub async fn secrets(&self, env_path: &str) -> Result<Vec<SecretMetadata>> {
+        let [app, project, env] = split_path(env_path, "APP/PROJECT/ENV")?;
+        self.all(&["apps", app, "projects", project, "envs", env, "secrets"])
+            .await
+    }
+
+    /// One page of the secrets of `APP/PROJECT/ENV`.
+    pub async fn secrets_page(
+        &self,
+        env_path: &str,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<List<SecretMetadata>> {
+        let [app, project, env] = split_path(env_path, "APP/PROJECT/ENV")?;
+        let mut query = vec![("limit", limit.to_string())];
+        if let Some(c) = cursor {
+            query.push(("cursor", c.to_owned()));
+        }
+        self.get(
+            &["apps", app, "projects", project, "envs", env, "secrets"],
+            &query,
+        )
+        .await
+    }
+
+    fn secret_segments(path: &str) -> Result<[&str; 4]> {
+        split_path(path, "APP/PROJECT/ENV/NAME")
+    }
+
+    /// Writes a new version of `APP/PROJECT/ENV/NAME`.
+    pub async fn put_secret(
+        &self,
+        path: &str,
+        request: &SecretWriteRequest,
+    ) -> Result<SecretWritten> {
+        let [a, p, e, n] = Self::secret_segments(path)?;
+        self.send(
+            Method::PUT,
+            &["apps", a, "projects", p, "envs", e, "secrets", n],
+            request,
+        )
+        .await
+    }
+
+    /// A secret's metadata.
+    pub async fn secret(&self, path: &str) -> Result<SecretMetadata> {
+        let [a, p, e, n] = Self::secret_segments(path)?;
+        self.get(&["apps", a, "projects", p, "envs", e, "secrets", n], &[])
+            .await
+    }
+
+    /// A secret's value (latest, or `version`).
+    pub async fn reveal(&self, path: &str, version: Option<i64>) -> Result<SecretValueResponse> {
+        let [a, p, e, n] = Self::secret_segments(path)?;
+        let query: Vec<(&str, String)> = version
+            .map(|v| ("version", v.to_string()))
+            .into_iter()
+            .collect();
+        self.get(
+            &["apps", a, "projects", p, "envs", e, "secrets", n, "value"],
+            &query,
+        )
+        .await
+    }
+
+    /// A secret's versions, newest first.
+    pub async fn versions(&self, path: &str) -> Result<Vec<SecretVersionInfo>> {
+        let [a, p, e, n] = Self::secret_segments(path)?;
+        self.all(&[
+            "apps", a, "projects", p, "envs", e, "secrets", n, "versions",
+        ])
+        .await
+    }
+
+    /// Makes a new version equal to version `to`.
+    pub async fn rollback(&self, path: &str, to: i64) -> Result<SecretWritten> {
+        let [a, p, e, n] = Self::secret_segments(path)?;
+        self.send(
+            Method::POST,
+            &[
+                "apps", a, "projects", p, "envs", e, "secrets", n, "rollback",
+            ],
+            &RollbackRequest { to },
+        )
+        .await
+    }
+
+    /// Moves a secret to the trash.
+    pub async fn delete_secret(&self, path: &str) -> Result<()> {
+        let [a, p, e, n] = Self::secret_segments(path)?;
+        self.empty(self.api(
+            Method::DELETE,
+            &["apps", a, "projects", p, "envs", e, "secrets", n],
+        )?)
+        .await
+    }
+
+    /// Restores a secret from the trash.
+    pub async fn restore_secret(&self, path: &str) -> Result<()> {
+        let [a, p, e, n] = Self::secret_segments(path)?;
+        self.empty(self.api(
+            Method::POST,
+            &["apps", a, "projects", p, "envs", e, "secrets", n, "restore"],
+        )?)
+        .await
+    }
+
+    /// Destroys a trashed secret.
+    pub async fn purge_secret(&self, path: &str) -> Result<()> {
+        let [a, p, e, n] = Self::secret_segments(path)?;
+        self.empty(self.api(
+            Method::POST,
+            &["apps", a, "projects", p, "envs", e, "secrets", n, "purge"],
+        )?)
+        .await
+    }
+
+    /// The vault's trash.
+    pub async fn trash(&self) -> Result<Vec<TrashedSecretInfo>> {
+        self.all(&["trash"]).await
+    }
+
+    /// Every live value of `APP/PROJECT/ENV`.
+    pub async fn environment_values(&self, env_path: &str) -> Result<EnvironmentValues> {
+        let [app, project, env] = split_path(env_path, "APP/PROJECT/ENV")?;
+        self.get(
+            &["apps", app, "projects", project, "envs", env, "values"],
+            &[],
+        )
+        .await
+    }
+
+    /// Sets many secrets at once (one new version per changed key).
+    pub async fn import(
+        &self,
+        env_path: &str,
+        secrets: BTreeMap<String, Sensitive>,
+    ) -> Result<ImportResult> {
+        let [app, project, env] = split_path(env_path, "APP/PROJECT/ENV")?;
+        self.send(
+            Method::POST,
+            &["apps", app, "projects", project, "envs", env, "import"],
+            &ImportRequest { secrets },
+        )
+        .await
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut message = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        message.push_str(": ");
+        message.push_str(&s.to_string());
+        source = s.source();
+    }
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_must_have_the_exact_shape() {
+        assert!(split_path::<4>("a/b/c/D", "").is_ok());
+        assert!(split_path::<4>("a/b/c", "").is_err());
+        assert!(split_path::<4>("a//c/D", "").is_err());
+    }
+
+    #[test]
+    fn segments_are_percent_encoded() {
+        let client = Client::new("http://localhost:1/", None).unwrap_or_else(|e| panic!("{e}"));
+        let url = client
+            .url(&["api", "a b", "../x"])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(url.as_str(), "http://localhost:1/api/a%20b/..%2Fx");
+    }
+}

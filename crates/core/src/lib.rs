@@ -1,0 +1,14 @@
+//! Strongroom's domain, free of I/O: identifiers, validated names and values, the one
+//! domain error every layer speaks, and the authorization decision that every request
+//! passes through.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod account;
+pub mod authz;
+pub mod error;
+pub mod ids;
+pub mod names;
+pub mod secret;
+
+pub use error::{Error, ErrorCode, Result};

@@ -1,0 +1,15 @@
+//! Strongroom's cryptography, in one place so it can be reviewed in one sitting:
+//! envelope encryption under a root keyring, password hashing, session tokens, TOTP and
+//! recovery codes. Every key and plaintext is zeroized on drop; nothing here logs.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod envelope;
+pub mod keyring;
+pub mod password;
+pub mod random;
+pub mod token;
+pub mod totp;
+
+pub use envelope::{Aad, DataKey};
+pub use keyring::{FileKeyring, RootKeyProvider};

@@ -1,0 +1,385 @@
+//! Strongroom's HTTP wire types: what the API accepts and returns, shared by the server,
+//! the client, the CLI and the tests, and described in the OpenAPI document. Times are
+//! RFC 3339 strings in UTC. Anything secret travels as [`Sensitive`], which is
+//! redacted in debug output and zeroized on drop.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod sensitive;
+
+pub use sensitive::Sensitive;
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+
+/// Every error response: `{"error": {"code": "...", "message": "..."}}`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// A stable code (see the error code table in the docs) and a human message.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable, machine-readable code such as `not_found` or `invalid_name`.
+    pub code: String,
+    /// What went wrong and, where possible, what to do about it.
+    pub message: String,
+}
+
+/// `GET /healthz`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    /// Always `ok` when the server answers.
+    pub status: String,
+    /// Server version.
+    pub version: String,
+}
+
+/// Create an account.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SignupRequest {
+    /// 2–32 characters: letters, digits, `.`, `-`, `_` (stored lowercase).
+    pub username: String,
+    /// Email address.
+    pub email: String,
+    /// At least 10 characters.
+    #[schema(value_type = String)]
+    pub password: Sensitive,
+}
+
+/// Sign in. Give `totp_code` (or a `recovery_code`) when the account has TOTP.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct LoginRequest {
+    /// Username.
+    pub username: String,
+    /// Password.
+    #[schema(value_type = String)]
+    pub password: Sensitive,
+    /// Current 6-digit TOTP code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totp_code: Option<String>,
+    /// A one-time recovery code, instead of a TOTP code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub recovery_code: Option<Sensitive>,
+}
+
+/// A new session. The token is shown only here, once.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct LoginResponse {
+    /// Bearer token for `Authorization: Bearer …`.
+    #[schema(value_type = String)]
+    pub token: Sensitive,
+    /// The session.
+    pub session: SessionInfo,
+    /// The account.
+    pub user: UserInfo,
+}
+
+/// An account.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct UserInfo {
+    /// `usr_…`.
+    pub id: String,
+    /// Username.
+    pub username: String,
+    /// Email address.
+    pub email: String,
+    /// The personal vault, `vault_…`.
+    pub personal_vault_id: String,
+    /// Whether TOTP is on.
+    pub totp_enabled: bool,
+    /// Sign-up time.
+    pub created_at: String,
+}
+
+/// A session (never its token).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SessionInfo {
+    /// `sess_…`.
+    pub id: String,
+    /// The vault the session acts in.
+    pub vault_id: String,
+    /// Sign-in time.
+    pub created_at: String,
+    /// When it stops working.
+    pub expires_at: String,
+    /// Last request (to the minute).
+    pub last_seen_at: String,
+    /// Last step-up re-authentication.
+    pub stepped_up_at: Option<String>,
+    /// Address it signed in from.
+    pub ip: String,
+    /// User agent it signed in with.
+    pub user_agent: String,
+    /// Whether this is the session making the request.
+    pub current: bool,
+}
+
+/// A vault the user belongs to.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct VaultInfo {
+    /// `vault_…`.
+    pub id: String,
+    /// `personal` or `organization`.
+    pub kind: String,
+    /// Name.
+    pub name: String,
+    /// The user's role there.
+    pub role: String,
+    /// Creation time.
+    pub created_at: String,
+}
+
+/// `GET /api/v1/auth/whoami`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WhoAmI {
+    /// The account.
+    pub user: UserInfo,
+    /// The vault this session acts in.
+    pub vault: VaultInfo,
+    /// This session.
+    pub session: SessionInfo,
+}
+
+/// Re-authenticate for a sensitive action.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct StepUpRequest {
+    /// Password.
+    #[schema(value_type = String)]
+    pub password: Sensitive,
+    /// TOTP code, required when TOTP is on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totp_code: Option<String>,
+}
+
+/// How long the step-up lasts.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct StepUpResponse {
+    /// Sensitive actions are allowed until this time.
+    pub valid_until: String,
+}
+
+/// Change the password (needs a recent step-up). Other sessions are ended.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ChangePasswordRequest {
+    /// The new password.
+    #[schema(value_type = String)]
+    pub new_password: Sensitive,
+}
+
+/// A TOTP enrolment to confirm with a first code.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TotpEnrollment {
+    /// `otpauth://` URL for an authenticator app (as a QR code).
+    #[schema(value_type = String)]
+    pub otpauth_url: Sensitive,
+    /// The same secret in base32, to type in by hand.
+    #[schema(value_type = String)]
+    pub secret_base32: Sensitive,
+}
+
+/// A TOTP code.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TotpCodeRequest {
+    /// 6 digits.
+    pub code: String,
+}
+
+/// One-time recovery codes, shown once.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RecoveryCodes {
+    /// Each works once, in place of a TOTP code.
+    #[schema(value_type = Vec<String>)]
+    pub codes: Vec<Sensitive>,
+}
+
+/// Create something by name.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CreateRequest {
+    /// Lowercase letters, digits, `.`, `-`, `_`; at most 64 characters.
+    pub name: String,
+}
+
+/// An application, project or environment.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Node {
+    /// `app_…`, `prj_…` or `env_…`.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Path from the vault root (`app`, `app/project`, `app/project/env`).
+    pub path: String,
+    /// Creation time.
+    pub created_at: String,
+}
+
+/// A new project and its environments.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ProjectCreated {
+    /// The project.
+    pub project: Node,
+    /// Its environments (development, staging, production).
+    pub environments: Vec<Node>,
+}
+
+/// Write a new version of a secret. Omitted metadata is kept from the previous version.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SecretWriteRequest {
+    /// The value (at most 64 KiB).
+    #[schema(value_type = String)]
+    pub value: Sensitive,
+    /// generic, password, api_key, certificate, ssh_key or connection_string.
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub secret_type: Option<String>,
+    /// Free text, at most 2000 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Tags (letters, digits, `-_.:=`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<String>>,
+}
+
+/// The result of a write.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SecretWritten {
+    /// `app/project/env/NAME`.
+    pub path: String,
+    /// The version just written.
+    pub version: i64,
+    /// Whether the secret was created by this write.
+    pub created: bool,
+}
+
+/// A secret's metadata (never its value).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SecretMetadata {
+    /// `sec_…`.
+    pub id: String,
+    /// `app/project/env/NAME`.
+    pub path: String,
+    /// Name.
+    pub name: String,
+    /// Type.
+    #[serde(rename = "type")]
+    pub secret_type: String,
+    /// Note.
+    pub note: String,
+    /// Tags, sorted.
+    pub tags: Vec<String>,
+    /// Latest version.
+    pub version: i64,
+    /// First write.
+    pub created_at: String,
+    /// Latest write.
+    pub updated_at: String,
+}
+
+/// One version of a secret (metadata only).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SecretVersionInfo {
+    /// Version number, from 1.
+    pub version: i64,
+    /// Type.
+    #[serde(rename = "type")]
+    pub secret_type: String,
+    /// Note.
+    pub note: String,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// When written.
+    pub created_at: String,
+    /// Who wrote it.
+    pub created_by: Option<String>,
+    /// Set when this version was a rollback to that version.
+    pub rolled_back_from: Option<i64>,
+}
+
+/// A revealed value.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SecretValueResponse {
+    /// `app/project/env/NAME`.
+    pub path: String,
+    /// Version revealed.
+    pub version: i64,
+    /// Type.
+    #[serde(rename = "type")]
+    pub secret_type: String,
+    /// The plaintext.
+    #[schema(value_type = String)]
+    pub value: Sensitive,
+}
+
+/// Roll back to a version (creates a new version equal to it).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RollbackRequest {
+    /// The version to copy.
+    pub to: i64,
+}
+
+/// One value of an environment.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EnvironmentValue {
+    /// Name.
+    pub name: String,
+    /// Latest version.
+    pub version: i64,
+    /// The plaintext.
+    #[schema(value_type = String)]
+    pub value: Sensitive,
+}
+
+/// Every live value of an environment (for `run` and `export`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EnvironmentValues {
+    /// `app/project/env`.
+    pub environment: String,
+    /// The values, by name.
+    pub secrets: Vec<EnvironmentValue>,
+}
+
+/// Set many secrets at once: one new version per key whose value changed.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ImportRequest {
+    /// Name → value.
+    #[schema(value_type = BTreeMap<String, String>)]
+    pub secrets: BTreeMap<String, Sensitive>,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, Default)]
+pub struct ImportResult {
+    /// New secrets.
+    pub created: Vec<String>,
+    /// Secrets that got a new version.
+    pub updated: Vec<String>,
+    /// Secrets whose value was already the same.
+    pub unchanged: Vec<String>,
+}
+
+/// A secret in the trash.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TrashedSecretInfo {
+    /// `sec_…`.
+    pub id: String,
+    /// `app/project/env/NAME`.
+    pub path: String,
+    /// Latest version.
+    pub version: i64,
+    /// When deleted.
+    pub deleted_at: String,
+    /// Who deleted it.
+    pub deleted_by: Option<String>,
+}
+
+/// A page of a list. Pass `next_cursor` back as `?cursor=` for the next page.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct List<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// Cursor of the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}

@@ -1,0 +1,122 @@
+//! Store records to wire types. Times become RFC 3339 strings in UTC.
+
+use strongroom_proto as proto;
+use strongroom_store::{
+    NodeRecord, SecretMeta, SessionRecord, TrashedSecret, UserRecord, VaultRecord, VersionMeta,
+};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// Milliseconds since the epoch as RFC 3339.
+pub fn ts(ms: i64) -> String {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+pub fn user(u: &UserRecord) -> proto::UserInfo {
+    proto::UserInfo {
+        id: u.id.to_string(),
+        username: u.username.to_string(),
+        email: u.email.to_string(),
+        personal_vault_id: u.personal_vault_id.to_string(),
+        totp_enabled: u.totp_enabled,
+        created_at: ts(u.created_at),
+    }
+}
+
+pub fn session(s: &SessionRecord, current: &str) -> proto::SessionInfo {
+    proto::SessionInfo {
+        id: s.id.to_string(),
+        vault_id: s.vault_id.to_string(),
+        created_at: ts(s.created_at),
+        expires_at: ts(s.expires_at),
+        last_seen_at: ts(s.last_seen_at),
+        stepped_up_at: s.stepped_up_at.map(ts),
+        ip: s.ip.clone(),
+        user_agent: s.user_agent.clone(),
+        current: s.id.as_str() == current,
+    }
+}
+
+pub fn vault(v: &VaultRecord) -> proto::VaultInfo {
+    proto::VaultInfo {
+        id: v.id.to_string(),
+        kind: v.kind.clone(),
+        name: v.name.clone(),
+        role: v.role.to_string(),
+        created_at: ts(v.created_at),
+    }
+}
+
+pub fn node(n: &NodeRecord, parent: Option<&str>) -> proto::Node {
+    proto::Node {
+        id: n.id.clone(),
+        path: match parent {
+            Some(p) => format!("{p}/{}", n.name),
+            None => n.name.clone(),
+        },
+        name: n.name.clone(),
+        created_at: ts(n.created_at),
+    }
+}
+
+pub fn secret(m: &SecretMeta, env_path: &str) -> proto::SecretMetadata {
+    proto::SecretMetadata {
+        id: m.id.to_string(),
+        path: format!("{env_path}/{}", m.name),
+        name: m.name.to_string(),
+        secret_type: m.secret_type.to_string(),
+        note: m.note.as_str().to_owned(),
+        tags: m.tags.as_slice().to_vec(),
+        version: m.version,
+        created_at: ts(m.created_at),
+        updated_at: ts(m.updated_at),
+    }
+}
+
+pub fn version(v: &VersionMeta) -> proto::SecretVersionInfo {
+    proto::SecretVersionInfo {
+        version: v.version,
+        secret_type: v.secret_type.to_string(),
+        note: v.note.as_str().to_owned(),
+        tags: v.tags.as_slice().to_vec(),
+        created_at: ts(v.created_at),
+        created_by: v.created_by.clone(),
+        rolled_back_from: v.rolled_back_from,
+    }
+}
+
+pub fn trashed(t: &TrashedSecret) -> proto::TrashedSecretInfo {
+    proto::TrashedSecretInfo {
+        id: t.id.to_string(),
+        path: t.path.clone(),
+        version: t.version,
+        deleted_at: ts(t.deleted_at),
+        deleted_by: t.deleted_by.clone(),
+    }
+}
+
+/// A store page as a wire list, with the cursor encoded for `list`.
+pub fn list<T, U>(
+    page: strongroom_store::Page<T>,
+    list: &str,
+    f: impl Fn(&T) -> U,
+) -> proto::List<U> {
+    proto::List {
+        items: page.items.iter().map(f).collect(),
+        next_cursor: page
+            .next_after
+            .map(|after| crate::cursor::encode(list, &after)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn timestamps_are_rfc3339_utc() {
+        assert_eq!(super::ts(0), "1970-01-01T00:00:00Z");
+        assert_eq!(super::ts(1_500), "1970-01-01T00:00:01.5Z");
+    }
+}

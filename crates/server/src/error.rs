@@ -1,0 +1,139 @@
+//! The one error renderer for the JSON API: `{"error": {"code", "message"}}` with a
+//! status derived from the stable code. Internal details are logged with the request id,
+//! never sent. Framework rejections (bad JSON, wrong content type, oversized body, bad
+//! path or query) are mapped onto the same shape.
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use strongroom_core::{Error, ErrorCode};
+use strongroom_proto::{ErrorBody, ErrorDetail};
+
+/// A domain error on its way out as an HTTP response.
+#[derive(Debug)]
+pub struct ApiError(pub Error);
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        Self(e)
+    }
+}
+
+/// The HTTP status for each stable code.
+pub fn status_for(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::InvalidRequest
+        | ErrorCode::InvalidName
+        | ErrorCode::InvalidPath
+        | ErrorCode::InvalidValue
+        | ErrorCode::InvalidAccount
+        | ErrorCode::InvalidPassword
+        | ErrorCode::InvalidCursor => StatusCode::BAD_REQUEST,
+        ErrorCode::Unauthenticated
+        | ErrorCode::InvalidCredentials
+        | ErrorCode::TotpRequired
+        | ErrorCode::InvalidTotp
+        | ErrorCode::StepUpRequired => StatusCode::UNAUTHORIZED,
+        ErrorCode::PermissionDenied => StatusCode::FORBIDDEN,
+        ErrorCode::NotFound | ErrorCode::RouteNotFound => StatusCode::NOT_FOUND,
+        ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        ErrorCode::AlreadyExists | ErrorCode::Conflict | ErrorCode::SecretInTrash => {
+            StatusCode::CONFLICT
+        }
+        ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let error = self.0;
+        let status = status_for(error.code());
+        if status.is_server_error() {
+            tracing::error!(
+                code = error.code().as_str(),
+                detail = error.internal_detail().unwrap_or(""),
+                "request failed"
+            );
+        }
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: error.code().as_str().to_owned(),
+                message: error.message().to_owned(),
+            },
+        };
+        let mut response = (status, axum::Json(body)).into_response();
+        if let Some(secs) = error.retry_after_secs()
+            && let Ok(value) = HeaderValue::from_str(&secs.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        if error.code() == ErrorCode::Unauthenticated {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        let error = match &rejection {
+            JsonRejection::MissingJsonContentType(_) => Error::new(
+                ErrorCode::UnsupportedMediaType,
+                "send the body as JSON with Content-Type: application/json",
+            ),
+            JsonRejection::BytesRejection(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Error::new(ErrorCode::PayloadTooLarge, "request body is too large")
+            }
+            JsonRejection::JsonDataError(e) => Error::new(
+                ErrorCode::InvalidRequest,
+                format!("invalid request body: {}", e.body_text()),
+            ),
+            JsonRejection::JsonSyntaxError(e) => Error::new(
+                ErrorCode::InvalidRequest,
+                format!("malformed JSON: {}", e.body_text()),
+            ),
+            _ => Error::new(ErrorCode::InvalidRequest, "could not read the request body"),
+        };
+        Self(error)
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> Self {
+        Self(Error::new(
+            ErrorCode::InvalidPath,
+            format!("invalid path: {}", rejection.body_text()),
+        ))
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        Self(Error::new(
+            ErrorCode::InvalidRequest,
+            format!("invalid query string: {}", rejection.body_text()),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_maps_to_an_error_status() {
+        for code in ErrorCode::ALL {
+            let status = status_for(code);
+            assert!(
+                status.is_client_error() || status.is_server_error(),
+                "{code}"
+            );
+        }
+    }
+}

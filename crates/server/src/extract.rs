@@ -1,0 +1,217 @@
+//! Extractors. They authenticate and parse; they never authorize. [`Caller`] turns a
+//! bearer token into a principal; handlers then ask the core's decision function. No
+//! extractor records a token or a body in a log span.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query};
+use axum::http::header;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use strongroom_core::authz::{Action, Authorized, Member, Principal, Resource, authorize};
+use strongroom_core::names::{EnvironmentPath, ProjectPath, SecretPath};
+use strongroom_core::{Error, ErrorCode};
+use strongroom_crypto::token::Token;
+use strongroom_store::{PageRequest, SessionRecord};
+use utoipa::IntoParams;
+
+/// A JSON body whose rejections use the API's error shape.
+#[derive(FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct ApiJson<T>(pub T);
+
+impl<T: serde::Serialize> IntoResponse for ApiJson<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+/// Path parameters whose rejections use the API's error shape.
+#[derive(FromRequestParts)]
+#[from_request(via(Path), rejection(ApiError))]
+pub struct ApiPath<T>(pub T);
+
+/// A query string whose rejections use the API's error shape.
+#[derive(FromRequestParts)]
+#[from_request(via(Query), rejection(ApiError))]
+pub struct ApiQuery<T>(pub T);
+
+/// Where a request came from, for sessions and throttling.
+pub struct ClientMeta {
+    pub ip: String,
+    pub user_agent: String,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientMeta {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip().to_string())
+            .unwrap_or_else(|| "unknown".into());
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(200)
+            .collect();
+        Ok(Self { ip, user_agent })
+    }
+}
+
+/// The authenticated caller of a request.
+pub struct Caller {
+    pub principal: Principal,
+    pub session: SessionRecord,
+}
+
+impl Caller {
+    /// Asks the decision function about an action inside the session's vault.
+    pub fn in_vault(&self, action: Action) -> Result<Authorized, ApiError> {
+        Ok(authorize(
+            &self.principal,
+            action,
+            Resource::Vault(&self.session.vault_id),
+        )?)
+    }
+
+    /// Asks the decision function about the caller's own account.
+    pub fn own_account(&self) -> Result<Authorized, ApiError> {
+        Ok(authorize(
+            &self.principal,
+            Action::ManageOwnAccount,
+            Resource::Account(&self.session.user_id),
+        )?)
+    }
+}
+
+fn bearer_token(parts: &Parts) -> Option<Token> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| Token::from_presented(token.trim().to_owned()))
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer_token(parts).ok_or_else(|| {
+            Error::new(
+                ErrorCode::Unauthenticated,
+                "sign in first: `strongroom login`, or send Authorization: Bearer <token>",
+            )
+        })?;
+        let found = state
+            .store
+            .authenticate_session(&token.hash())
+            .await?
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorCode::Unauthenticated,
+                    "the session has expired or was revoked: sign in again",
+                )
+            })?;
+        Ok(Self {
+            principal: Principal::Member(Member {
+                user_id: found.session.user_id.clone(),
+                vault_id: found.session.vault_id.clone(),
+                role: found.role,
+            }),
+            session: found.session,
+        })
+    }
+}
+
+/// `?limit=&cursor=` on every list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Items per page, 1–1000 (default 100).
+    pub limit: Option<u32>,
+    /// `next_cursor` from the previous page.
+    pub cursor: Option<String>,
+}
+
+impl ListParams {
+    /// The page request for list `list` (cursors of one list are refused by another).
+    pub fn page(&self, list: &str) -> Result<PageRequest, ApiError> {
+        let limit = self.limit.unwrap_or(100);
+        if !(1..=1000).contains(&limit) {
+            return Err(
+                Error::new(ErrorCode::InvalidValue, "limit must be between 1 and 1000").into(),
+            );
+        }
+        let after = self
+            .cursor
+            .as_deref()
+            .map(|c| crate::cursor::decode(list, c))
+            .transpose()?;
+        Ok(PageRequest { after, limit })
+    }
+}
+
+/// `/apps/{app}/projects/{project}`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct ProjectParams {
+    /// Application name.
+    pub app: String,
+    /// Project name.
+    pub project: String,
+}
+
+impl ProjectParams {
+    pub fn path(&self) -> Result<ProjectPath, ApiError> {
+        Ok(format!("{}/{}", self.app, self.project).parse()?)
+    }
+}
+
+/// `/apps/{app}/projects/{project}/envs/{env}`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct EnvParams {
+    /// Application name.
+    pub app: String,
+    /// Project name.
+    pub project: String,
+    /// Environment name.
+    pub env: String,
+}
+
+impl EnvParams {
+    pub fn path(&self) -> Result<EnvironmentPath, ApiError> {
+        Ok(format!("{}/{}/{}", self.app, self.project, self.env).parse()?)
+    }
+}
+
+/// `/apps/{app}/projects/{project}/envs/{env}/secrets/{name}`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct SecretParams {
+    /// Application name.
+    pub app: String,
+    /// Project name.
+    pub project: String,
+    /// Environment name.
+    pub env: String,
+    /// Secret name.
+    pub name: String,
+}
+
+impl SecretParams {
+    pub fn path(&self) -> Result<SecretPath, ApiError> {
+        Ok(format!("{}/{}/{}/{}", self.app, self.project, self.env, self.name).parse()?)
+    }
+}

@@ -1,0 +1,19 @@
+//! The Strongroom server: the HTTP JSON API under `/api/v1`, its OpenAPI document,
+//! sessions, TLS and a clean start and stop. Handlers only translate HTTP to calls of the
+//! core's authorization decision and the store; they never compare vault ids themselves.
+#![forbid(unsafe_code)]
+
+pub mod config;
+mod convert;
+mod cursor;
+mod error;
+mod extract;
+mod routes;
+mod serve;
+mod signin;
+mod state;
+
+pub use config::{ConfigError, FileConfig, ServerConfig, TlsFiles};
+pub use routes::openapi_document;
+pub use serve::{OpenedStore, RunningServer, StartError, open_store, start};
+pub use state::Settings;

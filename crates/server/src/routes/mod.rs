@@ -1,0 +1,196 @@
+//! The route table. Every API route is registered through `OpenApiRouter`, so a route
+//! cannot exist without being in the OpenAPI document; anything unmatched gets the API's
+//! error shape (`route_not_found`, `method_not_allowed`).
+
+mod auth;
+mod health;
+mod secrets;
+mod sessions;
+mod structure;
+mod totp;
+mod vaults;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, Request, Response, header};
+use axum::response::IntoResponse;
+use axum::{Extension, Router};
+use std::sync::Arc;
+use strongroom_core::{Error, ErrorCode};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Strongroom API",
+        description = "Self-hosted secrets manager. Authenticate with `Authorization: Bearer <token>` \
+                       from `POST /api/v1/auth/login`. Errors are `{\"error\": {\"code\", \"message\"}}` \
+                       with stable codes; lists take `?limit=&cursor=` and return `next_cursor`."
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "health", description = "Liveness"),
+        (name = "auth", description = "Accounts, sessions, TOTP and step-up"),
+        (name = "vaults", description = "Vaults the user belongs to"),
+        (name = "structure", description = "Applications, projects and environments"),
+        (name = "secrets", description = "Secrets, versions and the trash"),
+        (name = "meta", description = "This document")
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+            );
+    }
+}
+
+/// The OpenAPI document, pretty-printed once.
+#[derive(Clone)]
+struct Document(Arc<String>);
+
+/// This OpenAPI document.
+#[utoipa::path(get, path = "/openapi.json", tag = "meta",
+    responses((status = 200, description = "The OpenAPI 3.1 document for this API")))]
+async fn openapi_json(Extension(doc): Extension<Document>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        doc.0.as_str().to_owned(),
+    )
+}
+
+fn api_v1() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(openapi_json))
+        .routes(routes!(auth::signup))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::whoami))
+        .routes(routes!(auth::step_up))
+        .routes(routes!(auth::change_password))
+        .routes(routes!(sessions::list_sessions))
+        .routes(routes!(sessions::revoke_session))
+        .routes(routes!(totp::begin, totp::disable))
+        .routes(routes!(totp::confirm))
+        .routes(routes!(totp::regenerate_recovery_codes))
+        .routes(routes!(vaults::list_vaults))
+        .routes(routes!(structure::list_apps, structure::create_app))
+        .routes(routes!(structure::list_projects, structure::create_project))
+        .routes(routes!(structure::list_envs, structure::create_env))
+        .routes(routes!(secrets::list_secrets))
+        .routes(routes!(secrets::environment_values))
+        .routes(routes!(secrets::import))
+        .routes(routes!(
+            secrets::get_secret,
+            secrets::put_secret,
+            secrets::delete_secret
+        ))
+        .routes(routes!(secrets::reveal_secret))
+        .routes(routes!(secrets::list_versions))
+        .routes(routes!(secrets::rollback))
+        .routes(routes!(secrets::restore_secret))
+        .routes(routes!(secrets::purge_secret))
+        .routes(routes!(secrets::list_trash))
+}
+
+fn split() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health::healthz))
+        .nest("/api/v1", api_v1())
+        .split_for_parts()
+}
+
+/// The OpenAPI document of every route the server serves.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    split().1
+}
+
+async fn route_not_found() -> ApiError {
+    Error::new(
+        ErrorCode::RouteNotFound,
+        "no such API route; see /api/v1/openapi.json",
+    )
+    .into()
+}
+
+async fn method_not_allowed() -> ApiError {
+    Error::new(
+        ErrorCode::MethodNotAllowed,
+        "this route does not accept that HTTP method",
+    )
+    .into()
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response<axum::body::Body> {
+    tracing::error!("a request handler panicked");
+    ApiError(Error::internal("handler panicked")).into_response()
+}
+
+#[derive(Clone, Default)]
+struct RandomRequestId;
+
+impl MakeRequestId for RandomRequestId {
+    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
+        let bytes = strongroom_crypto::random::random_bytes::<8>().ok()?;
+        HeaderValue::from_str(&hex_string(&bytes))
+            .ok()
+            .map(RequestId::new)
+    }
+}
+
+fn hex_string(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The whole application: API, OpenAPI document, error fallbacks and middleware.
+pub fn build(state: AppState) -> Router {
+    let (router, doc) = split();
+    let doc = Document(Arc::new(
+        doc.to_pretty_json().unwrap_or_else(|_| "{}".into()),
+    ));
+    let request_id = HeaderName::from_static("x-request-id");
+    let max_body = state.settings.max_body_bytes;
+    router
+        .fallback(route_not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+        .layer(Extension(doc))
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+            let id = req
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        }))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, RandomRequestId))
+}

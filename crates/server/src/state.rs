@@ -1,0 +1,48 @@
+//! What every handler shares: the store, the settings and a bound on concurrent password
+//! hashing (argon2 is deliberately expensive; unbounded, it is a denial-of-service lever).
+
+use std::sync::Arc;
+use strongroom_store::{Store, ThrottleRule};
+use tokio::sync::Semaphore;
+
+/// Tunables, with production defaults.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Session lifetime.
+    pub session_ttl_ms: i64,
+    /// How long a step-up re-authentication counts as recent.
+    pub step_up_window_ms: i64,
+    /// Failed sign-ins allowed per account name.
+    pub account_throttle: ThrottleRule,
+    /// Failed sign-ins allowed per client address.
+    pub address_throttle: ThrottleRule,
+    /// Largest request body.
+    pub max_body_bytes: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        const FIFTEEN_MINUTES: i64 = 15 * 60 * 1000;
+        Self {
+            session_ttl_ms: 30 * 24 * 60 * 60 * 1000,
+            step_up_window_ms: 5 * 60 * 1000,
+            account_throttle: ThrottleRule {
+                max_failures: 10,
+                window_ms: FIFTEEN_MINUTES,
+            },
+            address_throttle: ThrottleRule {
+                max_failures: 100,
+                window_ms: FIFTEEN_MINUTES,
+            },
+            max_body_bytes: 2 * 1024 * 1024,
+        }
+    }
+}
+
+/// Shared by all handlers.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub settings: Arc<Settings>,
+    pub hashing: Arc<Semaphore>,
+}

@@ -1,0 +1,204 @@
+//! Accounts and their vaults: sign-up creates the user, their personal vault and their
+//! owner membership in one transaction.
+
+use crate::db::{Row, q};
+use crate::model::{LoginRecord, NewUser, UserRecord, VaultRecord};
+use crate::{Store, now_ms};
+use strongroom_core::account::{Email, Username};
+use strongroom_core::authz::{Authorized, VaultRole};
+use strongroom_core::ids::{UserId, VaultId};
+use strongroom_core::{Error, ErrorCode};
+use strongroom_crypto::random::new_id;
+
+fn user_from_row(row: &Row) -> Result<UserRecord, Error> {
+    Ok(UserRecord {
+        id: UserId::from_trusted(row.text("id")?),
+        username: Username::from_trusted(row.text("username")?),
+        email: Email::from_trusted(row.text("email")?),
+        personal_vault_id: VaultId::from_trusted(row.text("personal_vault_id")?),
+        totp_enabled: row.i64("totp_enabled")? != 0,
+        created_at: row.i64("created_at")?,
+    })
+}
+
+/// The columns [`user_from_row`] reads.
+macro_rules! user_columns {
+    () => {
+        "id, username, email, personal_vault_id, created_at, \
+         CASE WHEN totp_sealed IS NULL THEN 0 ELSE 1 END AS totp_enabled"
+    };
+}
+
+impl Store {
+    /// Creates an account with its personal vault, in which the user is owner.
+    pub async fn create_user(&self, new: NewUser) -> Result<UserRecord, Error> {
+        let user_id = new_id(UserId::from_random)?;
+        let vault_id = new_id(VaultId::from_random)?;
+        let now = now_ms();
+        let mut tx = self.db.begin().await?;
+        let taken = tx
+            .optional(
+                q(
+                    "SELECT CASE WHEN username = $1 THEN 'username' ELSE 'email' END AS what \
+                   FROM users WHERE username = $1 OR email_key = $2 LIMIT 1",
+                )
+                .bind(new.username.as_str())
+                .bind(new.email.key()),
+            )
+            .await?;
+        if let Some(row) = taken {
+            let message = if row.text("what")? == "username" {
+                "that username is taken; choose another"
+            } else {
+                "an account with that email address already exists; sign in instead"
+            };
+            return Err(Error::new(ErrorCode::AlreadyExists, message));
+        }
+        tx.execute(
+            q(
+                "INSERT INTO users (id, username, email, email_key, password_hash, \
+               personal_vault_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(user_id.as_str())
+            .bind(new.username.as_str())
+            .bind(new.email.as_str())
+            .bind(new.email.key())
+            .bind(new.password_hash)
+            .bind(vault_id.as_str())
+            .bind(now),
+        )
+        .await
+        .map_err(|e| match e.code() {
+            ErrorCode::AlreadyExists => Error::new(
+                ErrorCode::AlreadyExists,
+                "that username or email address is already registered",
+            ),
+            _ => e,
+        })?;
+        tx.execute(
+            q("INSERT INTO vaults (id, kind, name, owner_id, created_at) \
+               VALUES ($1, 'personal', $2, $3, $4)")
+            .bind(vault_id.as_str())
+            .bind(new.username.as_str())
+            .bind(user_id.as_str())
+            .bind(now),
+        )
+        .await?;
+        tx.execute(
+            q("INSERT INTO memberships (vault_id, user_id, role, joined_at) VALUES ($1, $2, $3, $4)")
+                .bind(vault_id.as_str())
+                .bind(user_id.as_str())
+                .bind(VaultRole::Owner.as_str())
+                .bind(now),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(UserRecord {
+            id: user_id,
+            username: new.username,
+            email: new.email,
+            personal_vault_id: vault_id,
+            totp_enabled: false,
+            created_at: now,
+        })
+    }
+
+    /// What sign-in needs, by username. `None` if there is no such user.
+    pub async fn login_record(&self, username: &Username) -> Result<Option<LoginRecord>, Error> {
+        let row = self
+            .db
+            .optional(
+                q(concat!(
+                    "SELECT ",
+                    user_columns!(),
+                    ", password_hash FROM users WHERE username = $1"
+                ))
+                .bind(username.as_str()),
+            )
+            .await?;
+        row.map(|row| {
+            Ok(LoginRecord {
+                user: user_from_row(&row)?,
+                password_hash: row.text("password_hash")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// The caller's own account.
+    pub async fn own_user(&self, authz: &Authorized) -> Result<UserRecord, Error> {
+        let row = self
+            .db
+            .optional(
+                q(concat!(
+                    "SELECT ",
+                    user_columns!(),
+                    " FROM users WHERE id = $1"
+                ))
+                .bind(authz.actor().as_str()),
+            )
+            .await?
+            .ok_or_else(|| Error::not_found("account"))?;
+        user_from_row(&row)
+    }
+
+    /// The caller's password hash, for step-up and password change.
+    pub async fn own_password_hash(&self, authz: &Authorized) -> Result<String, Error> {
+        self.db
+            .optional(
+                q("SELECT password_hash FROM users WHERE id = $1").bind(authz.actor().as_str()),
+            )
+            .await?
+            .ok_or_else(|| Error::not_found("account"))?
+            .text("password_hash")
+    }
+
+    /// Replaces the caller's password and ends every other session of theirs.
+    pub async fn change_password(
+        &self,
+        authz: &Authorized,
+        new_hash: String,
+        keep_session: &str,
+    ) -> Result<(), Error> {
+        let mut tx = self.db.begin().await?;
+        tx.execute(
+            q("UPDATE users SET password_hash = $1 WHERE id = $2")
+                .bind(new_hash)
+                .bind(authz.actor().as_str()),
+        )
+        .await?;
+        tx.execute(
+            q("DELETE FROM sessions WHERE user_id = $1 AND id <> $2")
+                .bind(authz.actor().as_str())
+                .bind(keep_session),
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    /// Every vault the caller belongs to, with their role in each.
+    pub async fn own_vaults(&self, authz: &Authorized) -> Result<Vec<VaultRecord>, Error> {
+        let rows = self
+            .db
+            .all(
+                q(
+                    "SELECT v.id, v.kind, v.name, v.created_at, m.role FROM memberships m \
+                   JOIN vaults v ON v.id = m.vault_id WHERE m.user_id = $1 \
+                   ORDER BY v.kind DESC, v.name, v.id",
+                )
+                .bind(authz.actor().as_str()),
+            )
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(VaultRecord {
+                    id: VaultId::from_trusted(row.text("id")?),
+                    kind: row.text("kind")?,
+                    name: row.text("name")?,
+                    role: row.text("role")?.parse()?,
+                    created_at: row.i64("created_at")?,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,241 @@
+//! What the store hands back: plain records, already decrypted where the caller was
+//! authorized to see values.
+
+use strongroom_core::account::{Email, Username};
+use strongroom_core::authz::VaultRole;
+use strongroom_core::ids::{SecretId, SessionId, UserId, VaultId};
+use strongroom_core::names::SecretName;
+use strongroom_core::secret::{Note, SecretType, SecretValue, Tags};
+
+/// Which slice of a list to return. `after` is the sort key of the last item already seen.
+#[derive(Debug, Clone, Default)]
+pub struct PageRequest {
+    /// Start after this key (from the previous page's `next_after`).
+    pub after: Option<String>,
+    /// At most this many items.
+    pub limit: u32,
+}
+
+/// One page of a list.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    /// The items, in list order.
+    pub items: Vec<T>,
+    /// Where the next page starts, if there is one.
+    pub next_after: Option<String>,
+}
+
+/// A new account, with its password already hashed.
+#[derive(Debug)]
+pub struct NewUser {
+    /// Username.
+    pub username: Username,
+    /// Email address.
+    pub email: Email,
+    /// The argon2id PHC string.
+    pub password_hash: String,
+}
+
+/// An account as its owner sees it.
+#[derive(Debug, Clone)]
+pub struct UserRecord {
+    /// Id.
+    pub id: UserId,
+    /// Username.
+    pub username: Username,
+    /// Email address.
+    pub email: Email,
+    /// The personal vault created at sign-up.
+    pub personal_vault_id: VaultId,
+    /// Whether TOTP is enrolled and confirmed.
+    pub totp_enabled: bool,
+    /// Sign-up time.
+    pub created_at: i64,
+}
+
+/// What sign-in needs to check a password, and the account it opens.
+#[derive(Debug, Clone)]
+pub struct LoginRecord {
+    /// The account.
+    pub user: UserRecord,
+    /// The stored argon2id hash.
+    pub password_hash: String,
+}
+
+/// A session, without its token (which is never stored).
+#[derive(Debug, Clone)]
+pub struct SessionRecord {
+    /// Id (safe to show; not a credential).
+    pub id: SessionId,
+    /// Owner.
+    pub user_id: UserId,
+    /// The vault this session acts in.
+    pub vault_id: VaultId,
+    /// Sign-in time.
+    pub created_at: i64,
+    /// When it stops working.
+    pub expires_at: i64,
+    /// Last request, to the minute.
+    pub last_seen_at: i64,
+    /// Last step-up re-authentication.
+    pub stepped_up_at: Option<i64>,
+    /// Address it signed in from.
+    pub ip: String,
+    /// User agent it signed in with.
+    pub user_agent: String,
+}
+
+/// A session found by its token, with what authorization needs.
+#[derive(Debug, Clone)]
+pub struct AuthenticatedSession {
+    /// The session.
+    pub session: SessionRecord,
+    /// The user's name.
+    pub username: Username,
+    /// Their role in the session's vault.
+    pub role: VaultRole,
+}
+
+/// A new session to record.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    /// Owner.
+    pub user_id: UserId,
+    /// Vault to act in.
+    pub vault_id: VaultId,
+    /// SHA-256 of the token.
+    pub token_hash: String,
+    /// Lifetime in milliseconds.
+    pub ttl_ms: i64,
+    /// Client address.
+    pub ip: String,
+    /// Client user agent (truncated).
+    pub user_agent: String,
+}
+
+/// A vault the user belongs to.
+#[derive(Debug, Clone)]
+pub struct VaultRecord {
+    /// Id.
+    pub id: VaultId,
+    /// `personal` or `organization`.
+    pub kind: String,
+    /// Display name.
+    pub name: String,
+    /// The user's role there.
+    pub role: VaultRole,
+    /// Creation time.
+    pub created_at: i64,
+}
+
+/// An application, project or environment: a named node of the tree.
+#[derive(Debug, Clone)]
+pub struct NodeRecord {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Creation time.
+    pub created_at: i64,
+}
+
+/// A secret's current state (metadata only).
+#[derive(Debug, Clone)]
+pub struct SecretMeta {
+    /// Id.
+    pub id: SecretId,
+    /// Name.
+    pub name: SecretName,
+    /// Type of the latest version.
+    pub secret_type: SecretType,
+    /// Note of the latest version.
+    pub note: Note,
+    /// Tags of the latest version.
+    pub tags: Tags,
+    /// Latest version number.
+    pub version: i64,
+    /// First version's time.
+    pub created_at: i64,
+    /// Latest version's time.
+    pub updated_at: i64,
+}
+
+/// One version in a secret's history (never the value).
+#[derive(Debug, Clone)]
+pub struct VersionMeta {
+    /// Version number, from 1.
+    pub version: i64,
+    /// Type.
+    pub secret_type: SecretType,
+    /// Note.
+    pub note: Note,
+    /// Tags.
+    pub tags: Tags,
+    /// When it was written.
+    pub created_at: i64,
+    /// Who wrote it (username), if the account still exists.
+    pub created_by: Option<String>,
+    /// Set when this version was made by rolling back to that version.
+    pub rolled_back_from: Option<i64>,
+}
+
+/// A value the caller was authorized to reveal.
+#[derive(Debug, Clone)]
+pub struct RevealedSecret {
+    /// Name.
+    pub name: SecretName,
+    /// Version revealed.
+    pub version: i64,
+    /// Type.
+    pub secret_type: SecretType,
+    /// The plaintext.
+    pub value: SecretValue,
+}
+
+/// A new version to write. `None` metadata keeps the previous version's.
+#[derive(Debug, Clone)]
+pub struct SecretInput {
+    /// The value.
+    pub value: SecretValue,
+    /// Type (default: previous, or generic).
+    pub secret_type: Option<SecretType>,
+    /// Note (default: previous, or empty).
+    pub note: Option<Note>,
+    /// Tags (default: previous, or none).
+    pub tags: Option<Tags>,
+}
+
+/// The result of a write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteOutcome {
+    /// The version just written.
+    pub version: i64,
+    /// Whether this write created the secret.
+    pub created: bool,
+}
+
+/// What an import did with one key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportOutcome {
+    /// A new secret.
+    Created,
+    /// A new version of an existing secret.
+    Updated,
+    /// Same value as the latest version: nothing written.
+    Unchanged,
+}
+
+/// A secret in the trash.
+#[derive(Debug, Clone)]
+pub struct TrashedSecret {
+    /// Id.
+    pub id: SecretId,
+    /// Its path `app/project/env/NAME`.
+    pub path: String,
+    /// Latest version.
+    pub version: i64,
+    /// When it was deleted.
+    pub deleted_at: i64,
+    /// Who deleted it (username), if the account still exists.
+    pub deleted_by: Option<String>,
+}

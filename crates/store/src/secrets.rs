@@ -1,0 +1,719 @@
+//! Secrets and their versions. Every write appends a version sealed under the project's
+//! data key with associated data naming the vault, project, environment, secret, name and
+//! version: a ciphertext copied anywhere else fails to open. Delete moves a secret to the
+//! trash, restore brings it back, purge (only from the trash) destroys every version.
+
+use crate::db::{Q, Row, Tx, q};
+use crate::model::{
+    ImportOutcome, Page, PageRequest, RevealedSecret, SecretInput, SecretMeta, TrashedSecret,
+    VersionMeta, WriteOutcome,
+};
+use crate::{Store, now_ms, paginate};
+use std::collections::HashMap;
+use strongroom_core::authz::{Action, Authorized};
+use strongroom_core::ids::{SecretId, UserId};
+use strongroom_core::names::{EnvironmentPath, SecretName, SecretPath};
+use strongroom_core::secret::{Note, SecretType, SecretValue, Tags};
+use strongroom_core::{Error, ErrorCode};
+use strongroom_crypto::random::new_id;
+use strongroom_crypto::{Aad, DataKey};
+
+/// Joins from an application down to a secret, filtered by vault and the four names
+/// bound as `$1`–`$5`.
+macro_rules! by_secret_path {
+    ($columns:literal, $joins:literal, $filter:literal) => {
+        concat!(
+            "SELECT ",
+            $columns,
+            " FROM applications a JOIN projects p ON p.application_id = a.id \
+             JOIN environments e ON e.project_id = p.id \
+             JOIN secrets s ON s.environment_id = e.id ",
+            $joins,
+            " WHERE a.vault_id = $1 AND a.name = $2 AND p.name = $3 AND e.name = $4 AND s.name = $5 ",
+            $filter
+        )
+    };
+}
+
+/// Binds `$1`–`$5` of [`by_secret_path`].
+fn bind_secret_path(query: Q, vault: &str, path: &SecretPath) -> Q {
+    bind_env_path(query, vault, &path.environment).bind(path.name.as_str())
+}
+
+/// Binds `$1`–`$4`: vault, application, project, environment.
+fn bind_env_path(query: Q, vault: &str, path: &EnvironmentPath) -> Q {
+    query
+        .bind(vault)
+        .bind(path.project.application.as_str())
+        .bind(path.project.project.as_str())
+        .bind(path.environment.as_str())
+}
+
+const ENV_BY_PATH: &str = "SELECT p.id AS project_id, e.id AS env_id, dk.id AS dk_id, \
+     dk.root_key_id, dk.wrapped FROM applications a JOIN projects p ON p.application_id = a.id \
+     JOIN environments e ON e.project_id = p.id JOIN data_keys dk ON dk.id = p.data_key_id \
+     WHERE a.vault_id = $1 AND a.name = $2 AND p.name = $3 AND e.name = $4";
+
+/// An environment resolved for sealing or opening values, with its unwrapped data key.
+struct Sealer {
+    vault: String,
+    project_id: String,
+    env_id: String,
+    key: DataKey,
+}
+
+impl Sealer {
+    fn aad(&self, secret_id: &str, name: &str, version: i64) -> Aad {
+        Aad::new("strongroom/secret-value/v1")
+            .field(&self.vault)
+            .field(&self.project_id)
+            .field(&self.env_id)
+            .field(secret_id)
+            .field(name)
+            .number(version)
+    }
+
+    fn seal(
+        &self,
+        secret_id: &str,
+        name: &str,
+        version: i64,
+        value: &SecretValue,
+    ) -> Result<Vec<u8>, Error> {
+        self.key.seal(
+            &self.aad(secret_id, name, version),
+            value.expose().as_bytes(),
+        )
+    }
+
+    fn open(
+        &self,
+        secret_id: &str,
+        name: &str,
+        version: i64,
+        sealed: &[u8],
+    ) -> Result<SecretValue, Error> {
+        let plain = self.key.open(&self.aad(secret_id, name, version), sealed)?;
+        let text = String::from_utf8(plain.to_vec())
+            .map_err(|_| Error::internal("decrypted secret value is not UTF-8"))?;
+        Ok(SecretValue::from_decrypted(text))
+    }
+}
+
+fn tags_to_json(tags: &Tags) -> String {
+    serde_json::to_string(tags.as_slice()).unwrap_or_else(|_| "[]".into())
+}
+
+fn tags_from_json(text: &str) -> Result<Tags, Error> {
+    serde_json::from_str::<Vec<String>>(text)
+        .map(Tags::from_trusted)
+        .map_err(|e| Error::internal(format!("stored tags are malformed: {e}")))
+}
+
+fn meta_from_row(row: &Row) -> Result<SecretMeta, Error> {
+    Ok(SecretMeta {
+        id: SecretId::from_trusted(row.text("id")?),
+        name: SecretName::from_trusted(row.text("name")?),
+        secret_type: row.text("secret_type")?.parse::<SecretType>()?,
+        note: Note::from_trusted(row.text("note")?),
+        tags: tags_from_json(&row.text("tags")?)?,
+        version: row.i64("latest_version")?,
+        created_at: row.i64("created_at")?,
+        updated_at: row.i64("updated_at")?,
+    })
+}
+
+fn in_trash(path: &SecretPath) -> Error {
+    Error::new(
+        ErrorCode::SecretInTrash,
+        format!("secret '{path}' is in the trash: restore it or purge it first"),
+    )
+}
+
+impl Store {
+    fn sealer(&self, vault: &str, row: &Row) -> Result<Sealer, Error> {
+        Ok(Sealer {
+            vault: vault.to_owned(),
+            project_id: row.text("project_id")?,
+            env_id: row.text("env_id")?,
+            key: self.unwrap_data_key(
+                &row.text("dk_id")?,
+                &row.text("root_key_id")?,
+                &row.bytes("wrapped")?,
+            )?,
+        })
+    }
+
+    async fn sealer_in_tx(
+        &self,
+        tx: &mut Tx,
+        vault: &str,
+        path: &EnvironmentPath,
+    ) -> Result<Sealer, Error> {
+        let row = tx
+            .optional(bind_env_path(q(ENV_BY_PATH), vault, path))
+            .await?
+            .ok_or_else(|| Error::not_found(&format!("environment '{path}'")))?;
+        self.sealer(vault, &row)
+    }
+
+    /// Appends a version to `name` in the sealer's environment, creating the secret if
+    /// needed. Missing metadata is carried over from the previous version.
+    async fn append_version(
+        &self,
+        tx: &mut Tx,
+        sealer: &Sealer,
+        path: &SecretPath,
+        input: &SecretInput,
+        actor: &UserId,
+        rolled_back_from: Option<i64>,
+    ) -> Result<WriteOutcome, Error> {
+        let now = now_ms();
+        let new_secret_id = new_id(SecretId::from_random)?;
+        let created = tx
+            .execute(
+                q("INSERT INTO secrets (id, vault_id, environment_id, name, latest_version, created_at, \
+                   updated_at) VALUES ($1, $2, $3, $4, 0, $5, $5) \
+                   ON CONFLICT (environment_id, name) DO NOTHING")
+                    .bind(new_secret_id.as_str())
+                    .bind(&sealer.vault)
+                    .bind(&sealer.env_id)
+                    .bind(path.name.as_str())
+                    .bind(now),
+            )
+            .await?
+            == 1;
+        let row = tx
+            .optional(
+                q(
+                    "UPDATE secrets SET latest_version = latest_version + 1, updated_at = $1 \
+                   WHERE environment_id = $2 AND name = $3 AND deleted_at IS NULL \
+                   RETURNING id, latest_version",
+                )
+                .bind(now)
+                .bind(&sealer.env_id)
+                .bind(path.name.as_str()),
+            )
+            .await?
+            .ok_or_else(|| in_trash(path))?;
+        let secret_id = row.text("id")?;
+        let version = row.i64("latest_version")?;
+
+        let needs_previous =
+            input.secret_type.is_none() || input.note.is_none() || input.tags.is_none();
+        let previous = if version > 1 && needs_previous {
+            tx.optional(
+                q("SELECT secret_type, note, tags FROM secret_versions WHERE secret_id = $1 AND version = $2")
+                    .bind(&secret_id)
+                    .bind(version - 1),
+            )
+            .await?
+        } else {
+            None
+        };
+        let secret_type = match (input.secret_type, &previous) {
+            (Some(t), _) => t,
+            (None, Some(prev)) => prev.text("secret_type")?.parse()?,
+            (None, None) => SecretType::default(),
+        };
+        let note = match (&input.note, &previous) {
+            (Some(n), _) => n.as_str().to_owned(),
+            (None, Some(prev)) => prev.text("note")?,
+            (None, None) => String::new(),
+        };
+        let tags = match (&input.tags, &previous) {
+            (Some(t), _) => tags_to_json(t),
+            (None, Some(prev)) => prev.text("tags")?,
+            (None, None) => "[]".to_owned(),
+        };
+
+        let ciphertext = sealer.seal(&secret_id, path.name.as_str(), version, &input.value)?;
+        tx.execute(
+            q("INSERT INTO secret_versions (secret_id, version, ciphertext, secret_type, note, tags, \
+               created_at, created_by, rolled_back_from) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+                .bind(secret_id)
+                .bind(version)
+                .bind(ciphertext)
+                .bind(secret_type.as_str())
+                .bind(note)
+                .bind(tags)
+                .bind(now)
+                .bind(actor.as_str())
+                .bind(rolled_back_from),
+        )
+        .await?;
+        Ok(WriteOutcome { version, created })
+    }
+
+    /// Writes a new version of a secret (creating it on first write).
+    pub async fn write_secret(
+        &self,
+        authz: &Authorized,
+        path: &SecretPath,
+        input: &SecretInput,
+    ) -> Result<WriteOutcome, Error> {
+        authz.require(Action::WriteSecret)?;
+        let vault = authz.vault()?.as_str();
+        let mut tx = self.db.begin().await?;
+        let sealer = self.sealer_in_tx(&mut tx, vault, &path.environment).await?;
+        let outcome = self
+            .append_version(&mut tx, &sealer, path, input, authz.actor(), None)
+            .await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// A live secret's current metadata.
+    pub async fn secret_meta(
+        &self,
+        authz: &Authorized,
+        path: &SecretPath,
+    ) -> Result<SecretMeta, Error> {
+        authz.require(Action::ReadSecretMetadata)?;
+        let row = self
+            .db
+            .optional(bind_secret_path(
+                q(by_secret_path!(
+                    "s.id, s.name, s.latest_version, s.created_at, s.updated_at, v.secret_type, v.note, v.tags",
+                    "JOIN secret_versions v ON v.secret_id = s.id AND v.version = s.latest_version",
+                    "AND s.deleted_at IS NULL"
+                )),
+                authz.vault()?.as_str(),
+                path,
+            ))
+            .await?
+            .ok_or_else(|| Error::not_found(&format!("secret '{path}'")))?;
+        meta_from_row(&row)
+    }
+
+    /// The live secrets of an environment, by name, with their current metadata.
+    pub async fn list_secrets(
+        &self,
+        authz: &Authorized,
+        env: &EnvironmentPath,
+        page: &PageRequest,
+    ) -> Result<Page<SecretMeta>, Error> {
+        authz.require(Action::ReadSecretMetadata)?;
+        let vault = authz.vault()?.as_str();
+        let env_row = self
+            .db
+            .optional(bind_env_path(q(ENV_BY_PATH), vault, env))
+            .await?
+            .ok_or_else(|| Error::not_found(&format!("environment '{env}'")))?;
+        let rows = self
+            .db
+            .all(
+                q("SELECT s.id, s.name, s.latest_version, s.created_at, s.updated_at, v.secret_type, \
+                   v.note, v.tags FROM secrets s \
+                   JOIN secret_versions v ON v.secret_id = s.id AND v.version = s.latest_version \
+                   WHERE s.environment_id = $1 AND s.deleted_at IS NULL AND s.name > $2 \
+                   ORDER BY s.name LIMIT $3")
+                    .bind(env_row.text("env_id")?)
+                    .bind(page.after.clone().unwrap_or_default())
+                    .bind(i64::from(page.limit) + 1),
+            )
+            .await?;
+        let items = rows
+            .iter()
+            .map(meta_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(paginate(items, page.limit, |m| m.name.to_string()))
+    }
+
+    /// A live secret's versions, newest first (metadata only).
+    pub async fn secret_history(
+        &self,
+        authz: &Authorized,
+        path: &SecretPath,
+        page: &PageRequest,
+    ) -> Result<Page<VersionMeta>, Error> {
+        let meta = self.secret_meta(authz, path).await?;
+        let before = match &page.after {
+            None => i64::MAX,
+            Some(v) => v
+                .parse()
+                .map_err(|_| Error::new(ErrorCode::InvalidCursor, "invalid cursor"))?,
+        };
+        let rows = self
+            .db
+            .all(
+                q("SELECT v.version, v.secret_type, v.note, v.tags, v.created_at, v.rolled_back_from, \
+                   u.username FROM secret_versions v LEFT JOIN users u ON u.id = v.created_by \
+                   WHERE v.secret_id = $1 AND v.version < $2 ORDER BY v.version DESC LIMIT $3")
+                    .bind(meta.id.as_str())
+                    .bind(before)
+                    .bind(i64::from(page.limit) + 1),
+            )
+            .await?;
+        let items = rows
+            .iter()
+            .map(|row| {
+                Ok(VersionMeta {
+                    version: row.i64("version")?,
+                    secret_type: row.text("secret_type")?.parse()?,
+                    note: Note::from_trusted(row.text("note")?),
+                    tags: tags_from_json(&row.text("tags")?)?,
+                    created_at: row.i64("created_at")?,
+                    created_by: row.opt_text("username")?,
+                    rolled_back_from: row.opt_i64("rolled_back_from")?,
+                })
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        Ok(paginate(items, page.limit, |v| v.version.to_string()))
+    }
+
+    /// The plaintext of a live secret's latest version, or of `version`.
+    pub async fn reveal_secret(
+        &self,
+        authz: &Authorized,
+        path: &SecretPath,
+        version: Option<i64>,
+    ) -> Result<RevealedSecret, Error> {
+        authz.require(Action::RevealSecret)?;
+        let vault = authz.vault()?.as_str();
+        let row = self
+            .db
+            .optional(bind_secret_path(q(REVEAL_BY_PATH), vault, path).bind(version))
+            .await?;
+        let Some(row) = row else {
+            return Err(self.missing_version(vault, path, version).await);
+        };
+        self.open_revealed(vault, &row)
+    }
+
+    fn open_revealed(&self, vault: &str, row: &Row) -> Result<RevealedSecret, Error> {
+        let sealer = self.sealer(vault, row)?;
+        let name = row.text("name")?;
+        let version = row.i64("version")?;
+        let value = sealer.open(
+            &row.text("secret_id")?,
+            &name,
+            version,
+            &row.bytes("ciphertext")?,
+        )?;
+        Ok(RevealedSecret {
+            name: SecretName::from_trusted(name),
+            version,
+            secret_type: row.text("secret_type")?.parse()?,
+            value,
+        })
+    }
+
+    /// Says whether the secret or only the asked-for version is missing.
+    async fn missing_version(&self, vault: &str, path: &SecretPath, version: Option<i64>) -> Error {
+        let latest = self
+            .db
+            .optional(bind_secret_path(
+                q(by_secret_path!(
+                    "s.latest_version",
+                    "",
+                    "AND s.deleted_at IS NULL"
+                )),
+                vault,
+                path,
+            ))
+            .await;
+        match (latest, version) {
+            (Ok(Some(row)), Some(v)) => match row.i64("latest_version") {
+                Ok(latest) => Error::new(
+                    ErrorCode::NotFound,
+                    format!("secret '{path}' has no version {v} (the latest is {latest})"),
+                ),
+                Err(e) => e,
+            },
+            (Err(e), _) => e,
+            _ => Error::not_found(&format!("secret '{path}'")),
+        }
+    }
+
+    /// The latest plaintext of every live secret in an environment, by name.
+    pub async fn reveal_environment(
+        &self,
+        authz: &Authorized,
+        env: &EnvironmentPath,
+    ) -> Result<Vec<RevealedSecret>, Error> {
+        authz.require(Action::RevealSecret)?;
+        let vault = authz.vault()?.as_str();
+        let env_row = self
+            .db
+            .optional(bind_env_path(q(ENV_BY_PATH), vault, env))
+            .await?
+            .ok_or_else(|| Error::not_found(&format!("environment '{env}'")))?;
+        let sealer = self.sealer(vault, &env_row)?;
+        let rows = self
+            .db
+            .all(
+                q(
+                    "SELECT s.id, s.name, v.version, v.ciphertext, v.secret_type FROM secrets s \
+                   JOIN secret_versions v ON v.secret_id = s.id AND v.version = s.latest_version \
+                   WHERE s.environment_id = $1 AND s.deleted_at IS NULL ORDER BY s.name",
+                )
+                .bind(&sealer.env_id),
+            )
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let name = row.text("name")?;
+                let version = row.i64("version")?;
+                Ok(RevealedSecret {
+                    value: sealer.open(
+                        &row.text("id")?,
+                        &name,
+                        version,
+                        &row.bytes("ciphertext")?,
+                    )?,
+                    name: SecretName::from_trusted(name),
+                    version,
+                    secret_type: row.text("secret_type")?.parse()?,
+                })
+            })
+            .collect()
+    }
+
+    /// Makes a new version equal to version `to` (value and metadata).
+    pub async fn rollback_secret(
+        &self,
+        authz: &Authorized,
+        path: &SecretPath,
+        to: i64,
+    ) -> Result<WriteOutcome, Error> {
+        authz.require(Action::WriteSecret)?;
+        let vault = authz.vault()?.as_str();
+        let mut tx = self.db.begin().await?;
+        let row = tx
+            .optional(bind_secret_path(q(REVEAL_BY_PATH), vault, path).bind(Some(to)))
+            .await?;
+        let Some(row) = row else {
+            drop(tx);
+            return Err(self.missing_version(vault, path, Some(to)).await);
+        };
+        let old = self.open_revealed(vault, &row)?;
+        let sealer = self.sealer(vault, &row)?;
+        let input = SecretInput {
+            value: old.value,
+            secret_type: Some(old.secret_type),
+            note: Some(Note::from_trusted(row.text("note")?)),
+            tags: Some(tags_from_json(&row.text("tags")?)?),
+        };
+        let outcome = self
+            .append_version(&mut tx, &sealer, path, &input, authz.actor(), Some(to))
+            .await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// Moves a live secret to the trash.
+    pub async fn delete_secret(&self, authz: &Authorized, path: &SecretPath) -> Result<(), Error> {
+        authz.require(Action::DeleteSecret)?;
+        let vault = authz.vault()?.as_str();
+        let mut tx = self.db.begin().await?;
+        let n = tx
+            .execute(bind_secret_path(
+                q(concat!(
+                    "UPDATE secrets SET deleted_at = $6, deleted_by = $7 WHERE deleted_at IS NULL AND id IN (",
+                    by_secret_path!("s.id", "", ""),
+                    ")"
+                )),
+                vault,
+                path,
+            )
+            .bind(now_ms())
+            .bind(authz.actor().as_str()))
+            .await?;
+        if n == 0 {
+            return Err(Error::not_found(&format!("secret '{path}'")));
+        }
+        tx.commit().await
+    }
+
+    /// Brings a secret back from the trash.
+    pub async fn restore_secret(&self, authz: &Authorized, path: &SecretPath) -> Result<(), Error> {
+        authz.require(Action::DeleteSecret)?;
+        let vault = authz.vault()?.as_str();
+        let mut tx = self.db.begin().await?;
+        let n = tx
+            .execute(bind_secret_path(
+                q(concat!(
+                    "UPDATE secrets SET deleted_at = NULL, deleted_by = NULL WHERE deleted_at IS NOT NULL AND id IN (",
+                    by_secret_path!("s.id", "", ""),
+                    ")"
+                )),
+                vault,
+                path,
+            ))
+            .await?;
+        if n == 0 {
+            return Err(Error::not_found(&format!("secret '{path}' in the trash")));
+        }
+        tx.commit().await
+    }
+
+    /// Destroys a trashed secret and every one of its versions.
+    pub async fn purge_secret(&self, authz: &Authorized, path: &SecretPath) -> Result<(), Error> {
+        authz.require(Action::PurgeSecret)?;
+        let vault = authz.vault()?.as_str();
+        let mut tx = self.db.begin().await?;
+        let row = tx
+            .optional(bind_secret_path(
+                q(by_secret_path!("s.id, s.deleted_at", "", "")),
+                vault,
+                path,
+            ))
+            .await?
+            .ok_or_else(|| Error::not_found(&format!("secret '{path}'")))?;
+        if row.opt_i64("deleted_at")?.is_none() {
+            return Err(Error::new(
+                ErrorCode::Conflict,
+                format!("secret '{path}' is not in the trash: delete it first, then purge it"),
+            ));
+        }
+        let id = row.text("id")?;
+        tx.execute(q("DELETE FROM secret_versions WHERE secret_id = $1").bind(&id))
+            .await?;
+        tx.execute(q("DELETE FROM secrets WHERE id = $1").bind(&id))
+            .await?;
+        tx.commit().await
+    }
+
+    /// The vault's trash, most recently deleted first.
+    pub async fn list_trash(
+        &self,
+        authz: &Authorized,
+        page: &PageRequest,
+    ) -> Result<Page<TrashedSecret>, Error> {
+        authz.require(Action::ReadSecretMetadata)?;
+        let (before_deleted, after_id) = match page.after.as_deref() {
+            None => (i64::MAX, String::new()),
+            Some(cursor) => cursor
+                .split_once(':')
+                .and_then(|(t, id)| Some((t.parse().ok()?, id.to_owned())))
+                .ok_or_else(|| Error::new(ErrorCode::InvalidCursor, "invalid cursor"))?,
+        };
+        let rows = self
+            .db
+            .all(
+                q("SELECT s.id, a.name AS app, p.name AS project, e.name AS env, s.name, \
+                   s.latest_version, s.deleted_at, u.username FROM secrets s \
+                   JOIN environments e ON e.id = s.environment_id JOIN projects p ON p.id = e.project_id \
+                   JOIN applications a ON a.id = p.application_id LEFT JOIN users u ON u.id = s.deleted_by \
+                   WHERE s.vault_id = $1 AND s.deleted_at IS NOT NULL \
+                   AND (s.deleted_at < $2 OR (s.deleted_at = $2 AND s.id > $3)) \
+                   ORDER BY s.deleted_at DESC, s.id LIMIT $4")
+                    .bind(authz.vault()?.as_str())
+                    .bind(before_deleted)
+                    .bind(after_id)
+                    .bind(i64::from(page.limit) + 1),
+            )
+            .await?;
+        let items = rows
+            .iter()
+            .map(|row| {
+                Ok(TrashedSecret {
+                    id: SecretId::from_trusted(row.text("id")?),
+                    path: format!(
+                        "{}/{}/{}/{}",
+                        row.text("app")?,
+                        row.text("project")?,
+                        row.text("env")?,
+                        row.text("name")?
+                    ),
+                    version: row.i64("latest_version")?,
+                    deleted_at: row.i64("deleted_at")?,
+                    deleted_by: row.opt_text("username")?,
+                })
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        Ok(paginate(items, page.limit, |t| {
+            format!("{}:{}", t.deleted_at, t.id)
+        }))
+    }
+
+    /// Writes one new version per key whose value differs from its latest version, all in
+    /// one transaction. Comparing needs the current values, so the caller must hold both
+    /// write and reveal.
+    pub async fn import_secrets(
+        &self,
+        write: &Authorized,
+        reveal: &Authorized,
+        env: &EnvironmentPath,
+        entries: Vec<(SecretName, SecretValue)>,
+    ) -> Result<Vec<(SecretName, ImportOutcome)>, Error> {
+        write.require(Action::WriteSecret)?;
+        reveal.require(Action::RevealSecret)?;
+        let vault = write.vault()?.as_str();
+        if reveal.vault()?.as_str() != vault {
+            return Err(Error::internal("import proofs are for different vaults"));
+        }
+        let mut tx = self.db.begin().await?;
+        let sealer = self.sealer_in_tx(&mut tx, vault, env).await?;
+        let rows = tx
+            .all(
+                q(
+                    "SELECT s.id, s.name, s.deleted_at, v.version, v.ciphertext FROM secrets s \
+                   JOIN secret_versions v ON v.secret_id = s.id AND v.version = s.latest_version \
+                   WHERE s.environment_id = $1",
+                )
+                .bind(&sealer.env_id),
+            )
+            .await?;
+        let mut current: HashMap<String, Row> = HashMap::with_capacity(rows.len());
+        for row in rows {
+            current.insert(row.text("name")?, row);
+        }
+        let mut outcomes = Vec::with_capacity(entries.len());
+        for (name, value) in entries {
+            let path = SecretPath {
+                environment: env.clone(),
+                name: name.clone(),
+            };
+            let outcome = match current.get(name.as_str()) {
+                Some(row) if row.opt_i64("deleted_at")?.is_some() => return Err(in_trash(&path)),
+                Some(row) => {
+                    let existing = sealer.open(
+                        &row.text("id")?,
+                        name.as_str(),
+                        row.i64("version")?,
+                        &row.bytes("ciphertext")?,
+                    )?;
+                    if existing == value {
+                        ImportOutcome::Unchanged
+                    } else {
+                        let input = SecretInput {
+                            value,
+                            secret_type: None,
+                            note: None,
+                            tags: None,
+                        };
+                        self.append_version(&mut tx, &sealer, &path, &input, write.actor(), None)
+                            .await?;
+                        ImportOutcome::Updated
+                    }
+                }
+                None => {
+                    let input = SecretInput {
+                        value,
+                        secret_type: None,
+                        note: None,
+                        tags: None,
+                    };
+                    self.append_version(&mut tx, &sealer, &path, &input, write.actor(), None)
+                        .await?;
+                    ImportOutcome::Created
+                }
+            };
+            outcomes.push((name, outcome));
+        }
+        tx.commit().await?;
+        Ok(outcomes)
+    }
+}
+
+/// A secret version with everything needed to open it. `$6` is the version, or NULL for
+/// the latest.
+const REVEAL_BY_PATH: &str = by_secret_path!(
+    "s.id AS secret_id, s.name, p.id AS project_id, e.id AS env_id, dk.id AS dk_id, dk.root_key_id, \
+     dk.wrapped, v.version, v.ciphertext, v.secret_type, v.note, v.tags",
+    "JOIN data_keys dk ON dk.id = p.data_key_id \
+     JOIN secret_versions v ON v.secret_id = s.id AND v.version = COALESCE($6, s.latest_version)",
+    "AND s.deleted_at IS NULL"
+);
