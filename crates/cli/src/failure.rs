@@ -96,3 +96,38 @@ impl From<std::io::Error> for Failure {
         Self::new(exit::ERROR, e.to_string())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exit_for(code: &str) -> u8 {
+        Failure::from(ClientError::Api {
+            status: 400,
+            code: code.into(),
+            message: "m".into(),
+        })
+        .exit_code
+    }
+
+    #[test]
+    fn server_error_codes_map_to_the_documented_exit_codes() {
+        for code in [
+            "unauthenticated",
+            "invalid_credentials",
+            "totp_required",
+            "invalid_totp",
+            "step_up_required",
+        ] {
+            assert_eq!(exit_for(code), exit::AUTH, "{code}");
+        }
+        assert_eq!(exit_for("permission_denied"), exit::DENIED);
+        assert_eq!(exit_for("not_found"), exit::NOT_FOUND);
+        assert_eq!(exit_for("invalid_name"), exit::USAGE);
+        assert_eq!(exit_for("conflict"), exit::ERROR);
+        assert_eq!(
+            Failure::from(ClientError::BadPath("x".into())).exit_code,
+            exit::USAGE
+        );
+    }
+}

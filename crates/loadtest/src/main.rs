@@ -1,1 +1,230 @@
-fn main() {}
+//! `strongroom-loadtest`: measures authorized secret reads (reveals) and writes over HTTP.
+//!
+//! Without `--server` it starts a real Strongroom server in this process on a fresh
+//! SQLite data directory (build with `--release` for meaningful figures). It signs up a
+//! user, creates `--secrets` secrets, then runs `--concurrency` clients for `--duration`
+//! seconds per phase and reports requests per second and latency percentiles.
+#![forbid(unsafe_code)]
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+use std::time::{Duration, Instant};
+use strongroom_client::Client;
+use strongroom_proto::{SecretWriteRequest, Sensitive, SignupRequest};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "strongroom-loadtest",
+    version,
+    about = "Measure secret read and write throughput over HTTP"
+)]
+struct Args {
+    /// Server to measure; by default one is started in this process on SQLite.
+    #[arg(long, value_name = "URL")]
+    server: Option<String>,
+    /// Seconds per phase.
+    #[arg(long, default_value_t = 10)]
+    duration: u64,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// Secrets to spread the load over.
+    #[arg(long, default_value_t = 100)]
+    secrets: usize,
+    /// Print the results as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+struct PhaseResult {
+    name: &'static str,
+    requests: usize,
+    errors: usize,
+    seconds: f64,
+    latencies_us: Vec<u64>,
+}
+
+impl PhaseResult {
+    fn percentile(&self, p: f64) -> f64 {
+        if self.latencies_us.is_empty() {
+            return 0.0;
+        }
+        let index = ((self.latencies_us.len() as f64 - 1.0) * p).round() as usize;
+        self.latencies_us[index.min(self.latencies_us.len() - 1)] as f64 / 1000.0
+    }
+
+    fn throughput(&self) -> f64 {
+        self.requests as f64 / self.seconds
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Operation {
+    Read,
+    Write,
+}
+
+async fn phase(
+    client: &Client,
+    operation: Operation,
+    args: &Args,
+    paths: &[String],
+) -> PhaseResult {
+    let deadline = Instant::now() + Duration::from_secs(args.duration);
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for worker in 0..args.concurrency {
+        let client = client.clone();
+        let paths = paths.to_vec();
+        workers.push(tokio::spawn(async move {
+            let mut latencies = Vec::with_capacity(4096);
+            let mut errors = 0usize;
+            let mut i = worker;
+            while Instant::now() < deadline {
+                let path = &paths[i % paths.len()];
+                i += 7;
+                let t = Instant::now();
+                let ok = match operation {
+                    Operation::Read => client.reveal(path, None).await.is_ok(),
+                    Operation::Write => client
+                        .put_secret(path, &write(&format!("value-{worker}-{i}")))
+                        .await
+                        .is_ok(),
+                };
+                if ok {
+                    latencies.push(t.elapsed().as_micros() as u64);
+                } else {
+                    errors += 1;
+                }
+            }
+            (latencies, errors)
+        }));
+    }
+    let mut latencies_us = Vec::new();
+    let mut errors = 0;
+    for worker in workers {
+        if let Ok((l, e)) = worker.await {
+            latencies_us.extend(l);
+            errors += e;
+        }
+    }
+    latencies_us.sort_unstable();
+    PhaseResult {
+        name: match operation {
+            Operation::Read => "read (reveal)",
+            Operation::Write => "write (new version)",
+        },
+        requests: latencies_us.len(),
+        errors,
+        seconds: started.elapsed().as_secs_f64(),
+        latencies_us,
+    }
+}
+
+fn write(value: &str) -> SecretWriteRequest {
+    SecretWriteRequest {
+        value: Sensitive::new(value),
+        secret_type: None,
+        note: None,
+        tags: None,
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args = Args::parse();
+    if args.concurrency == 0 || args.secrets == 0 || args.duration == 0 {
+        bail!("--concurrency, --secrets and --duration must be at least 1");
+    }
+    let scratch = tempfile::tempdir()?;
+    let mut local = None;
+    let url = match &args.server {
+        Some(url) => url.clone(),
+        None => {
+            let mut config = strongroom_server::ServerConfig::defaults();
+            config.listen = "127.0.0.1:0".parse()?;
+            config.data_dir = scratch.path().join("data");
+            let server = strongroom_server::start(config, strongroom_server::Settings::default())
+                .await
+                .context("starting the server")?;
+            let url = server.url.clone();
+            eprintln!(
+                "started a server at {url} on SQLite in {}",
+                server.data_dir.display()
+            );
+            local = Some(server);
+            url
+        }
+    };
+
+    let anonymous = Client::new(&url, None)?;
+    let username = format!("load{}", std::process::id());
+    let signup = anonymous
+        .signup(&SignupRequest {
+            username: username.clone(),
+            email: format!("{username}@example.com"),
+            password: Sensitive::new("load test password"),
+        })
+        .await
+        .context("sign-up")?;
+    let client = anonymous.with_token(signup.token.expose());
+    client.create_app("load").await?;
+    client.create_project("load/bench").await?;
+    let paths: Vec<String> = (0..args.secrets)
+        .map(|i| format!("load/bench/production/SECRET_{i}"))
+        .collect();
+    eprintln!("writing {} secrets…", paths.len());
+    for path in &paths {
+        client
+            .put_secret(
+                path,
+                &write("initial value of a typical size: 0123456789abcdef"),
+            )
+            .await?;
+    }
+
+    eprintln!(
+        "measuring for {}s per phase with {} clients…",
+        args.duration, args.concurrency
+    );
+    let reads = phase(&client, Operation::Read, &args, &paths).await;
+    let writes = phase(&client, Operation::Write, &args, &paths).await;
+    let results = [reads, writes];
+
+    if args.json {
+        let rows: Vec<serde_json::Value> = results
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "phase": r.name,
+                    "requests": r.requests,
+                    "errors": r.errors,
+                    "requests_per_second": r.throughput(),
+                    "p50_ms": r.percentile(0.50),
+                    "p99_ms": r.percentile(0.99),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else {
+        println!(
+            "{:<22} {:>10} {:>8} {:>12} {:>9} {:>9}",
+            "phase", "requests", "errors", "req/s", "p50 ms", "p99 ms"
+        );
+        for r in &results {
+            println!(
+                "{:<22} {:>10} {:>8} {:>12.0} {:>9.2} {:>9.2}",
+                r.name,
+                r.requests,
+                r.errors,
+                r.throughput(),
+                r.percentile(0.50),
+                r.percentile(0.99)
+            );
+        }
+    }
+    if let Some(server) = local {
+        server.stop().await?;
+    }
+    Ok(())
+}

@@ -25,7 +25,7 @@ fn user_from_row(row: &Row) -> Result<UserRecord, Error> {
 macro_rules! user_columns {
     () => {
         "id, username, email, personal_vault_id, created_at, \
-         CASE WHEN totp_sealed IS NULL THEN 0 ELSE 1 END AS totp_enabled"
+         CAST(CASE WHEN totp_sealed IS NULL THEN 0 ELSE 1 END AS BIGINT) AS totp_enabled"
     };
 }
 

@@ -1,1 +1,12 @@
-//! placeholder
+//! Real servers for the test suite: [`TestApp`] starts the actual Strongroom server on a
+//! free port with a fresh data directory, on SQLite or on a fresh PostgreSQL database
+//! (from a throwaway cluster this process starts, or `STRONGROOM_TEST_DATABASE_URL`).
+
+mod app;
+mod postgres;
+
+pub use app::{Backend, TestApp, TestUser};
+pub use postgres::{TestDatabase, admin_url};
+
+/// A password that passes the rules, used for every test account.
+pub const PASSWORD: &str = "correct horse battery staple";

@@ -1,1 +1,58 @@
+//! Strongroom's behavioural test suite. Each rule is an `async fn(TestApp)`; the
+//! `on_both_backends!` macro runs it against a real server on SQLite and again on a
+//! real PostgreSQL, so the two backends are held to the same specification.
 
+mod accounts;
+mod api;
+mod cli;
+mod encryption;
+mod isolation;
+mod process;
+mod secrets;
+
+use strongroom_client::ClientError;
+
+/// For each named `async fn rule(app: TestApp)`, generates `sqlite::rule` and
+/// `postgres::rule` tests, each with a fresh server and database.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(strongroom_testkit::TestApp::spawn(strongroom_testkit::Backend::Sqlite).await).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(strongroom_testkit::TestApp::spawn(strongroom_testkit::Backend::Postgres).await).await;
+                }
+            )*
+        }
+    };
+}
+
+/// Asserts that a call failed with the given stable error code, and returns the error.
+#[track_caller]
+pub fn expect_code<T: std::fmt::Debug>(result: Result<T, ClientError>, code: &str) -> ClientError {
+    match result {
+        Ok(value) => panic!("expected error {code}, got success: {value:?}"),
+        Err(e) => {
+            assert_eq!(e.code(), Some(code), "expected {code}, got {e:?}");
+            e
+        }
+    }
+}
+
+/// Unwraps a client result with the error in the panic message.
+#[track_caller]
+pub fn ok<T>(result: Result<T, ClientError>) -> T {
+    match result {
+        Ok(v) => v,
+        Err(e) => panic!("unexpected error: {e:?}"),
+    }
+}

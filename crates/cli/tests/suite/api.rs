@@ -1,0 +1,188 @@
+//! The HTTP API as a whole: the OpenAPI document matches the routes, every route needs
+//! a session except sign-up and sign-in, and malformed input gets a clear error.
+
+use crate::ok;
+use serde_json::Value;
+use strongroom_testkit::TestApp;
+
+/// Fills `{param}` placeholders with plausible values.
+fn concrete(path: &str) -> String {
+    path.split('/')
+        .map(|segment| match segment {
+            "{id}" => "sess_aaaaaaaaaaaaaaaaaaaaaaaaaa",
+            "{name}" => "NAME",
+            s if s.starts_with('{') => "x",
+            s => s,
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+async fn operations(app: &TestApp) -> Vec<(String, String)> {
+    let doc = ok(app.client.openapi().await);
+    let mut ops = Vec::new();
+    for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+        for method in ["get", "put", "post", "delete", "patch"] {
+            if item.get(method).is_some() {
+                ops.push((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    assert!(ops.len() >= 30, "only {} operations documented", ops.len());
+    ops
+}
+
+async fn call(app: &TestApp, method: &str, path: &str) -> (u16, Value) {
+    let http = reqwest::Client::new();
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap_or(reqwest::Method::GET);
+    let response = http
+        .request(method, format!("{}{}", app.url, concrete(path)))
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn every_documented_operation_is_served(app: TestApp) {
+    for (method, path) in operations(&app).await {
+        let (status, body) = call(&app, &method, &path).await;
+        assert_ne!(body["error"]["code"], "route_not_found", "{method} {path}");
+        assert_ne!(status, 405, "{method} {path}");
+        assert!(status < 500, "{method} {path} answered {status}");
+    }
+}
+
+async fn every_route_but_sign_up_and_sign_in_needs_a_session(app: TestApp) {
+    let public = [
+        "/healthz",
+        "/api/v1/openapi.json",
+        "/api/v1/auth/signup",
+        "/api/v1/auth/login",
+    ];
+    for (method, path) in operations(&app).await {
+        if public.contains(&path.as_str()) {
+            continue;
+        }
+        let (status, body) = call(&app, &method, &path).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (401, Some("unauthenticated")),
+            "{method} {path}"
+        );
+    }
+}
+
+async fn unknown_routes_and_methods_get_the_error_shape(app: TestApp) {
+    let (status, body) = call(&app, "GET", "/api/v1/nope").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("route_not_found"))
+    );
+    assert!(body["error"]["message"].is_string());
+    let (status, body) = call(&app, "PATCH", "/api/v1/apps").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (405, Some("method_not_allowed"))
+    );
+}
+
+async fn malformed_requests_get_clear_errors_never_a_500(app: TestApp) {
+    let alice = app.signup("alice").await;
+    let http = reqwest::Client::new();
+    let post = |body: String, content_type: &'static str| {
+        http.post(format!("{}/api/v1/apps", app.url))
+            .bearer_auth(&alice.token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    let cases: Vec<(String, &str, u16, &str)> = vec![
+        (
+            "{not json".into(),
+            "application/json",
+            400,
+            "invalid_request",
+        ),
+        (
+            "{\"nam\": \"x\"}".into(),
+            "application/json",
+            400,
+            "invalid_request",
+        ),
+        (
+            "{\"name\": 5}".into(),
+            "application/json",
+            400,
+            "invalid_request",
+        ),
+        (
+            "{\"name\": \"x\"}".into(),
+            "text/plain",
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            format!("{{\"name\": \"{}\"}}", "x".repeat(3 * 1024 * 1024)),
+            "application/json",
+            413,
+            "payload_too_large",
+        ),
+        (
+            format!("{}1{}", "[".repeat(100_000), "]".repeat(100_000)),
+            "application/json",
+            400,
+            "invalid_request",
+        ),
+    ];
+    for (body, content_type, status, code) in cases {
+        let response = post(body, content_type)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(response.status().as_u16(), status, "{code}");
+        let json: Value = response.json().await.unwrap_or(Value::Null);
+        assert_eq!(json["error"]["code"], code);
+    }
+    assert!(
+        ok(alice.client.apps().await).is_empty(),
+        "no refused request wrote anything"
+    );
+}
+
+async fn health_answers_and_responses_are_not_cacheable(app: TestApp) {
+    let health = ok(app.client.health().await);
+    assert_eq!(health.status, "ok");
+    let response = reqwest::get(format!("{}/api/v1/auth/whoami", app.url))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        response
+            .headers()
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok()),
+        Some("no-store")
+    );
+    assert!(response.headers().get("x-request-id").is_some());
+}
+
+crate::on_both_backends!(
+    every_documented_operation_is_served,
+    every_route_but_sign_up_and_sign_in_needs_a_session,
+    unknown_routes_and_methods_get_the_error_shape,
+    malformed_requests_get_clear_errors_never_a_500,
+    health_answers_and_responses_are_not_cacheable,
+);
+
+#[test]
+fn the_served_document_is_the_one_the_binary_prints() {
+    let doc = strongroom_server::openapi_document();
+    let paths = doc.paths.paths.len();
+    assert!(paths >= 20, "{paths}");
+    assert!(
+        doc.paths
+            .paths
+            .contains_key("/api/v1/apps/{app}/projects/{project}/envs/{env}/secrets/{name}")
+    );
+}

@@ -1,0 +1,528 @@
+//! The `strongroom` binary as a user drives it, against a real server.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::process::{Output, Stdio};
+use strongroom_testkit::{PASSWORD, TestApp};
+use tokio::io::AsyncWriteExt;
+
+/// Runs the CLI with its own configuration directory.
+pub struct Cli {
+    pub config_dir: PathBuf,
+    pub server: String,
+}
+
+impl Cli {
+    pub fn new(app: &TestApp, name: &str) -> Self {
+        let config_dir = app.scratch().join(format!("cli-{name}"));
+        Self {
+            config_dir,
+            server: app.url.clone(),
+        }
+    }
+
+    pub async fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        self.run_with_env(args, stdin, &[]).await
+    }
+
+    pub async fn run_with_env(
+        &self,
+        args: &[&str],
+        stdin: Option<&str>,
+        env: &[(&str, &str)],
+    ) -> Output {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_strongroom"));
+        command
+            .args(args)
+            .env("STRONGROOM_CONFIG_DIR", &self.config_dir)
+            .env_remove("STRONGROOM_SERVER")
+            .env_remove("STRONGROOM_TOKEN")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run strongroom: {e}"));
+        // Taking stdin closes it after writing, so commands reading it see the end.
+        if let Some(mut input) = child.stdin.take()
+            && let Some(text) = stdin
+        {
+            let _ = input.write_all(text.as_bytes()).await;
+        }
+        child
+            .wait_with_output()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Runs and expects exit code 0; returns stdout.
+    pub async fn ok(&self, args: &[&str], stdin: Option<&str>) -> String {
+        let out = self.run(args, stdin).await;
+        assert!(
+            out.status.success(),
+            "strongroom {args:?} failed: {}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Signs up `username` through the CLI and remembers the session.
+    pub async fn signup(&self, username: &str) {
+        let email = format!("{username}@example.com");
+        self.ok(
+            &[
+                "signup",
+                "--server",
+                &self.server,
+                "--username",
+                username,
+                "--email",
+                &email,
+                "--password-stdin",
+            ],
+            Some(&format!("{PASSWORD}\n")),
+        )
+        .await;
+    }
+}
+
+fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+async fn the_cli_manages_secrets_end_to_end(app: TestApp) {
+    let cli = Cli::new(&app, "alice");
+    cli.signup("alice").await;
+    let token_mode =
+        std::fs::metadata(cli.config_dir.join("token")).map(|m| m.permissions().mode() & 0o777);
+    assert_eq!(token_mode.ok(), Some(0o600));
+
+    let me = json(&cli.ok(&["whoami", "--json"], None).await);
+    assert_eq!(me["user"]["username"], "alice");
+    assert!(
+        me["vault"]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("vault_")
+    );
+
+    cli.ok(&["apps", "create", "payments"], None).await;
+    cli.ok(&["projects", "create", "payments/api"], None).await;
+    cli.ok(&["envs", "create", "payments/api/qa"], None).await;
+    let envs = json(
+        &cli.ok(&["envs", "list", "payments/api", "--json"], None)
+            .await,
+    );
+    assert_eq!(envs.as_array().map(Vec::len), Some(4));
+
+    let key = "payments/api/production/STRIPE_KEY";
+    cli.ok(
+        &[
+            "secrets",
+            "set",
+            key,
+            "--value-stdin",
+            "--type",
+            "api_key",
+            "--note",
+            "live key",
+        ],
+        Some("sk_live_1\n"),
+    )
+    .await;
+    cli.ok(&["secrets", "set", key, "--value-stdin"], Some("sk_live_2"))
+        .await;
+    assert_eq!(cli.ok(&["secrets", "get", key], None).await, "sk_live_2");
+    assert_eq!(
+        cli.ok(&["secrets", "get", key, "--version", "1"], None)
+            .await,
+        "sk_live_1"
+    );
+
+    let list = json(
+        &cli.ok(
+            &["secrets", "list", "payments/api/production", "--json"],
+            None,
+        )
+        .await,
+    );
+    assert_eq!(list[0]["name"], "STRIPE_KEY");
+    assert_eq!(list[0]["version"], 2);
+    assert_eq!(list[0]["type"], "api_key");
+    let history = json(&cli.ok(&["secrets", "history", key, "--json"], None).await);
+    assert_eq!(history.as_array().map(Vec::len), Some(2));
+
+    let rolled = json(
+        &cli.ok(&["secrets", "rollback", key, "--to", "1", "--json"], None)
+            .await,
+    );
+    assert_eq!(rolled["version"], 3);
+    assert_eq!(cli.ok(&["secrets", "get", key], None).await, "sk_live_1");
+
+    cli.ok(&["secrets", "delete", key], None).await;
+    assert_eq!(
+        cli.run(&["secrets", "get", key], None).await.status.code(),
+        Some(5)
+    );
+    let trash = json(&cli.ok(&["secrets", "trash", "--json"], None).await);
+    assert_eq!(trash[0]["path"], key);
+    cli.ok(&["secrets", "restore", key], None).await;
+    assert_eq!(cli.ok(&["secrets", "get", key], None).await, "sk_live_1");
+    cli.ok(&["secrets", "delete", key], None).await;
+    cli.ok(&["secrets", "purge", key], None).await;
+    assert_eq!(
+        json(&cli.ok(&["secrets", "trash", "--json"], None).await),
+        serde_json::json!([])
+    );
+
+    let certificate = app.scratch().join("cert.pem");
+    std::fs::write(
+        &certificate,
+        "-----BEGIN CERTIFICATE-----\nabc\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let cert_path = certificate.to_string_lossy().into_owned();
+    cli.ok(
+        &[
+            "secrets",
+            "set",
+            "payments/api/production/TLS",
+            "--value-file",
+            &cert_path,
+            "--type",
+            "certificate",
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(
+        cli.ok(&["secrets", "get", "payments/api/production/TLS"], None)
+            .await,
+        "-----BEGIN CERTIFICATE-----\nabc\n-----END CERTIFICATE-----\n"
+    );
+}
+
+async fn run_injects_secrets_as_environment_variables(app: TestApp) {
+    let cli = Cli::new(&app, "alice");
+    cli.signup("alice").await;
+    cli.ok(&["apps", "create", "web"], None).await;
+    cli.ok(&["projects", "create", "web/site"], None).await;
+    cli.ok(
+        &[
+            "secrets",
+            "set",
+            "web/site/production/DATABASE_URL",
+            "--value-stdin",
+        ],
+        Some("postgres://db/prod"),
+    )
+    .await;
+    cli.ok(
+        &[
+            "secrets",
+            "set",
+            "web/site/production/API_TOKEN",
+            "--value-stdin",
+        ],
+        Some("tok en$HOME\""),
+    )
+    .await;
+    let out = cli
+        .ok(
+            &[
+                "run",
+                "--env",
+                "web/site/production",
+                "--",
+                "sh",
+                "-c",
+                "printf '%s|%s' \"$DATABASE_URL\" \"$API_TOKEN\"",
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(out, "postgres://db/prod|tok en$HOME\"");
+    let exit = cli
+        .run(
+            &[
+                "run",
+                "--env",
+                "web/site/production",
+                "--",
+                "sh",
+                "-c",
+                "exit 7",
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(
+        exit.status.code(),
+        Some(7),
+        "run passes the command's exit code through"
+    );
+    cli.ok(
+        &[
+            "secrets",
+            "set",
+            "web/site/production/not-an-env-name",
+            "--value-stdin",
+        ],
+        Some("x"),
+    )
+    .await;
+    let refused = cli
+        .run(&["run", "--env", "web/site/production", "--", "true"], None)
+        .await;
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("not-an-env-name"));
+}
+
+async fn export_and_import_round_trip(app: TestApp) {
+    let cli = Cli::new(&app, "alice");
+    cli.signup("alice").await;
+    cli.ok(&["apps", "create", "web"], None).await;
+    cli.ok(&["projects", "create", "web/site"], None).await;
+    let tricky = [
+        ("PLAIN", "simple"),
+        ("QUOTES", "it's \"quoted\""),
+        ("MULTI", "line1\nline2"),
+        ("DOLLAR", "$NOT_EXPANDED"),
+    ];
+    for (name, value) in tricky {
+        cli.ok(
+            &[
+                "secrets",
+                "set",
+                &format!("web/site/development/{name}"),
+                "--value-stdin",
+            ],
+            Some(&format!("{value}\n")),
+        )
+        .await;
+    }
+    let dotenv = cli
+        .ok(
+            &[
+                "export",
+                "--env",
+                "web/site/development",
+                "--format",
+                "dotenv",
+            ],
+            None,
+        )
+        .await;
+    let file = app.scratch().join("dev.env");
+    std::fs::write(&file, &dotenv).unwrap_or_else(|e| panic!("{e}"));
+    let file_arg = file.to_string_lossy().into_owned();
+    let imported = json(
+        &cli.ok(
+            &[
+                "import",
+                "--env",
+                "web/site/staging",
+                "--format",
+                "dotenv",
+                &file_arg,
+                "--json",
+            ],
+            None,
+        )
+        .await,
+    );
+    assert_eq!(imported["created"].as_array().map(Vec::len), Some(4));
+
+    let exported = json(
+        &cli.ok(
+            &["export", "--env", "web/site/staging", "--format", "json"],
+            None,
+        )
+        .await,
+    );
+    for (name, value) in tricky {
+        assert_eq!(exported[name], value, "{name}");
+    }
+    // Importing the same file again changes nothing.
+    let again = json(
+        &cli.ok(
+            &["import", "--env", "web/site/staging", &file_arg, "--json"],
+            None,
+        )
+        .await,
+    );
+    assert_eq!(again["unchanged"].as_array().map(Vec::len), Some(4));
+    // JSON import from standard input.
+    let from_json = json(
+        &cli.ok(
+            &[
+                "import",
+                "--env",
+                "web/site/staging",
+                "--format",
+                "json",
+                "-",
+                "--json",
+            ],
+            Some("{\"PLAIN\": \"changed\"}"),
+        )
+        .await,
+    );
+    assert_eq!(from_json["updated"], serde_json::json!(["PLAIN"]));
+}
+
+async fn exit_codes_follow_the_contract(app: TestApp) {
+    let cli = Cli::new(&app, "alice");
+    let not_signed_in = cli.run(&["whoami"], None).await;
+    assert_eq!(not_signed_in.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&not_signed_in.stderr).contains("strongroom login"));
+
+    cli.signup("alice").await;
+    assert_eq!(
+        cli.run(&["secrets", "get", "a/b/c/D"], None)
+            .await
+            .status
+            .code(),
+        Some(5)
+    );
+    assert_eq!(
+        cli.run(&["secrets", "get", "a/b/c"], None)
+            .await
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        cli.run(&["secrets", "get", "a/../c/D"], None)
+            .await
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        cli.run(&["secrets", "frobnicate"], None)
+            .await
+            .status
+            .code(),
+        Some(2)
+    );
+    let wrong = cli
+        .run(
+            &["login", "--username", "alice", "--password-stdin"],
+            Some("not the password\n"),
+        )
+        .await;
+    assert_eq!(wrong.status.code(), Some(3));
+    let json_error = cli
+        .run(&["secrets", "get", "a/b/c/D", "--json"], None)
+        .await;
+    let body = json(String::from_utf8_lossy(&json_error.stderr).trim());
+    assert_eq!(body["error"]["code"], "not_found");
+
+    cli.ok(&["logout"], None).await;
+    assert_eq!(cli.run(&["whoami"], None).await.status.code(), Some(3));
+    cli.ok(
+        &["login", "--username", "alice", "--password-stdin"],
+        Some(PASSWORD),
+    )
+    .await;
+    cli.ok(&["whoami"], None).await;
+    let overridden = cli
+        .run_with_env(
+            &["whoami"],
+            None,
+            &[("STRONGROOM_SERVER", "http://127.0.0.1:9")],
+        )
+        .await;
+    assert_eq!(overridden.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&overridden.stderr).contains("127.0.0.1:9"));
+}
+
+async fn totp_and_step_up_work_from_the_cli(app: TestApp) {
+    let cli = Cli::new(&app, "alice");
+    cli.signup("alice").await;
+    let enrollment = json(&cli.ok(&["totp", "enroll", "--json"], None).await);
+    let base32 = enrollment["secret_base32"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let secret = strongroom_crypto::totp::TotpSecret::from_bytes(
+        totp_rs::Secret::Encoded(base32)
+            .to_bytes()
+            .unwrap_or_default(),
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let code = secret.code_at(now - 30).unwrap_or_default();
+    let codes = json(&cli.ok(&["totp", "confirm", &code, "--json"], None).await);
+    assert_eq!(codes["codes"].as_array().map(Vec::len), Some(10));
+
+    cli.ok(&["logout"], None).await;
+    let without = cli
+        .run(
+            &["login", "--username", "alice", "--password-stdin"],
+            Some(PASSWORD),
+        )
+        .await;
+    assert_eq!(without.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&without.stderr).contains("--totp"));
+    let next = secret.code_at(now).unwrap_or_default();
+    cli.ok(
+        &[
+            "login",
+            "--username",
+            "alice",
+            "--password-stdin",
+            "--totp",
+            &next,
+        ],
+        Some(PASSWORD),
+    )
+    .await;
+    let needs_step_up = cli.run(&["totp", "disable"], None).await;
+    assert_eq!(needs_step_up.status.code(), Some(3));
+    let later = secret.code_at(now + 30).unwrap_or_default();
+    cli.ok(
+        &["step-up", "--password-stdin", "--totp", &later],
+        Some(PASSWORD),
+    )
+    .await;
+    cli.ok(&["totp", "disable"], None).await;
+}
+
+crate::on_both_backends!(
+    the_cli_manages_secrets_end_to_end,
+    run_injects_secrets_as_environment_variables,
+    export_and_import_round_trip,
+    exit_codes_follow_the_contract,
+    totp_and_step_up_work_from_the_cli,
+);
+
+#[test]
+fn every_command_has_help() {
+    for args in [
+        vec!["--help"],
+        vec!["server", "--help"],
+        vec!["secrets", "--help"],
+        vec!["secrets", "set", "--help"],
+        vec!["run", "--help"],
+        vec!["import", "--help"],
+        vec!["admin", "rotate-root-key", "--help"],
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_strongroom"))
+            .args(&args)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(out.status.success(), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("Usage"),
+            "{args:?}"
+        );
+    }
+}

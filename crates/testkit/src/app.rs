@@ -1,0 +1,236 @@
+//! [`TestApp`]: the real server, in this process, on a free port, with its own data
+//! directory and database; and [`TestUser`]: a signed-up account with a client.
+
+use crate::PASSWORD;
+use crate::postgres::TestDatabase;
+use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection, Row, SqliteConnection};
+use strongroom_client::Client;
+use strongroom_proto::{LoginResponse, Sensitive, SignupRequest};
+use strongroom_server::{RunningServer, ServerConfig, Settings};
+use tempfile::TempDir;
+
+/// Which database the server under test uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite in the data directory.
+    Sqlite,
+    /// A fresh PostgreSQL database.
+    Postgres,
+}
+
+/// A running Strongroom server for one test.
+pub struct TestApp {
+    /// Which backend.
+    pub backend: Backend,
+    /// Base URL, e.g. `http://127.0.0.1:40123`.
+    pub url: String,
+    /// A client that is not signed in.
+    pub client: Client,
+    /// The server's configuration (to restart it, or to run the CLI against its data).
+    pub config: ServerConfig,
+    settings: Settings,
+    server: Option<RunningServer>,
+    database: Option<TestDatabase>,
+    data_dir: TempDir,
+}
+
+/// A signed-up account.
+pub struct TestUser {
+    /// Username.
+    pub username: String,
+    /// Session token.
+    pub token: String,
+    /// A client signed in as this user.
+    pub client: Client,
+    /// What sign-up returned.
+    pub signup: LoginResponse,
+}
+
+impl TestApp {
+    /// Starts a server with default settings.
+    pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, Settings::default()).await
+    }
+
+    /// Starts a server with the given settings.
+    pub async fn spawn_with(backend: Backend, settings: Settings) -> Self {
+        init_logging();
+        let data_dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));
+        let database = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(TestDatabase::create().await),
+        };
+        let mut config = ServerConfig::defaults();
+        config.listen = "127.0.0.1:0".parse().unwrap_or(config.listen);
+        config.data_dir = data_dir.path().join("data");
+        config.database_url = database.as_ref().map(|d| d.url.clone());
+        let server = strongroom_server::start(config.clone(), settings.clone())
+            .await
+            .unwrap_or_else(|e| panic!("server did not start: {e}"));
+        let url = server.url.clone();
+        let client = Client::new(&url, None).unwrap_or_else(|e| panic!("client: {e}"));
+        Self {
+            backend,
+            url,
+            client,
+            config,
+            settings,
+            server: Some(server),
+            database,
+            data_dir,
+        }
+    }
+
+    /// The data directory (root key file, SQLite database).
+    pub fn data_dir(&self) -> std::path::PathBuf {
+        self.config.data_dir.clone()
+    }
+
+    /// A scratch directory next to the data directory, removed with the app.
+    pub fn scratch(&self) -> std::path::PathBuf {
+        self.data_dir.path().to_owned()
+    }
+
+    /// Stops the server cleanly.
+    pub async fn stop(&mut self) {
+        if let Some(server) = self.server.take() {
+            server
+                .stop()
+                .await
+                .unwrap_or_else(|e| panic!("server did not stop cleanly: {e}"));
+        }
+    }
+
+    /// Stops and starts the server on the same data (the port changes).
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        let server = strongroom_server::start(self.config.clone(), self.settings.clone())
+            .await
+            .unwrap_or_else(|e| panic!("server did not restart: {e}"));
+        self.url = server.url.clone();
+        self.client = Client::new(&self.url, None).unwrap_or_else(|e| panic!("client: {e}"));
+        self.server = Some(server);
+    }
+
+    /// Signs up `username` (email `username@example.com`, password [`PASSWORD`]).
+    pub async fn signup(&self, username: &str) -> TestUser {
+        let signup = self
+            .client
+            .signup(&SignupRequest {
+                username: username.to_owned(),
+                email: format!("{username}@example.com"),
+                password: Sensitive::new(PASSWORD),
+            })
+            .await
+            .unwrap_or_else(|e| panic!("signup of {username} failed: {e}"));
+        let token = signup.token.expose().to_owned();
+        TestUser {
+            username: username.to_owned(),
+            client: self.client.with_token(token.clone()),
+            token,
+            signup,
+        }
+    }
+
+    /// Signs up `username` and creates `app/project` (with its three environments).
+    pub async fn user_with_project(&self, username: &str, project_path: &str) -> TestUser {
+        let user = self.signup(username).await;
+        let (app, _) = project_path.split_once('/').unwrap_or((project_path, ""));
+        user.client
+            .create_app(app)
+            .await
+            .unwrap_or_else(|e| panic!("create app: {e}"));
+        user.client
+            .create_project(project_path)
+            .await
+            .unwrap_or_else(|e| panic!("create project: {e}"));
+        user
+    }
+
+    /// Runs raw SQL against the server's database (to tamper with it in tests).
+    pub async fn execute_sql(&self, sql: &str) -> u64 {
+        match &self.database {
+            Some(db) => {
+                let mut conn = PgConnection::connect(&db.url)
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"));
+                conn.execute(AssertSqlSafe(sql.to_owned()))
+                    .await
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"))
+                    .rows_affected()
+            }
+            None => {
+                let mut conn = SqliteConnection::connect(&format!(
+                    "sqlite://{}",
+                    self.config.sqlite_path().display()
+                ))
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+                conn.execute(AssertSqlSafe(sql.to_owned()))
+                    .await
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"))
+                    .rows_affected()
+            }
+        }
+    }
+
+    /// Whether `needle` appears anywhere in the stored database, as raw bytes or in hex
+    /// (PostgreSQL renders binary columns as hex in the dump).
+    pub async fn database_contains(&self, needle: &str) -> bool {
+        let raw = needle.as_bytes();
+        let hex: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+        self.dump_database().await.iter().any(|blob| {
+            blob.windows(raw.len()).any(|w| w == raw)
+                || blob.windows(hex.len()).any(|w| w == hex.as_bytes())
+        })
+    }
+
+    /// Every row of every table (PostgreSQL, as JSON text) or the database, WAL and
+    /// shared-memory files (SQLite): what an attacker holding a copy would see.
+    pub async fn dump_database(&self) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        match &self.database {
+            Some(db) => {
+                let mut conn = PgConnection::connect(&db.url)
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"));
+                let tables = sqlx::query(
+                    "SELECT table_name::text AS t FROM information_schema.tables WHERE table_schema = 'public'",
+                )
+                .fetch_all(&mut conn)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+                for table in tables {
+                    let name: String = table.get("t");
+                    let rows = sqlx::query(AssertSqlSafe(format!(
+                        "SELECT convert_to(row_to_json(x)::text, 'UTF8') AS r FROM \"{name}\" x"
+                    )))
+                    .fetch_all(&mut conn)
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"));
+                    out.extend(rows.iter().map(|r| r.get::<Vec<u8>, _>("r")));
+                }
+            }
+            None => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let path = format!("{}{suffix}", self.config.sqlite_path().display());
+                    if let Ok(bytes) = std::fs::read(&path) {
+                        out.push(bytes);
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Server warnings and errors go to the test's captured output, so a failing test shows
+/// what the server logged (`STRONGROOM_LOG` widens it).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("STRONGROOM_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_test_writer()
+        .try_init();
+}
