@@ -16,6 +16,8 @@ pub struct Settings {
     pub account_throttle: ThrottleRule,
     /// Failed sign-ins allowed per client address.
     pub address_throttle: ThrottleRule,
+    /// Sign-ups allowed per client address.
+    pub signup_throttle: ThrottleRule,
     /// Largest request body.
     pub max_body_bytes: usize,
 }
@@ -33,6 +35,10 @@ impl Default for Settings {
             address_throttle: ThrottleRule {
                 max_failures: 100,
                 window_ms: FIFTEEN_MINUTES,
+            },
+            signup_throttle: ThrottleRule {
+                max_failures: 20,
+                window_ms: 60 * 60 * 1000,
             },
             max_body_bytes: 2 * 1024 * 1024,
         }

@@ -174,6 +174,70 @@ impl TestApp {
         }
     }
 
+    /// The schema as `(table, column, kind, nullable)`, with each backend's types named
+    /// by what they hold (`int`, `text`, `bytes`), to compare the two backends.
+    pub async fn schema(&self) -> std::collections::BTreeSet<(String, String, String, bool)> {
+        let kind = |t: &str| match t.to_ascii_lowercase().as_str() {
+            "integer" | "bigint" => "int".to_owned(),
+            "text" => "text".to_owned(),
+            "blob" | "bytea" => "bytes".to_owned(),
+            other => other.to_owned(),
+        };
+        let mut out = std::collections::BTreeSet::new();
+        match &self.database {
+            Some(db) => {
+                let mut conn = PgConnection::connect(&db.url)
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"));
+                let rows = sqlx::query(
+                    "SELECT table_name::text AS t, column_name::text AS c, data_type::text AS ty, \
+                     (is_nullable = 'YES') AS n FROM information_schema.columns \
+                     WHERE table_schema = 'public' AND table_name NOT LIKE '\\_sqlx%'",
+                )
+                .fetch_all(&mut conn)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+                for r in rows {
+                    out.insert((
+                        r.get("t"),
+                        r.get("c"),
+                        kind(&r.get::<String, _>("ty")),
+                        r.get("n"),
+                    ));
+                }
+            }
+            None => {
+                let mut conn = SqliteConnection::connect(&format!(
+                    "sqlite://{}",
+                    self.config.sqlite_path().display()
+                ))
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+                let rows = sqlx::query(
+                    "SELECT m.name AS t, p.name AS c, p.type AS ty, p.\"notnull\" AS nn, p.pk AS pk \
+                     FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+                     WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
+                     AND m.name NOT LIKE '\\_sqlx%' ESCAPE '\\'",
+                )
+                .fetch_all(&mut conn)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+                for r in rows {
+                    // SQLite lets primary-key columns be NULL unless declared otherwise;
+                    // PostgreSQL makes them NOT NULL. Compare what each enforces.
+                    let nullable = r.get::<i64, _>("nn") == 0 && r.get::<i64, _>("pk") == 0;
+                    out.insert((
+                        r.get("t"),
+                        r.get("c"),
+                        kind(&r.get::<String, _>("ty")),
+                        nullable,
+                    ));
+                }
+            }
+        }
+        out
+    }
+
     /// Whether `needle` appears anywhere in the stored database, as raw bytes or in hex
     /// (PostgreSQL renders binary columns as hex in the dump).
     pub async fn database_contains(&self, needle: &str) -> bool {

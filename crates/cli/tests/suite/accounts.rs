@@ -198,6 +198,20 @@ async fn failed_sign_ins_are_rate_limited_per_address(app: TestApp) {
     );
 }
 
+async fn sign_ups_are_rate_limited_per_address(app: TestApp) {
+    for i in 0..20 {
+        app.signup(&format!("user{i}")).await;
+    }
+    let one_more = SignupRequest {
+        username: "user20".into(),
+        email: "user20@example.com".into(),
+        password: Sensitive::new(PASSWORD),
+    };
+    expect_code(app.client.signup(&one_more).await, "rate_limited");
+    // Existing accounts still sign in.
+    ok(app.client.login(&login_request("user0", PASSWORD)).await);
+}
+
 async fn logout_ends_the_session_on_the_server(app: TestApp) {
     let alice = app.signup("alice").await;
     ok(alice.client.logout().await);
@@ -409,6 +423,7 @@ crate::on_both_backends!(
     a_bad_sign_in_never_tells_whether_the_username_exists,
     failed_sign_ins_are_rate_limited_per_account,
     failed_sign_ins_are_rate_limited_per_address,
+    sign_ups_are_rate_limited_per_address,
     logout_ends_the_session_on_the_server,
     sessions_can_be_listed_and_revoked,
     nobody_can_revoke_another_users_session,

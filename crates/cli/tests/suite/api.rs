@@ -186,3 +186,17 @@ fn the_served_document_is_the_one_the_binary_prints() {
             .contains_key("/api/v1/apps/{app}/projects/{project}/envs/{env}/secrets/{name}")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sqlite_and_postgresql_schemas_agree() {
+    let sqlite = strongroom_testkit::TestApp::spawn(strongroom_testkit::Backend::Sqlite).await;
+    let postgres = strongroom_testkit::TestApp::spawn(strongroom_testkit::Backend::Postgres).await;
+    let (a, b) = (sqlite.schema().await, postgres.schema().await);
+    assert!(a.len() > 40, "{a:?}");
+    let only_sqlite: Vec<_> = a.difference(&b).collect();
+    let only_postgres: Vec<_> = b.difference(&a).collect();
+    assert!(
+        only_sqlite.is_empty() && only_postgres.is_empty(),
+        "schemas differ\nonly in SQLite: {only_sqlite:#?}\nonly in PostgreSQL: {only_postgres:#?}"
+    );
+}

@@ -55,12 +55,20 @@ fn login_response(
     responses(
         (status = 201, description = "Account, personal vault and session created", body = LoginResponse),
         (status = 400, description = "Invalid username, email or password", body = ErrorBody),
-        (status = 409, description = "Username or email already registered", body = ErrorBody)))]
+        (status = 409, description = "Username or email already registered", body = ErrorBody),
+        (status = 429, description = "Too many sign-ups from this address", body = ErrorBody)))]
 pub async fn signup(
     State(state): State<AppState>,
     meta: ClientMeta,
     ApiJson(body): ApiJson<SignupRequest>,
 ) -> Result<(StatusCode, ApiJson<LoginResponse>), ApiError> {
+    // Every attempt counts, so password hashing cannot be used to exhaust the server.
+    let key = format!("signup:ip:{}", meta.ip);
+    let rule = state.settings.signup_throttle;
+    if let Some(wait) = state.store.throttle_wait(&key, rule).await? {
+        return Err(Error::rate_limited(wait).into());
+    }
+    state.store.throttle_record_failure(&[&key], rule).await?;
     let username = Username::parse(&body.username)?;
     let email = Email::parse(&body.email)?;
     let password = Password::new_choice(body.password.into_inner())?;
