@@ -99,7 +99,7 @@ fn unix_now() -> u64 {
 }
 
 /// How a second factor check went.
-pub enum SecondFactor {
+enum SecondFactor {
     /// A valid, unused code.
     Passed,
     /// No code was given.
@@ -110,7 +110,7 @@ pub enum SecondFactor {
 
 /// Checks a TOTP code (or a recovery code) for a user with TOTP on. A TOTP code counts
 /// only if its time step is later than the last one accepted, so it cannot be replayed.
-pub async fn check_second_factor(
+async fn check_second_factor(
     state: &AppState,
     user: &UserId,
     totp_code: Option<&str>,
@@ -145,6 +145,33 @@ pub async fn check_second_factor(
         );
     }
     Ok(SecondFactor::Missing)
+}
+
+/// Requires a valid second factor from a user who has TOTP on. A wrong code counts as a
+/// failed attempt against `keys`; a missing one does not.
+pub async fn require_second_factor(
+    state: &AppState,
+    user: &UserId,
+    totp_code: Option<&str>,
+    recovery_code: Option<&str>,
+    keys: &(String, String),
+) -> Result<(), ApiError> {
+    match check_second_factor(state, user, totp_code, recovery_code).await? {
+        SecondFactor::Passed => Ok(()),
+        SecondFactor::Missing => Err(Error::new(
+            ErrorCode::TotpRequired,
+            "this account has TOTP: give the current code (--totp CODE), or a recovery code to sign in",
+        )
+        .into()),
+        SecondFactor::Failed => {
+            record_failure(state, keys).await?;
+            Err(Error::new(
+                ErrorCode::InvalidTotp,
+                "the TOTP or recovery code is wrong, expired or already used",
+            )
+            .into())
+        }
+    }
 }
 
 /// Refuses a sensitive action unless the session re-authenticated within the window.

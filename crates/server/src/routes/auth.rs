@@ -3,13 +3,13 @@
 use crate::convert;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, Caller, ClientMeta};
-use crate::signin::{self, SecondFactor};
+use crate::signin;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
+use strongroom_core::Error;
 use strongroom_core::account::{Email, Password, Username};
 use strongroom_core::ids::{UserId, VaultId};
-use strongroom_core::{Error, ErrorCode};
 use strongroom_crypto::token;
 use strongroom_proto::{
     ChangePasswordRequest, ErrorBody, LoginRequest, LoginResponse, Sensitive, SignupRequest,
@@ -126,31 +126,14 @@ pub async fn login(
     };
 
     if record.user.totp_enabled {
-        let second = signin::check_second_factor(
+        signin::require_second_factor(
             &state,
             &record.user.id,
             body.totp_code.as_deref(),
             body.recovery_code.as_ref().map(Sensitive::expose),
+            &keys,
         )
         .await?;
-        match second {
-            SecondFactor::Passed => {}
-            SecondFactor::Missing => {
-                return Err(Error::new(
-                    ErrorCode::TotpRequired,
-                    "this account has TOTP: give the current code (--totp CODE) or a recovery code",
-                )
-                .into());
-            }
-            SecondFactor::Failed => {
-                signin::record_failure(&state, &keys).await?;
-                return Err(Error::new(
-                    ErrorCode::InvalidTotp,
-                    "the TOTP or recovery code is wrong, expired or already used",
-                )
-                .into());
-            }
-        }
     }
 
     state.store.throttle_clear(&keys.0).await?;
@@ -218,23 +201,8 @@ pub async fn step_up(
         return Err(signin::invalid_credentials().into());
     }
     if user.totp_enabled {
-        match signin::check_second_factor(&state, &user.id, body.totp_code.as_deref(), None).await?
-        {
-            SecondFactor::Passed => {}
-            SecondFactor::Missing => {
-                return Err(
-                    Error::new(ErrorCode::TotpRequired, "give the current TOTP code too").into(),
-                );
-            }
-            SecondFactor::Failed => {
-                signin::record_failure(&state, &keys).await?;
-                return Err(Error::new(
-                    ErrorCode::InvalidTotp,
-                    "the TOTP code is wrong, expired or already used",
-                )
-                .into());
-            }
-        }
+        signin::require_second_factor(&state, &user.id, body.totp_code.as_deref(), None, &keys)
+            .await?;
     }
     let at = state
         .store

@@ -144,6 +144,28 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response<axum::
     ApiError(Error::internal("handler panicked")).into_response()
 }
 
+/// Refuses a body whose declared length is over the limit before reading any of it
+/// (bodies without a length are still cut off at the limit while being read).
+async fn refuse_declared_oversize(
+    axum::extract::State(max): axum::extract::State<usize>,
+    request: Request<axum::body::Body>,
+    next: axum::middleware::Next,
+) -> Response<axum::body::Body> {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > max as u64) {
+        return ApiError(Error::new(
+            ErrorCode::PayloadTooLarge,
+            format!("request body is larger than {max} bytes"),
+        ))
+        .into_response();
+    }
+    next.run(request).await
+}
+
 #[derive(Clone, Default)]
 struct RandomRequestId;
 
@@ -174,6 +196,7 @@ pub fn build(state: AppState) -> Router {
         .with_state(state)
         .layer(Extension(doc))
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn_with_state(max_body, refuse_declared_oversize))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
