@@ -151,21 +151,14 @@ impl TestApp {
     pub async fn execute_sql(&self, sql: &str) -> u64 {
         match &self.database {
             Some(db) => {
-                let mut conn = PgConnection::connect(&db.url)
-                    .await
-                    .unwrap_or_else(|e| panic!("{e}"));
+                let mut conn = postgres(&db.url).await;
                 conn.execute(AssertSqlSafe(sql.to_owned()))
                     .await
                     .unwrap_or_else(|e| panic!("{sql}: {e}"))
                     .rows_affected()
             }
             None => {
-                let mut conn = SqliteConnection::connect(&format!(
-                    "sqlite://{}",
-                    self.config.sqlite_path().display()
-                ))
-                .await
-                .unwrap_or_else(|e| panic!("{e}"));
+                let mut conn = sqlite(&self.config.sqlite_path()).await;
                 conn.execute(AssertSqlSafe(sql.to_owned()))
                     .await
                     .unwrap_or_else(|e| panic!("{sql}: {e}"))
@@ -186,9 +179,7 @@ impl TestApp {
         let mut out = std::collections::BTreeSet::new();
         match &self.database {
             Some(db) => {
-                let mut conn = PgConnection::connect(&db.url)
-                    .await
-                    .unwrap_or_else(|e| panic!("{e}"));
+                let mut conn = postgres(&db.url).await;
                 let rows = sqlx::query(
                     "SELECT table_name::text AS t, column_name::text AS c, data_type::text AS ty, \
                      (is_nullable = 'YES') AS n FROM information_schema.columns \
@@ -207,12 +198,7 @@ impl TestApp {
                 }
             }
             None => {
-                let mut conn = SqliteConnection::connect(&format!(
-                    "sqlite://{}",
-                    self.config.sqlite_path().display()
-                ))
-                .await
-                .unwrap_or_else(|e| panic!("{e}"));
+                let mut conn = sqlite(&self.config.sqlite_path()).await;
                 let rows = sqlx::query(
                     "SELECT m.name AS t, p.name AS c, p.type AS ty, p.\"notnull\" AS nn, p.pk AS pk \
                      FROM sqlite_master m JOIN pragma_table_info(m.name) p \
@@ -255,9 +241,7 @@ impl TestApp {
         let mut out = Vec::new();
         match &self.database {
             Some(db) => {
-                let mut conn = PgConnection::connect(&db.url)
-                    .await
-                    .unwrap_or_else(|e| panic!("{e}"));
+                let mut conn = postgres(&db.url).await;
                 let tables = sqlx::query(
                     "SELECT table_name::text AS t FROM information_schema.tables WHERE table_schema = 'public'",
                 )
@@ -286,6 +270,18 @@ impl TestApp {
         }
         out
     }
+}
+
+async fn postgres(url: &str) -> PgConnection {
+    PgConnection::connect(url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to the test database: {e}"))
+}
+
+async fn sqlite(path: &std::path::Path) -> SqliteConnection {
+    SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()))
 }
 
 /// Server warnings and errors go to the test's captured output, so a failing test shows

@@ -1,17 +1,7 @@
 //! Envelope encryption as an attacker with a copy of the database would test it.
 
-use crate::{expect_code, ok};
-use strongroom_proto::{SecretWriteRequest, Sensitive};
+use crate::{expect_code, ok, value};
 use strongroom_testkit::{PASSWORD, TestApp};
-
-fn value(v: &str) -> SecretWriteRequest {
-    SecretWriteRequest {
-        value: Sensitive::new(v),
-        secret_type: None,
-        note: None,
-        tags: None,
-    }
-}
 
 async fn the_database_holds_no_plaintext_value_password_or_token(app: TestApp) {
     let alice = app.user_with_project("alice", "payments/api").await;

@@ -1,17 +1,7 @@
 //! Vault isolation: nothing of one user's vault is visible from another's.
 
-use crate::{expect_code, ok};
-use strongroom_proto::{SecretWriteRequest, Sensitive};
+use crate::{expect_code, ok, value};
 use strongroom_testkit::TestApp;
-
-fn value(v: &str) -> SecretWriteRequest {
-    SecretWriteRequest {
-        value: Sensitive::new(v),
-        secret_type: None,
-        note: None,
-        tags: None,
-    }
-}
 
 async fn another_users_vault_is_invisible(app: TestApp) {
     let alice = app.user_with_project("alice", "payments/api").await;

@@ -11,6 +11,7 @@ mod process;
 mod secrets;
 
 use strongroom_client::ClientError;
+use strongroom_proto::{SecretWriteRequest, Sensitive};
 
 /// For each named `async fn rule(app: TestApp)`, generates `sqlite::rule` and
 /// `postgres::rule` tests, each with a fresh server and database.
@@ -54,5 +55,15 @@ pub fn ok<T>(result: Result<T, ClientError>) -> T {
     match result {
         Ok(v) => v,
         Err(e) => panic!("unexpected error: {e:?}"),
+    }
+}
+
+/// A write of `v` with no metadata changes.
+pub fn value(v: &str) -> SecretWriteRequest {
+    SecretWriteRequest {
+        value: Sensitive::new(v),
+        secret_type: None,
+        note: None,
+        tags: None,
     }
 }

@@ -2,26 +2,17 @@
 //! its refusals, TLS, restarts, SIGKILL in the middle of a write burst, and root-key
 //! rotation while it serves.
 
-use crate::ok;
+use crate::{ok, value};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use strongroom_client::Client;
-use strongroom_proto::{SecretWriteRequest, Sensitive};
+use strongroom_proto::Sensitive;
 use strongroom_testkit::{Backend, TestApp, TestDatabase};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout};
-
-fn value(v: &str) -> SecretWriteRequest {
-    SecretWriteRequest {
-        value: Sensitive::new(v),
-        secret_type: None,
-        note: None,
-        tags: None,
-    }
-}
 
 /// A `strongroom server` child process.
 struct ServerProcess {

@@ -1,21 +1,12 @@
 //! Applications, projects, environments and secrets: versions, rollback, trash, names,
 //! pagination and import.
 
-use crate::{expect_code, ok};
+use crate::{expect_code, ok, value};
 use std::collections::BTreeMap;
-use strongroom_proto::{SecretWriteRequest, Sensitive};
+use strongroom_proto::Sensitive;
 use strongroom_testkit::TestApp;
 
 const KEY: &str = "payments/api/production/STRIPE_KEY";
-
-fn value(v: &str) -> SecretWriteRequest {
-    SecretWriteRequest {
-        value: Sensitive::new(v),
-        secret_type: None,
-        note: None,
-        tags: None,
-    }
-}
 
 async fn a_new_project_has_development_staging_and_production(app: TestApp) {
     let alice = app.signup("alice").await;
