@@ -144,7 +144,7 @@ impl Row {
 
 /// Where the two dialects differ in what a statement must say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
+pub(crate) enum Dialect {
     /// SQLite.
     Sqlite,
     /// PostgreSQL.
@@ -258,13 +258,6 @@ impl Db {
             Self::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await,
         };
         result.map_err(|e| Error::internal(format!("database migration failed: {e}")))
-    }
-
-    pub(crate) fn dialect(&self) -> Dialect {
-        match self {
-            Self::Sqlite { .. } => Dialect::Sqlite,
-            Self::Postgres(_) => Dialect::Postgres,
-        }
     }
 
     pub(crate) async fn begin(&self) -> Result<Tx, Error> {

@@ -20,7 +20,6 @@ mod throttle;
 pub use second_factor::TotpState;
 pub use throttle::ThrottleRule;
 
-pub use db::Dialect;
 pub use keys::RotationReport;
 pub use model::*;
 
@@ -65,11 +64,6 @@ impl Store {
         };
         store.ensure_keyring_state().await?;
         Ok(store)
-    }
-
-    /// Which backend this is.
-    pub fn dialect(&self) -> Dialect {
-        self.db.dialect()
     }
 
     /// Closes every connection (for a clean shutdown).

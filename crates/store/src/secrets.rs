@@ -35,6 +35,13 @@ macro_rules! by_secret_path {
     };
 }
 
+/// The columns [`meta_from_row`] reads (`s` a secret, `v` its latest version).
+macro_rules! meta_columns {
+    () => {
+        "s.id, s.name, s.latest_version, s.created_at, s.updated_at, v.secret_type, v.note, v.tags"
+    };
+}
+
 /// Binds `$1`–`$5` of [`by_secret_path`].
 fn bind_secret_path(query: Q, vault: &str, path: &SecretPath) -> Q {
     bind_env_path(query, vault, &path.environment).bind(path.name.as_str())
@@ -273,10 +280,15 @@ impl Store {
         let row = self
             .db
             .optional(bind_secret_path(
-                q(by_secret_path!(
-                    "s.id, s.name, s.latest_version, s.created_at, s.updated_at, v.secret_type, v.note, v.tags",
-                    "JOIN secret_versions v ON v.secret_id = s.id AND v.version = s.latest_version",
-                    "AND s.deleted_at IS NULL"
+                q(concat!(
+                    "SELECT ",
+                    meta_columns!(),
+                    " FROM applications a JOIN projects p ON p.application_id = a.id \
+                     JOIN environments e ON e.project_id = p.id \
+                     JOIN secrets s ON s.environment_id = e.id \
+                     JOIN secret_versions v ON v.secret_id = s.id AND v.version = s.latest_version \
+                     WHERE a.vault_id = $1 AND a.name = $2 AND p.name = $3 AND e.name = $4 \
+                     AND s.name = $5 AND s.deleted_at IS NULL"
                 )),
                 authz.vault()?.as_str(),
                 path,
@@ -303,14 +315,17 @@ impl Store {
         let rows = self
             .db
             .all(
-                q("SELECT s.id, s.name, s.latest_version, s.created_at, s.updated_at, v.secret_type, \
-                   v.note, v.tags FROM secrets s \
+                q(concat!(
+                    "SELECT ",
+                    meta_columns!(),
+                    " FROM secrets s \
                    JOIN secret_versions v ON v.secret_id = s.id AND v.version = s.latest_version \
                    WHERE s.environment_id = $1 AND s.deleted_at IS NULL AND s.name > $2 \
-                   ORDER BY s.name LIMIT $3")
-                    .bind(env_row.text("env_id")?)
-                    .bind(page.after.clone().unwrap_or_default())
-                    .bind(i64::from(page.limit) + 1),
+                   ORDER BY s.name LIMIT $3"
+                ))
+                .bind(env_row.text("env_id")?)
+                .bind(page.after.clone().unwrap_or_default())
+                .bind(i64::from(page.limit) + 1),
             )
             .await?;
         let items = rows
