@@ -1,12 +1,10 @@
 //! Accounts: sign-up, sign-in, sessions, TOTP, recovery codes, step-up, throttling.
 
-use crate::{expect_code, ok};
+use crate::{expect_code, ok, signup_request, step_up_request};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use strongroom_client::Client;
 use strongroom_crypto::totp::TotpSecret;
-use strongroom_proto::{
-    ChangePasswordRequest, LoginRequest, Sensitive, SignupRequest, StepUpRequest,
-};
+use strongroom_proto::{ChangePasswordRequest, LoginRequest, Sensitive};
 use strongroom_server::Settings;
 use strongroom_testkit::{Backend, PASSWORD, TestApp, TestUser};
 
@@ -66,50 +64,27 @@ async fn the_personal_vault_id_is_stable_across_sessions(app: TestApp) {
 }
 
 async fn sign_up_validates_username_email_and_password(app: TestApp) {
-    let attempt = |username: &str, email: &str, password: &str| SignupRequest {
-        username: username.into(),
-        email: email.into(),
-        password: Sensitive::new(password),
-    };
-    expect_code(
-        app.client
-            .signup(&attempt("a", "a@example.com", PASSWORD))
-            .await,
-        "invalid_account",
-    );
-    expect_code(
-        app.client
-            .signup(&attempt("../root", "r@example.com", PASSWORD))
-            .await,
-        "invalid_account",
-    );
-    expect_code(
-        app.client
-            .signup(&attempt("carol", "not-an-email", PASSWORD))
-            .await,
-        "invalid_account",
-    );
-    expect_code(
-        app.client
-            .signup(&attempt("carol", "c@example.com", "short"))
-            .await,
-        "invalid_password",
-    );
+    let cases = [
+        ("a", "a@example.com", PASSWORD, "invalid_account"),
+        ("../root", "r@example.com", PASSWORD, "invalid_account"),
+        ("carol", "not-an-email", PASSWORD, "invalid_account"),
+        ("carol", "c@example.com", "short", "invalid_password"),
+    ];
+    for (username, email, password, code) in cases {
+        expect_code(
+            app.client
+                .signup(&signup_request(username, email, password))
+                .await,
+            code,
+        );
+    }
 }
 
 async fn a_taken_username_or_email_is_refused(app: TestApp) {
     app.signup("alice").await;
-    let again = SignupRequest {
-        username: "ALICE".into(),
-        email: "other@example.com".into(),
-        password: Sensitive::new(PASSWORD),
-    };
+    let again = signup_request("ALICE", "other@example.com", PASSWORD);
     expect_code(app.client.signup(&again).await, "already_exists");
-    let same_email = SignupRequest {
-        username: "alice2".into(),
-        email: "Alice@Example.com".into(),
-        password: Sensitive::new(PASSWORD),
-    };
+    let same_email = signup_request("alice2", "Alice@Example.com", PASSWORD);
     expect_code(app.client.signup(&same_email).await, "already_exists");
 }
 
@@ -202,11 +177,7 @@ async fn sign_ups_are_rate_limited_per_address(app: TestApp) {
     for i in 0..20 {
         app.signup(&format!("user{i}")).await;
     }
-    let one_more = SignupRequest {
-        username: "user20".into(),
-        email: "user20@example.com".into(),
-        password: Sensitive::new(PASSWORD),
-    };
+    let one_more = signup_request("user20", "user20@example.com", PASSWORD);
     expect_code(app.client.signup(&one_more).await, "rate_limited");
     // Existing accounts still sign in.
     ok(app.client.login(&login_request("user0", PASSWORD)).await);
@@ -309,20 +280,11 @@ async fn sensitive_actions_need_a_recent_step_up(app: TestApp) {
         alice.client.regenerate_recovery_codes().await,
         "step_up_required",
     );
-    let wrong = StepUpRequest {
-        password: Sensitive::new("not my password"),
-        totp_code: None,
-    };
+    let wrong = step_up_request("not my password", None);
     expect_code(alice.client.step_up(&wrong).await, "invalid_credentials");
-    let no_code = StepUpRequest {
-        password: Sensitive::new(PASSWORD),
-        totp_code: None,
-    };
+    let no_code = step_up_request(PASSWORD, None);
     expect_code(alice.client.step_up(&no_code).await, "totp_required");
-    let right = StepUpRequest {
-        password: Sensitive::new(PASSWORD),
-        totp_code: secret.code_at(now() + 30).ok(),
-    };
+    let right = step_up_request(PASSWORD, secret.code_at(now() + 30).ok());
     ok(alice.client.step_up(&right).await);
     let fresh = ok(alice.client.regenerate_recovery_codes().await);
     assert!(
@@ -346,13 +308,7 @@ async fn a_password_change_needs_step_up_and_ends_other_sessions(app: TestApp) {
         alice.client.change_password(&change).await,
         "step_up_required",
     );
-    ok(alice
-        .client
-        .step_up(&StepUpRequest {
-            password: Sensitive::new(PASSWORD),
-            totp_code: None,
-        })
-        .await);
+    ok(alice.client.step_up(&step_up_request(PASSWORD, None)).await);
     ok(alice.client.change_password(&change).await);
     ok(alice.client.whoami().await);
     expect_code(
@@ -377,13 +333,7 @@ async fn expired_sessions_and_step_ups_are_refused(backend: Backend) {
     };
     let app = TestApp::spawn_with(backend, settings).await;
     let alice = app.signup("alice").await;
-    ok(alice
-        .client
-        .step_up(&StepUpRequest {
-            password: Sensitive::new(PASSWORD),
-            totp_code: None,
-        })
-        .await);
+    ok(alice.client.step_up(&step_up_request(PASSWORD, None)).await);
     tokio::time::sleep(Duration::from_millis(700)).await;
     expect_code(
         alice

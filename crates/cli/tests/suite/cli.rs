@@ -382,34 +382,19 @@ async fn exit_codes_follow_the_contract(app: TestApp) {
     assert!(String::from_utf8_lossy(&not_signed_in.stderr).contains("strongroom login"));
 
     cli.signup("alice").await;
-    assert_eq!(
-        cli.run(&["secrets", "get", "a/b/c/D"], None)
-            .await
-            .status
-            .code(),
-        Some(5)
-    );
-    assert_eq!(
-        cli.run(&["secrets", "get", "a/b/c"], None)
-            .await
-            .status
-            .code(),
-        Some(2)
-    );
-    assert_eq!(
-        cli.run(&["secrets", "get", "a/../c/D"], None)
-            .await
-            .status
-            .code(),
-        Some(2)
-    );
-    assert_eq!(
-        cli.run(&["secrets", "frobnicate"], None)
-            .await
-            .status
-            .code(),
-        Some(2)
-    );
+    let cases: [(&[&str], i32); 4] = [
+        (&["secrets", "get", "a/b/c/D"], 5),
+        (&["secrets", "get", "a/b/c"], 2),
+        (&["secrets", "get", "a/../c/D"], 2),
+        (&["secrets", "frobnicate"], 2),
+    ];
+    for (args, code) in cases {
+        assert_eq!(
+            cli.run(args, None).await.status.code(),
+            Some(code),
+            "{args:?}"
+        );
+    }
     let wrong = cli
         .run(
             &["login", "--username", "alice", "--password-stdin"],

@@ -11,7 +11,7 @@ mod process;
 mod secrets;
 
 use strongroom_client::ClientError;
-use strongroom_proto::{SecretWriteRequest, Sensitive};
+use strongroom_proto::{SecretWriteRequest, Sensitive, SignupRequest, StepUpRequest};
 
 /// For each named `async fn rule(app: TestApp)`, generates `sqlite::rule` and
 /// `postgres::rule` tests, each with a fresh server and database.
@@ -65,5 +65,22 @@ pub fn value(v: &str) -> SecretWriteRequest {
         secret_type: None,
         note: None,
         tags: None,
+    }
+}
+
+/// A sign-up request.
+pub fn signup_request(username: &str, email: &str, password: &str) -> SignupRequest {
+    SignupRequest {
+        username: username.into(),
+        email: email.into(),
+        password: Sensitive::new(password),
+    }
+}
+
+/// A step-up request.
+pub fn step_up_request(password: &str, totp_code: Option<String>) -> StepUpRequest {
+    StepUpRequest {
+        password: Sensitive::new(password),
+        totp_code,
     }
 }

@@ -9,7 +9,6 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use strongroom_client::Client;
-use strongroom_proto::Sensitive;
 use strongroom_testkit::{Backend, TestApp, TestDatabase};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout};
@@ -340,11 +339,11 @@ async fn sigkill_during_a_write_burst_loses_no_acknowledged_write(backend: Backe
         .unwrap_or_else(|e| panic!("{e}"));
     let app_client = Client::new(&server.url, None).unwrap_or_else(|e| panic!("{e}"));
     let signup = ok(app_client
-        .signup(&strongroom_proto::SignupRequest {
-            username: "alice".into(),
-            email: "alice@example.com".into(),
-            password: Sensitive::new(strongroom_testkit::PASSWORD),
-        })
+        .signup(&crate::signup_request(
+            "alice",
+            "alice@example.com",
+            strongroom_testkit::PASSWORD,
+        ))
         .await);
     let token = signup.token.expose().to_owned();
     let client = app_client.with_token(token.clone());
