@@ -48,9 +48,30 @@ pub enum Command {
     /// Manage your TOTP second factor and recovery codes.
     #[command(subcommand)]
     Totp(TotpCommand),
-    /// List the vaults you belong to.
+    /// List the vaults you belong to and choose which one to act in.
     #[command(subcommand)]
     Vaults(VaultsCommand),
+    /// Create, convert, transfer, leave, delete and restore organizations.
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// The member roster, email invites, suspension and removal.
+    #[command(subcommand)]
+    Members(MembersCommand),
+    /// Invites sent to you: list, accept, decline.
+    #[command(subcommand)]
+    Invites(InvitesCommand),
+    /// Shareable invite links into the current organization.
+    #[command(subcommand)]
+    Links(LinksCommand),
+    /// Join an organization with an invite link (its srl_… token or a URL ending in it).
+    Join {
+        /// The link.
+        link: String,
+    },
+    /// Verify your email address with the code you were sent (or ask for a new one).
+    VerifyEmail(VerifyEmailArgs),
+    /// Change your email address (needs your password; the new one must be verified).
+    ChangeEmail(ChangeEmailArgs),
     /// Create and list applications.
     #[command(subcommand)]
     Apps(AppsCommand),
@@ -200,8 +221,157 @@ pub enum TotpCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum VaultsCommand {
-    /// List your vaults and your role in each.
+    /// List your vaults and your role in each; `*` marks the one in use.
     List,
+    /// Act in another vault from now on (by name or id); no new sign-in needed.
+    Use {
+        /// Vault name or id (vault_…).
+        vault: String,
+    },
+}
+
+/// Re-authentication for a sensitive action.
+#[derive(Debug, Args)]
+pub struct StepUpFlags {
+    /// Read your password from standard input instead of prompting.
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Current TOTP code, if your account has TOTP.
+    #[arg(long, value_name = "CODE")]
+    pub totp: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Create a new, empty organization that you own.
+    Create {
+        /// Name (lowercase letters, digits, '.', '-', '_').
+        name: String,
+    },
+    /// Convert your personal vault (the one in use) into an organization; one-way.
+    Convert {
+        /// The organization's name.
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        step_up: StepUpFlags,
+    },
+    /// Leave the organization in use (owners transfer ownership first).
+    Leave,
+    /// Make another member the owner; you become an admin.
+    Transfer {
+        /// The new owner's username.
+        username: String,
+        #[command(flatten)]
+        step_up: StepUpFlags,
+    },
+    /// Delete the organization in use: everyone loses access at once; restorable for 30 days.
+    Delete {
+        #[command(flatten)]
+        step_up: StepUpFlags,
+    },
+    /// Restore an organization you deleted less than 30 days ago.
+    Restore {
+        /// The organization's id (vault_…), as `vaults list` shows it.
+        vault: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MembersCommand {
+    /// List members with their role and status, and the plan's usage and cap.
+    List,
+    /// Invite an email address (they need an account with that address, verified).
+    Invite {
+        /// Email address.
+        email: String,
+        /// Vault role to offer, below your own.
+        #[arg(long, value_name = "ROLE", default_value = "collaborator")]
+        vault_role: String,
+    },
+    /// List pending invites.
+    Invites,
+    /// Revoke a pending invite.
+    RevokeInvite {
+        /// Invite id (inv_…).
+        id: String,
+    },
+    /// Suspend a member: their access to this vault stops on their next request.
+    Suspend {
+        /// Username.
+        username: String,
+    },
+    /// Give a suspended member their access back.
+    Unsuspend {
+        /// Username.
+        username: String,
+    },
+    /// Remove a member from this vault.
+    Remove {
+        /// Username.
+        username: String,
+    },
+    /// Change a member's vault role (to one below your own).
+    SetRole {
+        /// Username.
+        username: String,
+        /// admin, developer or collaborator.
+        role: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InvitesCommand {
+    /// Invites waiting for you, from any organization.
+    List,
+    /// Accept an invite and join the organization.
+    Accept {
+        /// Invite id (inv_…).
+        id: String,
+    },
+    /// Decline an invite.
+    Decline {
+        /// Invite id (inv_…).
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LinksCommand {
+    /// Create a link; whoever signs in and uses it joins as collaborator.
+    Create {
+        /// Lifetime, in hours or days: 12h, 7d (at most 30d).
+        #[arg(long, default_value = "7d")]
+        expires: String,
+        /// Most joins allowed (default unlimited).
+        #[arg(long, value_name = "N")]
+        max_uses: Option<u32>,
+    },
+    /// List links with their state.
+    List,
+    /// Revoke a link.
+    Revoke {
+        /// Link id (link_…).
+        id: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyEmailArgs {
+    /// The six-digit code from the email (or the server console when it has no SMTP).
+    #[arg(required_unless_present = "resend")]
+    pub code: Option<String>,
+    /// Send a new code instead.
+    #[arg(long, conflicts_with = "code")]
+    pub resend: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ChangeEmailArgs {
+    /// The new address.
+    pub email: String,
+    #[command(flatten)]
+    pub step_up: StepUpFlags,
 }
 
 #[derive(Debug, Subcommand)]
@@ -366,6 +536,22 @@ pub struct ImportArgs {
 pub enum AdminCommand {
     /// Rewrap every data key under a new root key, while the server keeps serving.
     RotateRootKey(StorageArgs),
+    /// Set an organization's plan (free, team, enterprise).
+    SetPlan {
+        /// Organization id (vault_…) or name.
+        vault: String,
+        /// free, team or enterprise.
+        plan: String,
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
+    /// Mark an account's email address verified.
+    VerifyEmail {
+        /// Username.
+        username: String,
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
 }
 
 #[cfg(test)]

@@ -58,7 +58,11 @@ impl From<ClientError> for Failure {
                 Some("add --totp CODE (or --recovery-code CODE)"),
             ),
             Some("step_up_required") => (exit::AUTH, Some("run `strongroom step-up`, then retry")),
-            Some("permission_denied") => (exit::DENIED, None),
+            Some("permission_denied" | "plan_limit_reached") => (exit::DENIED, None),
+            Some("email_not_verified") => (
+                exit::DENIED,
+                Some("enter the code you were sent with `strongroom verify-email CODE`"),
+            ),
             Some("not_found" | "route_not_found") => (exit::NOT_FOUND, None),
             Some("invalid_name" | "invalid_path") => (exit::USAGE, None),
             _ if matches!(e, ClientError::BadPath(_)) => (exit::USAGE, None),

@@ -306,6 +306,217 @@ impl Client {
         Ok(list.items)
     }
 
+    /// Makes this session act in another vault (by id or name).
+    pub async fn switch_vault(&self, vault: &str) -> Result<VaultInfo> {
+        self.send(
+            Method::PUT,
+            &["session", "vault"],
+            &SwitchVaultRequest {
+                vault: vault.to_owned(),
+            },
+        )
+        .await
+    }
+
+    /// Creates an empty organization.
+    pub async fn create_organization(&self, name: &str) -> Result<VaultInfo> {
+        self.send(
+            Method::POST,
+            &["organizations"],
+            &OrganizationNameRequest {
+                name: name.to_owned(),
+            },
+        )
+        .await
+    }
+
+    /// Converts the current (personal) vault into an organization (after a step-up).
+    pub async fn convert_vault(&self, name: &str) -> Result<VaultInfo> {
+        self.send(
+            Method::POST,
+            &["vault", "convert"],
+            &OrganizationNameRequest {
+                name: name.to_owned(),
+            },
+        )
+        .await
+    }
+
+    /// Hands the current organization to another member (after a step-up).
+    pub async fn transfer_ownership(&self, username: &str) -> Result<()> {
+        self.empty(
+            self.api(Method::POST, &["vault", "transfer"])?
+                .json(&TransferRequest {
+                    username: username.to_owned(),
+                }),
+        )
+        .await
+    }
+
+    /// Leaves the current organization; returns the personal vault now in use.
+    pub async fn leave_vault(&self) -> Result<VaultInfo> {
+        self.json(self.api(Method::POST, &["vault", "leave"])?)
+            .await
+    }
+
+    /// Soft-deletes the current organization (after a step-up).
+    pub async fn delete_organization(&self) -> Result<()> {
+        self.empty(self.api(Method::DELETE, &["vault"])?).await
+    }
+
+    /// Restores a soft-deleted organization one owns.
+    pub async fn restore_organization(&self, vault_id: &str) -> Result<VaultInfo> {
+        self.json(self.api(Method::POST, &["vaults", vault_id, "restore"])?)
+            .await
+    }
+
+    /// The roster with the plan, its usage and cap (every page).
+    pub async fn members(&self) -> Result<Roster> {
+        let mut roster: Roster = self
+            .get(&["members"], &[("limit", "1000".to_owned())])
+            .await?;
+        while let Some(cursor) = roster.next_cursor.take() {
+            let next: Roster = self
+                .get(
+                    &["members"],
+                    &[("limit", "1000".to_owned()), ("cursor", cursor)],
+                )
+                .await?;
+            roster.items.extend(next.items);
+            roster.next_cursor = next.next_cursor;
+        }
+        Ok(roster)
+    }
+
+    /// Suspends a member.
+    pub async fn suspend_member(&self, username: &str) -> Result<MemberInfo> {
+        self.json(self.api(Method::POST, &["members", username, "suspend"])?)
+            .await
+    }
+
+    /// Unsuspends a member.
+    pub async fn unsuspend_member(&self, username: &str) -> Result<MemberInfo> {
+        self.json(self.api(Method::POST, &["members", username, "unsuspend"])?)
+            .await
+    }
+
+    /// Removes a member.
+    pub async fn remove_member(&self, username: &str) -> Result<()> {
+        self.empty(self.api(Method::DELETE, &["members", username])?)
+            .await
+    }
+
+    /// Changes a member's vault role.
+    pub async fn set_member_role(&self, username: &str, role: &str) -> Result<MemberInfo> {
+        self.send(
+            Method::PUT,
+            &["members", username, "role"],
+            &SetRoleRequest {
+                vault_role: role.to_owned(),
+            },
+        )
+        .await
+    }
+
+    /// Invites an email address.
+    pub async fn invite(&self, email: &str, role: Option<&str>) -> Result<InviteSent> {
+        self.send(
+            Method::POST,
+            &["invites"],
+            &InviteRequest {
+                email: email.to_owned(),
+                vault_role: role.map(str::to_owned),
+            },
+        )
+        .await
+    }
+
+    /// The vault's pending invites.
+    pub async fn pending_invites(&self) -> Result<Vec<InviteInfo>> {
+        self.all(&["invites"]).await
+    }
+
+    /// Revokes a pending invite.
+    pub async fn revoke_invite(&self, id: &str) -> Result<()> {
+        self.empty(self.api(Method::DELETE, &["invites", id])?)
+            .await
+    }
+
+    /// Invites waiting for the signed-in user.
+    pub async fn received_invites(&self) -> Result<Vec<ReceivedInviteInfo>> {
+        let list: List<ReceivedInviteInfo> = self.get(&["account", "invites"], &[]).await?;
+        Ok(list.items)
+    }
+
+    /// Accepts an invite; returns the organization joined.
+    pub async fn accept_invite(&self, id: &str) -> Result<VaultInfo> {
+        self.json(self.api(Method::POST, &["account", "invites", id, "accept"])?)
+            .await
+    }
+
+    /// Declines an invite.
+    pub async fn decline_invite(&self, id: &str) -> Result<()> {
+        self.empty(self.api(Method::POST, &["account", "invites", id, "decline"])?)
+            .await
+    }
+
+    /// Creates an invite link.
+    pub async fn create_link(&self, request: &CreateLinkRequest) -> Result<InviteLinkCreated> {
+        self.send(Method::POST, &["links"], request).await
+    }
+
+    /// The vault's invite links.
+    pub async fn links(&self) -> Result<Vec<InviteLinkInfo>> {
+        self.all(&["links"]).await
+    }
+
+    /// Revokes an invite link.
+    pub async fn revoke_link(&self, id: &str) -> Result<()> {
+        self.empty(self.api(Method::DELETE, &["links", id])?).await
+    }
+
+    /// Joins by an invite link (its token, or a URL ending in it).
+    pub async fn join(&self, link: &str) -> Result<VaultInfo> {
+        self.send(
+            Method::POST,
+            &["links", "join"],
+            &JoinRequest {
+                link: Sensitive::new(link),
+            },
+        )
+        .await
+    }
+
+    /// Verifies the account's email address.
+    pub async fn verify_email(&self, code: &str) -> Result<UserInfo> {
+        self.send(
+            Method::POST,
+            &["auth", "email", "verify"],
+            &VerifyEmailRequest {
+                code: Sensitive::new(code),
+            },
+        )
+        .await
+    }
+
+    /// Asks for a new verification code.
+    pub async fn resend_verification(&self) -> Result<()> {
+        self.empty(self.api(Method::POST, &["auth", "email", "resend"])?)
+            .await
+    }
+
+    /// Changes the account's email address (after a step-up).
+    pub async fn change_email(&self, email: &str) -> Result<UserInfo> {
+        self.send(
+            Method::PUT,
+            &["auth", "email"],
+            &ChangeEmailRequest {
+                email: email.to_owned(),
+            },
+        )
+        .await
+    }
+
     /// Every application.
     pub async fn apps(&self) -> Result<Vec<Node>> {
         self.all(&["apps"]).await

@@ -26,6 +26,44 @@ pub enum VaultRole {
 }
 
 impl VaultRole {
+    /// Seniority: a member may act only on members, and assign only roles, strictly below.
+    pub fn rank(self) -> u8 {
+        match self {
+            Self::Owner => 3,
+            Self::Admin => 2,
+            Self::Developer => 1,
+            Self::Collaborator => 0,
+        }
+    }
+
+    /// The management matrix of the built-in roles (custom roles arrive with the
+    /// authorization issue and will be checked through this same function).
+    pub fn holds(self, capability: Capability) -> bool {
+        use Capability::*;
+        match self {
+            Self::Owner => true,
+            Self::Admin => !matches!(capability, Billing | DeleteOrganization | TransferOwnership),
+            Self::Developer => matches!(capability, ViewMembers),
+            Self::Collaborator => false,
+        }
+    }
+
+    /// One line on what the role may do, for invites and role pickers.
+    pub fn summary(self) -> &'static str {
+        match self {
+            Self::Owner => {
+                "Owner: everything, including billing, roles and deleting the organization"
+            }
+            Self::Admin => {
+                "Admin: everything except billing, authoring roles, and deleting or transferring the organization"
+            }
+            Self::Developer => {
+                "Developer: machines, AI agents, integrations, the member roster, own trash and own audit entries"
+            }
+            Self::Collaborator => "Collaborator: the overview and their own audit entries",
+        }
+    }
+
     /// Storage and wire form.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -56,6 +94,37 @@ impl fmt::Display for VaultRole {
     }
 }
 
+/// A cell of the management matrix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Capability {
+    /// See the member roster and the plan.
+    ViewMembers,
+    /// Send and revoke invites and invite links.
+    InviteMembers,
+    /// Suspend, unsuspend, remove members and change their vault role.
+    ManageMembers,
+    /// The organization's plan and billing page.
+    Billing,
+    /// Soft-delete (and restore) the organization.
+    DeleteOrganization,
+    /// Hand the organization to another member.
+    TransferOwnership,
+}
+
+/// Where a member stands in the vault their session acts in, read fresh on every request
+/// so that suspension, removal and deletion take effect at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// A member in good standing, with their role.
+    Active(VaultRole),
+    /// Suspended by someone who manages members.
+    Suspended,
+    /// No longer a member (removed, or left).
+    NotMember,
+    /// The organization was soft-deleted by its owner.
+    VaultDeleted,
+}
+
 /// A signed-in user acting inside the vault their session has selected.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
@@ -63,8 +132,8 @@ pub struct Member {
     pub user_id: UserId,
     /// The vault this request acts in.
     pub vault_id: VaultId,
-    /// Their role in that vault.
-    pub role: VaultRole,
+    /// Their standing, and role, in that vault.
+    pub standing: Standing,
 }
 
 /// Whoever is making the request.
@@ -93,6 +162,26 @@ pub enum Action {
     DeleteSecret,
     /// Destroy a secret and all its versions for good.
     PurgeSecret,
+    /// Create a new organization (an account-level action).
+    CreateOrganization,
+    /// Turn one's personal vault into an organization.
+    ConvertToOrganization,
+    /// See the roster, the plan and its usage.
+    ViewMembers,
+    /// Invite someone (by email or link) with this vault role.
+    InviteMember(VaultRole),
+    /// List and revoke the vault's pending invites and invite links.
+    ManageInvites,
+    /// Suspend, unsuspend or remove a member (the resource names their role).
+    ManageMember,
+    /// Give a member this vault role (the resource names their current role).
+    AssignRole(VaultRole),
+    /// Leave the vault of one's own accord.
+    LeaveVault,
+    /// Hand ownership to another member.
+    TransferOwnership,
+    /// Soft-delete the organization.
+    DeleteOrganization,
 }
 
 impl Action {
@@ -107,11 +196,25 @@ impl Action {
             Self::RevealSecret => "secret.reveal",
             Self::DeleteSecret => "secret.delete",
             Self::PurgeSecret => "secret.purge",
+            Self::CreateOrganization => "organization.create",
+            Self::ConvertToOrganization => "organization.convert",
+            Self::ViewMembers => "member.list",
+            Self::InviteMember(_) => "member.invite",
+            Self::ManageInvites => "member.invites",
+            Self::ManageMember => "member.manage",
+            Self::AssignRole(_) => "member.assign_role",
+            Self::LeaveVault => "member.leave",
+            Self::TransferOwnership => "organization.transfer",
+            Self::DeleteOrganization => "organization.delete",
         }
     }
 
-    fn is_vault_action(self) -> bool {
-        !matches!(self, Self::ManageOwnAccount)
+    fn is_account_action(self) -> bool {
+        matches!(self, Self::ManageOwnAccount | Self::CreateOrganization)
+    }
+
+    fn is_member_action(self) -> bool {
+        matches!(self, Self::ManageMember | Self::AssignRole(_))
     }
 }
 
@@ -122,6 +225,13 @@ pub enum Resource<'a> {
     Account(&'a UserId),
     /// Anything inside a vault.
     Vault(&'a VaultId),
+    /// A member of a vault, who currently holds `role` there.
+    Member {
+        /// Their vault.
+        vault: &'a VaultId,
+        /// Their current vault role.
+        role: VaultRole,
+    },
 }
 
 /// The outcome of [`decide`], with the reason (for logs, audit and tests).
@@ -165,7 +275,7 @@ pub fn decide(principal: &Principal, action: Action, resource: Resource<'_>) -> 
     let Principal::Member(member) = principal;
     match resource {
         Resource::Account(user) => {
-            if action != Action::ManageOwnAccount {
+            if !action.is_account_action() {
                 Decision::deny("this action does not apply to an account")
             } else if *user == member.user_id {
                 Decision::allow("a user manages their own account")
@@ -174,22 +284,152 @@ pub fn decide(principal: &Principal, action: Action, resource: Resource<'_>) -> 
             }
         }
         Resource::Vault(vault) => {
-            if *vault != member.vault_id {
-                Decision::hide("the resource belongs to another vault")
-            } else if !action.is_vault_action() {
-                Decision::deny("this action does not apply inside a vault")
-            } else {
-                match member.role {
-                    VaultRole::Owner | VaultRole::Admin => {
-                        Decision::allow("owners and admins hold every data-plane action")
-                    }
-                    VaultRole::Developer | VaultRole::Collaborator => Decision::deny(
-                        "this role opens applications only through an access role, and none is assigned",
-                    ),
-                }
+            if action.is_account_action() || action.is_member_action() {
+                return Decision::deny("this action does not apply to a vault as a whole");
+            }
+            match standing_in(member, vault) {
+                Err(denial) => denial,
+                Ok(role) => decide_in_vault(role, action),
+            }
+        }
+        Resource::Member {
+            vault,
+            role: target,
+        } => {
+            if !action.is_member_action() {
+                return Decision::deny("this action does not apply to a member");
+            }
+            match standing_in(member, vault) {
+                Err(denial) => denial,
+                Ok(role) => decide_on_member(role, action, target),
             }
         }
     }
+}
+
+/// The caller's role in `vault`, or the denial for not having one there.
+fn standing_in(member: &Member, vault: &VaultId) -> Result<VaultRole, Decision> {
+    if *vault != member.vault_id {
+        return Err(Decision::hide("the resource belongs to another vault"));
+    }
+    match member.standing {
+        Standing::Active(role) => Ok(role),
+        Standing::Suspended => Err(Decision::deny(
+            "your membership in this vault is suspended; switch vaults with `strongroom vaults use`",
+        )),
+        Standing::NotMember => Err(Decision::deny(
+            "you are no longer a member of this vault; switch vaults with `strongroom vaults use`",
+        )),
+        Standing::VaultDeleted => Err(Decision::deny(
+            "this organization has been deleted; its owner can restore it within 30 days",
+        )),
+    }
+}
+
+fn capability(role: VaultRole, capability: Capability, reason: &'static str) -> Decision {
+    if role.holds(capability) {
+        Decision::allow(reason)
+    } else {
+        Decision::deny(match capability {
+            Capability::ViewMembers => "your vault role does not include Members: view",
+            Capability::InviteMembers => "your vault role does not include Members: invite",
+            Capability::ManageMembers => "your vault role does not include Members: manage",
+            Capability::Billing => "your vault role does not include Billing",
+            Capability::DeleteOrganization => "only the owner can delete the organization",
+            Capability::TransferOwnership => "only the owner can transfer ownership",
+        })
+    }
+}
+
+fn decide_in_vault(role: VaultRole, action: Action) -> Decision {
+    match action {
+        Action::ReadStructure
+        | Action::WriteStructure
+        | Action::ReadSecretMetadata
+        | Action::WriteSecret
+        | Action::RevealSecret
+        | Action::DeleteSecret
+        | Action::PurgeSecret => match role {
+            VaultRole::Owner | VaultRole::Admin => {
+                Decision::allow("owners and admins hold every data-plane action")
+            }
+            VaultRole::Developer | VaultRole::Collaborator => Decision::deny(
+                "this role opens applications only through an access role, and none is assigned",
+            ),
+        },
+        Action::ViewMembers => {
+            capability(role, Capability::ViewMembers, "the role may view members")
+        }
+        Action::ManageInvites => capability(role, Capability::InviteMembers, "the role may invite"),
+        Action::InviteMember(offered) => {
+            let allowed = capability(role, Capability::InviteMembers, "the role may invite");
+            if !allowed.allowed {
+                allowed
+            } else if offered == VaultRole::Owner {
+                Decision::deny("the owner role is not assignable; ownership moves only by transfer")
+            } else if offered.rank() >= role.rank() {
+                Decision::deny("an invite may only offer a vault role below your own")
+            } else {
+                allowed
+            }
+        }
+        Action::LeaveVault => {
+            if role == VaultRole::Owner {
+                Decision::deny("the owner cannot leave; transfer ownership first")
+            } else {
+                Decision::allow("a member may leave")
+            }
+        }
+        Action::ConvertToOrganization => {
+            if role == VaultRole::Owner {
+                Decision::allow("the owner may convert their vault")
+            } else {
+                Decision::deny("only the vault's owner can convert it")
+            }
+        }
+        Action::TransferOwnership => capability(
+            role,
+            Capability::TransferOwnership,
+            "the owner may transfer ownership",
+        ),
+        Action::DeleteOrganization => capability(
+            role,
+            Capability::DeleteOrganization,
+            "the owner may delete the organization",
+        ),
+        Action::ManageOwnAccount
+        | Action::CreateOrganization
+        | Action::ManageMember
+        | Action::AssignRole(_) => Decision::deny("this action does not apply to a vault"),
+    }
+}
+
+fn decide_on_member(role: VaultRole, action: Action, target: VaultRole) -> Decision {
+    let allowed = capability(
+        role,
+        Capability::ManageMembers,
+        "the role may manage members",
+    );
+    if !allowed.allowed {
+        return allowed;
+    }
+    if target == VaultRole::Owner {
+        return Decision::deny("nobody can suspend, remove or change the role of the owner");
+    }
+    if target.rank() >= role.rank() {
+        return Decision::deny("you can act only on members whose role is below your own");
+    }
+    if let Action::AssignRole(new) = action {
+        if new == VaultRole::Owner {
+            return Decision::deny(
+                "the owner role is not assignable; ownership moves only by transfer",
+            );
+        }
+        if new.rank() >= role.rank() {
+            return Decision::deny("you can assign only vault roles below your own");
+        }
+    }
+    allowed
 }
 
 /// Proof that [`decide`] allowed an action. Storage methods take it and read the vault and
@@ -254,7 +494,7 @@ pub fn authorize(
     Ok(Authorized {
         actor: member.user_id.clone(),
         vault: match resource {
-            Resource::Vault(v) => Some(v.clone()),
+            Resource::Vault(v) | Resource::Member { vault: v, .. } => Some(v.clone()),
             Resource::Account(_) => None,
         },
         action,
@@ -266,12 +506,23 @@ mod tests {
     use super::*;
 
     fn member(role: VaultRole) -> Principal {
+        with_standing(Standing::Active(role))
+    }
+
+    fn with_standing(standing: Standing) -> Principal {
         Principal::Member(Member {
             user_id: UserId::from_random([1; 16]),
             vault_id: VaultId::from_random([2; 16]),
-            role,
+            standing,
         })
     }
+
+    const ROLES: [VaultRole; 4] = [
+        VaultRole::Owner,
+        VaultRole::Admin,
+        VaultRole::Developer,
+        VaultRole::Collaborator,
+    ];
 
     fn vault_of(p: &Principal) -> VaultId {
         let Principal::Member(m) = p;
@@ -347,5 +598,122 @@ mod tests {
         assert!(proof.require(Action::ReadSecretMetadata).is_ok());
         assert!(proof.require(Action::RevealSecret).is_err());
         assert_eq!(proof.vault().ok(), Some(&v));
+    }
+
+    #[test]
+    fn suspended_removed_and_deleted_standings_open_nothing_in_the_vault() {
+        for standing in [
+            Standing::Suspended,
+            Standing::NotMember,
+            Standing::VaultDeleted,
+        ] {
+            let p = with_standing(standing);
+            let v = vault_of(&p);
+            for action in VAULT_ACTIONS
+                .into_iter()
+                .chain([Action::ViewMembers, Action::LeaveVault])
+            {
+                let d = decide(&p, action, Resource::Vault(&v));
+                assert!(!d.allowed && !d.hidden, "{standing:?} {action:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn invites_offer_only_roles_strictly_below_the_inviters_own() {
+        for inviter in ROLES {
+            let p = member(inviter);
+            let v = vault_of(&p);
+            for offered in ROLES {
+                let d = decide(&p, Action::InviteMember(offered), Resource::Vault(&v));
+                let expected = inviter.holds(Capability::InviteMembers)
+                    && offered != VaultRole::Owner
+                    && offered.rank() < inviter.rank();
+                assert_eq!(d.allowed, expected, "{inviter:?} offering {offered:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn nobody_acts_on_the_owner_or_on_a_member_at_or_above_their_own_role() {
+        for actor in ROLES {
+            let p = member(actor);
+            let v = vault_of(&p);
+            for target in ROLES {
+                let d = decide(
+                    &p,
+                    Action::ManageMember,
+                    Resource::Member {
+                        vault: &v,
+                        role: target,
+                    },
+                );
+                let expected = actor.holds(Capability::ManageMembers)
+                    && target != VaultRole::Owner
+                    && target.rank() < actor.rank();
+                assert_eq!(d.allowed, expected, "{actor:?} on {target:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn roles_are_assigned_only_below_the_assigners_own_and_never_owner() {
+        for actor in ROLES {
+            let p = member(actor);
+            let v = vault_of(&p);
+            for new in ROLES {
+                let d = decide(
+                    &p,
+                    Action::AssignRole(new),
+                    Resource::Member {
+                        vault: &v,
+                        role: VaultRole::Collaborator,
+                    },
+                );
+                let expected = actor.holds(Capability::ManageMembers)
+                    && new != VaultRole::Owner
+                    && new.rank() < actor.rank();
+                assert_eq!(d.allowed, expected, "{actor:?} assigning {new:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn only_the_owner_transfers_deletes_or_converts_and_the_owner_cannot_leave() {
+        for role in ROLES {
+            let p = member(role);
+            let v = vault_of(&p);
+            let is_owner = role == VaultRole::Owner;
+            for action in [
+                Action::TransferOwnership,
+                Action::DeleteOrganization,
+                Action::ConvertToOrganization,
+            ] {
+                assert_eq!(
+                    decide(&p, action, Resource::Vault(&v)).allowed,
+                    is_owner,
+                    "{role:?} {action:?}"
+                );
+            }
+            assert_eq!(
+                decide(&p, Action::LeaveVault, Resource::Vault(&v)).allowed,
+                !is_owner
+            );
+        }
+    }
+
+    #[test]
+    fn another_vaults_members_are_hidden() {
+        let p = member(VaultRole::Owner);
+        let other = VaultId::from_random([9; 16]);
+        let d = decide(
+            &p,
+            Action::ManageMember,
+            Resource::Member {
+                vault: &other,
+                role: VaultRole::Collaborator,
+            },
+        );
+        assert!(!d.allowed && d.hidden);
     }
 }

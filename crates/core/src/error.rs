@@ -52,6 +52,14 @@ pub enum ErrorCode {
     RateLimited,
     /// The storage is busy or full; nothing was written; retry later.
     Unavailable,
+    /// The organization's plan allows no more members (members plus pending invites).
+    PlanLimitReached,
+    /// The invite or invite link has expired.
+    InviteExpired,
+    /// The invite or invite link was revoked, already answered or used up.
+    InviteUnusable,
+    /// The action needs a verified email address (`strongroom verify-email CODE`).
+    EmailNotVerified,
     /// An unexpected failure; details are in the server log under the request id.
     Internal,
 }
@@ -83,12 +91,16 @@ impl ErrorCode {
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::RateLimited => "rate_limited",
             Self::Unavailable => "unavailable",
+            Self::PlanLimitReached => "plan_limit_reached",
+            Self::InviteExpired => "invite_expired",
+            Self::InviteUnusable => "invite_unusable",
+            Self::EmailNotVerified => "email_not_verified",
             Self::Internal => "internal",
         }
     }
 
     /// Every code, for documentation and exhaustive tests.
-    pub const ALL: [ErrorCode; 24] = [
+    pub const ALL: [ErrorCode; 28] = [
         Self::InvalidRequest,
         Self::InvalidName,
         Self::InvalidPath,
@@ -112,6 +124,10 @@ impl ErrorCode {
         Self::UnsupportedMediaType,
         Self::RateLimited,
         Self::Unavailable,
+        Self::PlanLimitReached,
+        Self::InviteExpired,
+        Self::InviteUnusable,
+        Self::EmailNotVerified,
         Self::Internal,
     ];
 }

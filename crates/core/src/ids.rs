@@ -122,6 +122,16 @@ id_type!(
     "sec"
 );
 id_type!(
+    /// An invitation of an email address into an organization.
+    InviteId,
+    "inv"
+);
+id_type!(
+    /// A shareable invite link (its token is separate and stored only hashed).
+    InviteLinkId,
+    "link"
+);
+id_type!(
     /// A wrapped data key.
     DataKeyId,
     "dk"

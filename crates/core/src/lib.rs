@@ -9,6 +9,7 @@ pub mod authz;
 pub mod error;
 pub mod ids;
 pub mod names;
+pub mod plan;
 pub mod secret;
 
 pub use error::{Error, ErrorCode, Result};

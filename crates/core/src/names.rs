@@ -144,6 +144,12 @@ name_type!(
     |s| validate_segment("environment name", s)
 );
 name_type!(
+    /// The name of an organization, unique among the organizations of one owner. The same
+    /// rule as application names, so it can name a vault in a URL or a KV namespace.
+    OrganizationName,
+    |s| validate_segment("organization name", s)
+);
+name_type!(
     /// The name of a secret, unique in its environment.
     SecretName,
     validate_secret_name

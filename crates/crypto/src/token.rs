@@ -81,6 +81,42 @@ pub fn recovery_code_hash(typed: &str) -> String {
     sha256_hex(format!("strongroom/recovery-code/{}", normalized.as_str()).as_bytes())
 }
 
+/// Prefix of invite-link tokens.
+pub const INVITE_LINK_PREFIX: &str = "srl_";
+
+/// A new invite-link token: `srl_` and 256 random bits.
+pub fn new_invite_link_token() -> Result<Token, Error> {
+    let bytes = Zeroizing::new(random_bytes::<32>()?);
+    Ok(Token(Zeroizing::new(format!(
+        "{INVITE_LINK_PREFIX}{}",
+        URL_SAFE_NO_PAD.encode(bytes.as_ref())
+    ))))
+}
+
+/// Digits in an email verification code.
+pub const VERIFICATION_CODE_DIGITS: usize = 6;
+
+/// A new email verification code: six uniformly random digits (few wrong tries are
+/// allowed per code, so six digits are enough).
+pub fn new_verification_code() -> Result<Token, Error> {
+    let mut code = Zeroizing::new(String::with_capacity(VERIFICATION_CODE_DIGITS));
+    while code.len() < VERIFICATION_CODE_DIGITS {
+        let [b] = random_bytes::<1>()?;
+        // 250 = 25 * 10: rejecting the rest keeps every digit equally likely.
+        if b < 250 {
+            code.push(char::from(b'0' + b % 10));
+        }
+    }
+    Ok(Token(code))
+}
+
+/// The stored form of a verification code, bound to the account it was issued to.
+pub fn verification_code_hash(user_id: &str, typed: &str) -> String {
+    let digits: Zeroizing<String> =
+        Zeroizing::new(typed.chars().filter(char::is_ascii_digit).collect());
+    sha256_hex(format!("strongroom/email-code/{user_id}/{}", digits.as_str()).as_bytes())
+}
+
 /// Constant-time equality for secrets of equal length (length itself is not secret).
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && bool::from(a.ct_eq(b))

@@ -92,6 +92,8 @@ pub struct UserInfo {
     pub personal_vault_id: String,
     /// Whether TOTP is on.
     pub totp_enabled: bool,
+    /// Whether the email address is verified (needed to accept email invites).
+    pub email_verified: bool,
     /// Sign-up time.
     pub created_at: String,
 }
@@ -130,6 +132,15 @@ pub struct VaultInfo {
     pub name: String,
     /// The user's role there.
     pub role: String,
+    /// `active`, `suspended` (by someone who manages members) or `deleted` (the
+    /// organization was soft-deleted by its owner).
+    pub status: String,
+    /// The plan (`free`, `team`, `enterprise`).
+    pub plan: String,
+    /// When the organization was soft-deleted, if it was.
+    pub deleted_at: Option<String>,
+    /// Whether this request's session acts in it.
+    pub current: bool,
     /// Creation time.
     pub created_at: String,
 }
@@ -382,4 +393,187 @@ pub struct List<T> {
     pub items: Vec<T>,
     /// Cursor of the next page; absent on the last page.
     pub next_cursor: Option<String>,
+}
+
+/// `POST /api/v1/organizations`, `POST /api/v1/vault/convert`: a new organization's name.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OrganizationNameRequest {
+    /// Lowercase letters, digits, `.`, `-`, `_`; unique among your organizations.
+    pub name: String,
+}
+
+/// `PUT /api/v1/session/vault`: the vault to act in, by id or name.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SwitchVaultRequest {
+    /// `vault_…` or a vault's name.
+    pub vault: String,
+}
+
+/// `POST /api/v1/vault/transfer`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TransferRequest {
+    /// The member who becomes owner (you become an admin).
+    pub username: String,
+}
+
+/// A member of the vault.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MemberInfo {
+    /// `usr_…`.
+    pub user_id: String,
+    /// Username.
+    pub username: String,
+    /// Vault role.
+    pub vault_role: String,
+    /// `active` or `suspended`.
+    pub status: String,
+    /// When they joined.
+    pub joined_at: String,
+}
+
+/// `GET /api/v1/members`: the roster with the plan's usage.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Roster {
+    /// The plan.
+    pub plan: String,
+    /// Members plus pending invites.
+    pub used: u64,
+    /// The plan's cap; absent when unlimited.
+    pub cap: Option<u64>,
+    /// Where the plan is changed.
+    pub billing_path: String,
+    /// Members, by username.
+    pub items: Vec<MemberInfo>,
+    /// Cursor of the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// `PUT /api/v1/members/{username}/role`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SetRoleRequest {
+    /// `admin`, `developer` or `collaborator` (below your own role).
+    pub vault_role: String,
+}
+
+/// `POST /api/v1/invites`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct InviteRequest {
+    /// The invitee's email address (they need an account with it, verified).
+    pub email: String,
+    /// The vault role offered (default `collaborator`; below your own).
+    pub vault_role: Option<String>,
+}
+
+/// The answer to an invite: the same whatever the address turns out to be.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct InviteSent {
+    /// The address, as given.
+    pub email: String,
+    /// The vault role offered.
+    pub vault_role: String,
+    /// Days until the invite expires.
+    pub expires_in_days: u32,
+    /// What happens next.
+    pub message: String,
+}
+
+/// A pending invite, as the inviting organization sees it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct InviteInfo {
+    /// `inv_…`.
+    pub id: String,
+    /// The invited address.
+    pub email: String,
+    /// The offered vault role.
+    pub vault_role: String,
+    /// Who sent it.
+    pub invited_by: String,
+    /// When it was sent.
+    pub created_at: String,
+    /// When it expires.
+    pub expires_at: String,
+}
+
+/// An invite waiting for the signed-in user.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ReceivedInviteInfo {
+    /// `inv_…`.
+    pub id: String,
+    /// The organization, `vault_…`.
+    pub vault_id: String,
+    /// The organization's name.
+    pub organization: String,
+    /// The offered vault role.
+    pub vault_role: String,
+    /// What that role may do.
+    pub role_summary: String,
+    /// Who invited you.
+    pub invited_by: String,
+    /// When it was sent.
+    pub created_at: String,
+    /// When it expires.
+    pub expires_at: String,
+}
+
+/// `POST /api/v1/links`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct CreateLinkRequest {
+    /// Lifetime in hours (default 168, at most 720).
+    pub expires_in_hours: Option<u32>,
+    /// Most joins allowed (default unlimited).
+    pub max_uses: Option<u32>,
+}
+
+/// An invite link (never its token).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct InviteLinkInfo {
+    /// `link_…`.
+    pub id: String,
+    /// The role joiners get.
+    pub vault_role: String,
+    /// Who created it.
+    pub created_by: String,
+    /// Creation time.
+    pub created_at: String,
+    /// Expiry.
+    pub expires_at: String,
+    /// Most joins allowed; absent when unlimited.
+    pub max_uses: Option<i64>,
+    /// Joins so far.
+    pub uses: i64,
+    /// `active`, `revoked`, `expired` or `used_up`.
+    pub state: String,
+}
+
+/// A new invite link: the token is shown this once.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct InviteLinkCreated {
+    /// The link.
+    pub link: InviteLinkInfo,
+    /// `srl_…`: give it to the people who should join (`strongroom join srl_…`).
+    #[schema(value_type = String)]
+    pub token: Sensitive,
+}
+
+/// `POST /api/v1/links/join`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct JoinRequest {
+    /// The link's token (`srl_…`), alone or at the end of a URL.
+    #[schema(value_type = String)]
+    pub link: Sensitive,
+}
+
+/// `POST /api/v1/auth/email/verify`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct VerifyEmailRequest {
+    /// The six-digit code that was sent to you.
+    #[schema(value_type = String)]
+    pub code: Sensitive,
+}
+
+/// `PUT /api/v1/auth/email`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ChangeEmailRequest {
+    /// The new address (unverified until its code is entered).
+    pub email: String,
 }

@@ -36,6 +36,27 @@ pub struct ServerConfig {
     pub tls: Option<TlsFiles>,
     /// Allow plain HTTP on a non-loopback address (behind a TLS-terminating proxy).
     pub insecure_http: bool,
+    /// Outgoing mail for invites and verification codes; without it, codes are printed
+    /// to the console (development only).
+    pub smtp: Option<SmtpSettings>,
+}
+
+/// The `[smtp]` table of the configuration file.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSettings {
+    /// Mail server host name.
+    pub host: String,
+    /// Port (default 587 with STARTTLS, 465 with TLS, 25 without).
+    pub port: Option<u16>,
+    /// `starttls` (default), `tls`, or `none` (only for a relay on this machine).
+    pub security: Option<String>,
+    /// User name for SMTP authentication, if the server needs it.
+    pub username: Option<String>,
+    /// Password for SMTP authentication (redacted in debug output).
+    pub password: Option<strongroom_proto::Sensitive>,
+    /// The sender, e.g. `Strongroom <strongroom@example.com>`.
+    pub from: String,
 }
 
 /// The optional TOML configuration file; every field may be omitted.
@@ -56,6 +77,8 @@ pub struct FileConfig {
     pub tls_key: Option<PathBuf>,
     /// `insecure_http = true`.
     pub insecure_http: Option<bool>,
+    /// `[smtp]` with `host`, `port`, `security`, `username`, `password`, `from`.
+    pub smtp: Option<SmtpSettings>,
 }
 
 /// A configuration that cannot work, with what to do about it.
@@ -104,6 +127,7 @@ impl ServerConfig {
             root_key_file: None,
             tls: None,
             insecure_http: false,
+            smtp: None,
         }
     }
 
@@ -132,6 +156,9 @@ impl ServerConfig {
         }
         if let Some(insecure) = file.insecure_http {
             self.insecure_http = insecure;
+        }
+        if file.smtp.is_some() {
+            self.smtp = file.smtp;
         }
         Ok(())
     }

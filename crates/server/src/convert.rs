@@ -1,8 +1,10 @@
 //! Store records to wire types. Times become RFC 3339 strings in UTC.
 
+use strongroom_core::ids::VaultId;
 use strongroom_proto as proto;
 use strongroom_store::{
-    NodeRecord, SecretMeta, SessionRecord, TrashedSecret, UserRecord, VaultRecord, VersionMeta,
+    InviteLinkRecord, InviteRecord, MemberRecord, NodeRecord, ReceivedInvite, SecretMeta,
+    SessionRecord, TrashedSecret, UserRecord, VaultRecord, VersionMeta,
 };
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -22,6 +24,7 @@ pub fn user(u: &UserRecord) -> proto::UserInfo {
         email: u.email.to_string(),
         personal_vault_id: u.personal_vault_id.to_string(),
         totp_enabled: u.totp_enabled,
+        email_verified: u.email_verified_at.is_some(),
         created_at: ts(u.created_at),
     }
 }
@@ -40,13 +43,77 @@ pub fn session(s: &SessionRecord, current: &str) -> proto::SessionInfo {
     }
 }
 
-pub fn vault(v: &VaultRecord) -> proto::VaultInfo {
+pub fn vault(v: &VaultRecord, current: &VaultId) -> proto::VaultInfo {
     proto::VaultInfo {
         id: v.id.to_string(),
         kind: v.kind.clone(),
         name: v.name.clone(),
         role: v.role.to_string(),
+        status: if v.deleted_at.is_some() {
+            "deleted".into()
+        } else {
+            v.member_status.clone()
+        },
+        plan: v.plan.to_string(),
+        deleted_at: v.deleted_at.map(ts),
+        current: v.id == *current,
         created_at: ts(v.created_at),
+    }
+}
+
+pub fn member(m: &MemberRecord) -> proto::MemberInfo {
+    proto::MemberInfo {
+        user_id: m.user_id.to_string(),
+        username: m.username.to_string(),
+        vault_role: m.role.to_string(),
+        status: m.status.clone(),
+        joined_at: ts(m.joined_at),
+    }
+}
+
+pub fn invite(i: &InviteRecord) -> proto::InviteInfo {
+    proto::InviteInfo {
+        id: i.id.to_string(),
+        email: i.email.clone(),
+        vault_role: i.role.to_string(),
+        invited_by: i.inviter_username.clone(),
+        created_at: ts(i.created_at),
+        expires_at: ts(i.expires_at),
+    }
+}
+
+pub fn received_invite(i: &ReceivedInvite) -> proto::ReceivedInviteInfo {
+    proto::ReceivedInviteInfo {
+        id: i.id.to_string(),
+        vault_id: i.vault_id.to_string(),
+        organization: i.vault_name.clone(),
+        vault_role: i.role.to_string(),
+        role_summary: i.role.summary().to_owned(),
+        invited_by: i.inviter_username.clone(),
+        created_at: ts(i.created_at),
+        expires_at: ts(i.expires_at),
+    }
+}
+
+pub fn link(l: &InviteLinkRecord, now: i64) -> proto::InviteLinkInfo {
+    let state = if l.revoked_at.is_some() {
+        "revoked"
+    } else if l.expires_at <= now {
+        "expired"
+    } else if l.max_uses.is_some_and(|max| l.uses >= max) {
+        "used_up"
+    } else {
+        "active"
+    };
+    proto::InviteLinkInfo {
+        id: l.id.to_string(),
+        vault_role: l.role.to_string(),
+        created_by: l.creator_username.clone(),
+        created_at: ts(l.created_at),
+        expires_at: ts(l.expires_at),
+        max_uses: l.max_uses,
+        uses: l.uses,
+        state: state.into(),
     }
 }
 

@@ -10,11 +10,12 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use std::net::SocketAddr;
+use strongroom_core::account::Username;
 use strongroom_core::authz::{Action, Authorized, Member, Principal, Resource, authorize};
 use strongroom_core::names::{EnvironmentPath, ProjectPath, SecretPath};
 use strongroom_core::{Error, ErrorCode};
 use strongroom_crypto::token::Token;
-use strongroom_store::{PageRequest, SessionRecord};
+use strongroom_store::{Origin, PageRequest, SessionRecord};
 use utoipa::IntoParams;
 
 /// A JSON body whose rejections use the API's error shape.
@@ -38,10 +39,22 @@ pub struct ApiPath<T>(pub T);
 #[from_request(via(Query), rejection(ApiError))]
 pub struct ApiQuery<T>(pub T);
 
-/// Where a request came from, for sessions and throttling.
+/// Where a request came from, for sessions, throttling and audit entries.
 pub struct ClientMeta {
     pub ip: String,
     pub user_agent: String,
+    pub request_id: String,
+}
+
+impl ClientMeta {
+    /// The audit entry's view of this request.
+    pub fn origin(&self) -> Origin {
+        Origin {
+            ip: self.ip.clone(),
+            user_agent: self.user_agent.clone(),
+            request_id: self.request_id.clone(),
+        }
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientMeta {
@@ -62,7 +75,20 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientMeta {
             .filter(|c| !c.is_control())
             .take(200)
             .collect();
-        Ok(Self { ip, user_agent })
+        let request_id = parts
+            .headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .take(64)
+            .collect();
+        Ok(Self {
+            ip,
+            user_agent,
+            request_id,
+        })
     }
 }
 
@@ -70,6 +96,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientMeta {
 pub struct Caller {
     pub principal: Principal,
     pub session: SessionRecord,
+    pub username: Username,
 }
 
 impl Caller {
@@ -84,9 +111,14 @@ impl Caller {
 
     /// Asks the decision function about the caller's own account.
     pub fn own_account(&self) -> Result<Authorized, ApiError> {
+        self.for_account(Action::ManageOwnAccount)
+    }
+
+    /// Asks the decision function about an account-level action of the caller's.
+    pub fn for_account(&self, action: Action) -> Result<Authorized, ApiError> {
         Ok(authorize(
             &self.principal,
-            Action::ManageOwnAccount,
+            action,
             Resource::Account(&self.session.user_id),
         )?)
     }
@@ -127,9 +159,10 @@ impl FromRequestParts<AppState> for Caller {
             principal: Principal::Member(Member {
                 user_id: found.session.user_id.clone(),
                 vault_id: found.session.vault_id.clone(),
-                role: found.role,
+                standing: found.standing,
             }),
             session: found.session,
+            username: found.username,
         })
     }
 }

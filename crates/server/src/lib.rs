@@ -8,12 +8,13 @@ mod convert;
 mod cursor;
 mod error;
 mod extract;
+mod mail;
 mod routes;
 mod serve;
 mod signin;
 mod state;
 
-pub use config::{ConfigError, FileConfig, ServerConfig, TlsFiles};
+pub use config::{ConfigError, FileConfig, ServerConfig, SmtpSettings, TlsFiles};
 pub use routes::openapi_document;
 pub use serve::{OpenedStore, RunningServer, StartError, open_store, start};
 pub use state::Settings;

@@ -3,6 +3,7 @@
 //! HTTP or HTTPS, and on shutdown finish in-flight requests and close the database.
 
 use crate::config::{ConfigError, ServerConfig};
+use crate::mail::Mailer;
 use crate::routes;
 use crate::state::{AppState, Settings};
 use axum_server::tls_rustls::RustlsConfig;
@@ -171,6 +172,8 @@ pub async fn start(config: ServerConfig, settings: Settings) -> Result<RunningSe
         ),
         None => None,
     };
+    let mailer = Mailer::from_settings(config.smtp.as_ref())
+        .map_err(|e| StartError::Config(ConfigError::Invalid(e)))?;
     let opened = open_store(&config).await?;
     let listener = std::net::TcpListener::bind(config.listen)
         .and_then(|l| l.set_nonblocking(true).map(|()| l))
@@ -184,6 +187,7 @@ pub async fn start(config: ServerConfig, settings: Settings) -> Result<RunningSe
         store: opened.store.clone(),
         settings: Arc::new(settings),
         hashing: Arc::new(Semaphore::new(cpus)),
+        mailer,
     };
     let throttle_window = state
         .settings
@@ -246,6 +250,17 @@ async fn prune_periodically(store: Store, throttle_window_ms: i64) {
         interval.tick().await;
         if let Err(e) = store.prune_expired(throttle_window_ms).await {
             tracing::warn!(error = %e, "pruning expired sessions failed");
+        }
+        match store
+            .purge_deleted_organizations(strongroom_store::now_ms())
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                purged = n,
+                "purged organizations deleted more than 30 days ago"
+            ),
+            Err(e) => tracing::warn!(error = %e, "purging deleted organizations failed"),
         }
     }
 }

@@ -51,4 +51,5 @@ pub struct AppState {
     pub store: Store,
     pub settings: Arc<Settings>,
     pub hashing: Arc<Semaphore>,
+    pub mailer: crate::mail::Mailer,
 }

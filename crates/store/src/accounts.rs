@@ -5,7 +5,7 @@ use crate::db::{Row, q};
 use crate::model::{LoginRecord, NewUser, UserRecord, VaultRecord};
 use crate::{Store, now_ms};
 use strongroom_core::account::{Email, Username};
-use strongroom_core::authz::{Authorized, VaultRole};
+use strongroom_core::authz::Authorized;
 use strongroom_core::ids::{UserId, VaultId};
 use strongroom_core::{Error, ErrorCode};
 use strongroom_crypto::random::new_id;
@@ -17,6 +17,7 @@ fn user_from_row(row: &Row) -> Result<UserRecord, Error> {
         email: Email::from_trusted(row.text("email")?),
         personal_vault_id: VaultId::from_trusted(row.text("personal_vault_id")?),
         totp_enabled: row.i64("totp_enabled")? != 0,
+        email_verified_at: row.opt_i64("email_verified_at")?,
         created_at: row.i64("created_at")?,
     })
 }
@@ -24,10 +25,18 @@ fn user_from_row(row: &Row) -> Result<UserRecord, Error> {
 /// The columns [`user_from_row`] reads.
 macro_rules! user_columns {
     () => {
-        "id, username, email, personal_vault_id, created_at, \
+        "id, username, email, personal_vault_id, created_at, email_verified_at, \
          CAST(CASE WHEN totp_sealed IS NULL THEN 0 ELSE 1 END AS BIGINT) AS totp_enabled"
     };
 }
+
+/// The columns [`vault_from_row`] reads, from `vaults v` joined with `memberships m`.
+macro_rules! vault_columns {
+    () => {
+        "v.id, v.kind, v.name, v.plan, v.deleted_at, v.created_at, m.role, m.status"
+    };
+}
+pub(crate) use vault_columns;
 
 impl Store {
     /// Creates an account with its personal vault, in which the user is owner.
@@ -75,21 +84,13 @@ impl Store {
             ),
             _ => e,
         })?;
-        tx.execute(
-            q("INSERT INTO vaults (id, kind, name, owner_id, created_at) \
-               VALUES ($1, 'personal', $2, $3, $4)")
-            .bind(vault_id.as_str())
-            .bind(new.username.as_str())
-            .bind(user_id.as_str())
-            .bind(now),
-        )
-        .await?;
-        tx.execute(
-            q("INSERT INTO memberships (vault_id, user_id, role, joined_at) VALUES ($1, $2, $3, $4)")
-                .bind(vault_id.as_str())
-                .bind(user_id.as_str())
-                .bind(VaultRole::Owner.as_str())
-                .bind(now),
+        crate::organizations::insert_owned_vault(
+            &mut tx,
+            &vault_id,
+            "personal",
+            new.username.as_str(),
+            &user_id,
+            now,
         )
         .await?;
         tx.commit().await?;
@@ -99,6 +100,7 @@ impl Store {
             email: new.email,
             personal_vault_id: vault_id,
             totp_enabled: false,
+            email_verified_at: None,
             created_at: now,
         })
     }
@@ -176,29 +178,34 @@ impl Store {
         tx.commit().await
     }
 
-    /// Every vault the caller belongs to, with their role in each.
+    /// Every vault the caller belongs to, with their role and standing in each (the
+    /// personal vault first, then organizations by name).
     pub async fn own_vaults(&self, authz: &Authorized) -> Result<Vec<VaultRecord>, Error> {
         let rows = self
             .db
             .all(
-                q(
-                    "SELECT v.id, v.kind, v.name, v.created_at, m.role FROM memberships m \
-                   JOIN vaults v ON v.id = m.vault_id WHERE m.user_id = $1 \
-                   ORDER BY v.kind DESC, v.name, v.id",
-                )
+                q(concat!(
+                    "SELECT ",
+                    vault_columns!(),
+                    " FROM memberships m JOIN vaults v ON v.id = m.vault_id WHERE m.user_id = $1 \
+                     ORDER BY v.kind DESC, v.name, v.id"
+                ))
                 .bind(authz.actor().as_str()),
             )
             .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(VaultRecord {
-                    id: VaultId::from_trusted(row.text("id")?),
-                    kind: row.text("kind")?,
-                    name: row.text("name")?,
-                    role: row.text("role")?.parse()?,
-                    created_at: row.i64("created_at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(vault_from_row).collect()
     }
+}
+
+pub(crate) fn vault_from_row(row: &Row) -> Result<VaultRecord, Error> {
+    Ok(VaultRecord {
+        id: VaultId::from_trusted(row.text("id")?),
+        kind: row.text("kind")?,
+        name: row.text("name")?,
+        role: row.text("role")?.parse()?,
+        member_status: row.text("status")?,
+        plan: row.text("plan")?.parse()?,
+        deleted_at: row.opt_i64("deleted_at")?,
+        created_at: row.i64("created_at")?,
+    })
 }

@@ -8,20 +8,28 @@
 #![forbid(unsafe_code)]
 
 mod accounts;
+mod audit;
 mod db;
+mod invites;
 mod keys;
+mod members;
 mod model;
+mod organizations;
 mod second_factor;
 mod secrets;
 mod sessions;
 mod structure;
 mod throttle;
+mod verification;
 
 pub use second_factor::TotpState;
 pub use throttle::ThrottleRule;
 
+pub use invites::{INVITE_TTL_MS, NewInviteLink};
 pub use keys::RotationReport;
+pub use members::MemberChange;
 pub use model::*;
+pub use organizations::RESTORE_WINDOW_MS;
 
 use db::Db;
 use std::path::Path;
@@ -93,4 +101,14 @@ fn paginate<T>(mut rows: Vec<T>, limit: u32, key: impl Fn(&T) -> String) -> Page
         items: rows,
         next_after,
     }
+}
+
+/// Newest-first lists page by `created_at:id` of the last item seen.
+fn decode_newest_first_cursor(after: Option<&str>) -> Result<(i64, String), Error> {
+    let Some(after) = after else {
+        return Ok((i64::MAX, String::new()));
+    };
+    let invalid = || Error::new(strongroom_core::ErrorCode::InvalidCursor, "invalid cursor");
+    let (created, id) = after.split_once(':').ok_or_else(invalid)?;
+    Ok((created.parse().map_err(|_| invalid())?, id.to_owned()))
 }

@@ -2,9 +2,10 @@
 //! authorized to see values.
 
 use strongroom_core::account::{Email, Username};
-use strongroom_core::authz::VaultRole;
-use strongroom_core::ids::{SecretId, SessionId, UserId, VaultId};
+use strongroom_core::authz::{Standing, VaultRole};
+use strongroom_core::ids::{InviteId, InviteLinkId, SecretId, SessionId, UserId, VaultId};
 use strongroom_core::names::SecretName;
+use strongroom_core::plan::Plan;
 use strongroom_core::secret::{Note, SecretType, SecretValue, Tags};
 
 /// Which slice of a list to return. `after` is the sort key of the last item already seen.
@@ -49,6 +50,8 @@ pub struct UserRecord {
     pub personal_vault_id: VaultId,
     /// Whether TOTP is enrolled and confirmed.
     pub totp_enabled: bool,
+    /// When the current email address was verified, if it was.
+    pub email_verified_at: Option<i64>,
     /// Sign-up time.
     pub created_at: i64,
 }
@@ -92,8 +95,8 @@ pub struct AuthenticatedSession {
     pub session: SessionRecord,
     /// The user's name.
     pub username: Username,
-    /// Their role in the session's vault.
-    pub role: VaultRole,
+    /// Their standing (and role) in the session's vault, as of this request.
+    pub standing: Standing,
 }
 
 /// A new session to record.
@@ -124,8 +127,128 @@ pub struct VaultRecord {
     pub name: String,
     /// The user's role there.
     pub role: VaultRole,
+    /// `active` or `suspended`.
+    pub member_status: String,
+    /// The organization's plan.
+    pub plan: Plan,
+    /// When the owner soft-deleted it, if they did.
+    pub deleted_at: Option<i64>,
     /// Creation time.
     pub created_at: i64,
+}
+
+/// Where a request came from, for the audit entry of the change it makes.
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    /// Client address.
+    pub ip: String,
+    /// Client user agent (truncated).
+    pub user_agent: String,
+    /// The request id (`x-request-id`).
+    pub request_id: String,
+}
+
+/// One member of a vault, as the roster shows them.
+#[derive(Debug, Clone)]
+pub struct MemberRecord {
+    /// Account id.
+    pub user_id: UserId,
+    /// Username.
+    pub username: Username,
+    /// Vault role.
+    pub role: VaultRole,
+    /// `active` or `suspended`.
+    pub status: String,
+    /// When they joined.
+    pub joined_at: i64,
+}
+
+/// The roster's header: the plan and how much of it is used.
+#[derive(Debug, Clone)]
+pub struct PlanUsage {
+    /// The plan.
+    pub plan: Plan,
+    /// Members plus pending (unexpired) invites.
+    pub used: u64,
+    /// The plan's cap; `None` is unlimited.
+    pub cap: Option<u64>,
+}
+
+impl PlanUsage {
+    /// Refuses one more seat when the plan is full.
+    pub fn plan_check(&self) -> Result<(), strongroom_core::Error> {
+        self.plan.check_room_for_one_more(self.used)
+    }
+}
+
+/// An invite, as the inviting organization sees it.
+#[derive(Debug, Clone)]
+pub struct InviteRecord {
+    /// Id.
+    pub id: InviteId,
+    /// The invited address.
+    pub email: String,
+    /// The offered vault role.
+    pub role: VaultRole,
+    /// Who sent it.
+    pub inviter_username: String,
+    /// `pending`, `accepted`, `declined`, `revoked` or `expired`.
+    pub status: String,
+    /// When it was sent.
+    pub created_at: i64,
+    /// When it stops working.
+    pub expires_at: i64,
+}
+
+/// An invite, as the invitee sees it in their own panel.
+#[derive(Debug, Clone)]
+pub struct ReceivedInvite {
+    /// Id.
+    pub id: InviteId,
+    /// The organization.
+    pub vault_id: VaultId,
+    /// The organization's name.
+    pub vault_name: String,
+    /// The offered vault role.
+    pub role: VaultRole,
+    /// Who sent it.
+    pub inviter_username: String,
+    /// When it was sent.
+    pub created_at: i64,
+    /// When it stops working.
+    pub expires_at: i64,
+}
+
+/// An invite link, without its token (which is never stored).
+#[derive(Debug, Clone)]
+pub struct InviteLinkRecord {
+    /// Id.
+    pub id: InviteLinkId,
+    /// The role it grants.
+    pub role: VaultRole,
+    /// Who created it.
+    pub creator_username: String,
+    /// Creation time.
+    pub created_at: i64,
+    /// When it stops working.
+    pub expires_at: i64,
+    /// Most joins it allows; `None` is unlimited.
+    pub max_uses: Option<i64>,
+    /// Joins so far.
+    pub uses: i64,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<i64>,
+}
+
+/// What an operator sees of an organization soft-deleted or purged.
+#[derive(Debug, Clone)]
+pub struct DeletedVault {
+    /// Id.
+    pub id: VaultId,
+    /// Name.
+    pub name: String,
+    /// When it was soft-deleted.
+    pub deleted_at: i64,
 }
 
 /// An application, project or environment: a named node of the tree.

@@ -59,6 +59,7 @@ fn bind_env_path(query: Q, vault: &str, path: &EnvironmentPath) -> Q {
 const ENV_BY_PATH: &str = "SELECT p.id AS project_id, e.id AS env_id, dk.id AS dk_id, \
      dk.root_key_id, dk.wrapped FROM applications a JOIN projects p ON p.application_id = a.id \
      JOIN environments e ON e.project_id = p.id JOIN data_keys dk ON dk.id = p.data_key_id \
+     JOIN vaults vt ON vt.id = a.vault_id AND vt.deleted_at IS NULL \
      WHERE a.vault_id = $1 AND a.name = $2 AND p.name = $3 AND e.name = $4";
 
 /// An environment resolved for sealing or opening values, with its unwrapped data key.
@@ -729,6 +730,7 @@ const REVEAL_BY_PATH: &str = by_secret_path!(
     "s.id AS secret_id, s.name, p.id AS project_id, e.id AS env_id, dk.id AS dk_id, dk.root_key_id, \
      dk.wrapped, v.version, v.ciphertext, v.secret_type, v.note, v.tags",
     "JOIN data_keys dk ON dk.id = p.data_key_id \
+     JOIN vaults vt ON vt.id = a.vault_id AND vt.deleted_at IS NULL \
      JOIN secret_versions v ON v.secret_id = s.id AND v.version = COALESCE($6, s.latest_version)",
     "AND s.deleted_at IS NULL"
 );

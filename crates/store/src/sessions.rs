@@ -3,12 +3,14 @@
 //! authentication costs one indexed lookup however large the vault.
 
 use crate::db::{Row, q};
-use crate::model::{AuthenticatedSession, NewSession, Page, PageRequest, SessionRecord};
+use crate::model::{
+    AuthenticatedSession, NewSession, Page, PageRequest, SessionRecord, VaultRecord,
+};
 use crate::{Store, now_ms, paginate};
-use strongroom_core::Error;
 use strongroom_core::account::Username;
-use strongroom_core::authz::Authorized;
+use strongroom_core::authz::{Authorized, Standing};
 use strongroom_core::ids::{SessionId, UserId, VaultId};
+use strongroom_core::{Error, ErrorCode};
 use strongroom_crypto::random::new_id;
 
 /// Refresh `last_seen_at` at most this often, so reads do not turn into writes.
@@ -70,9 +72,9 @@ impl Store {
         })
     }
 
-    /// The live session whose token hashes to `token_hash`, with the user's role in the
-    /// session's vault. Expired sessions, and sessions whose user is no longer a member of
-    /// the vault, are not found.
+    /// The live session whose token hashes to `token_hash`, with the user's standing in
+    /// the session's vault read in the same query, so suspension, removal and deletion
+    /// count from the very next request on every node. Expired sessions are not found.
     pub async fn authenticate_session(
         &self,
         token_hash: &str,
@@ -84,9 +86,10 @@ impl Store {
                 q(concat!(
                     "SELECT ",
                     session_columns!(),
-                    ", u.username, m.role FROM sessions s \
+                    ", u.username, m.role, m.status, v.deleted_at FROM sessions s \
                      JOIN users u ON u.id = s.user_id \
-                     JOIN memberships m ON m.vault_id = s.vault_id AND m.user_id = s.user_id \
+                     JOIN vaults v ON v.id = s.vault_id \
+                     LEFT JOIN memberships m ON m.vault_id = s.vault_id AND m.user_id = s.user_id \
                      WHERE s.token_hash = $1 AND s.expires_at > $2"
                 ))
                 .bind(token_hash)
@@ -105,9 +108,18 @@ impl Store {
             .await?;
             tx.commit().await?;
         }
+        let standing = if row.opt_i64("deleted_at")?.is_some() {
+            Standing::VaultDeleted
+        } else {
+            match (row.opt_text("role")?, row.opt_text("status")?.as_deref()) {
+                (None, _) => Standing::NotMember,
+                (Some(_), Some("suspended")) => Standing::Suspended,
+                (Some(role), _) => Standing::Active(role.parse()?),
+            }
+        };
         Ok(Some(AuthenticatedSession {
             username: Username::from_trusted(row.text("username")?),
-            role: row.text("role")?.parse()?,
+            standing,
             session,
         }))
     }
@@ -118,7 +130,7 @@ impl Store {
         authz: &Authorized,
         page: &PageRequest,
     ) -> Result<Page<SessionRecord>, Error> {
-        let (before_created, before_id) = decode_session_cursor(page.after.as_deref())?;
+        let (before_created, before_id) = crate::decode_newest_first_cursor(page.after.as_deref())?;
         let rows = self
             .db
             .all(
@@ -163,6 +175,67 @@ impl Store {
         Ok(n == 1)
     }
 
+    /// Points one of the caller's sessions at another vault they belong to, named by id or
+    /// by name. A name shared by two of their vaults is refused as ambiguous; a vault they
+    /// are suspended in, or that was deleted, is refused with the reason.
+    pub async fn switch_session_vault(
+        &self,
+        authz: &Authorized,
+        session: &SessionId,
+        wanted: &str,
+    ) -> Result<VaultRecord, Error> {
+        let vaults = self.own_vaults(authz).await?;
+        let by_id: Vec<&VaultRecord> = vaults.iter().filter(|v| v.id.as_str() == wanted).collect();
+        let matches = if by_id.is_empty() {
+            vaults.iter().filter(|v| v.name == wanted).collect()
+        } else {
+            by_id
+        };
+        let vault = match matches.as_slice() {
+            [] => return Err(Error::not_found(&format!("vault '{wanted}'"))),
+            [one] => (*one).clone(),
+            several => {
+                let ids: Vec<&str> = several.iter().map(|v| v.id.as_str()).collect();
+                return Err(Error::new(
+                    ErrorCode::InvalidValue,
+                    format!(
+                        "more than one of your vaults is named '{wanted}'; use its id: {}",
+                        ids.join(", ")
+                    ),
+                ));
+            }
+        };
+        if vault.deleted_at.is_some() {
+            return Err(Error::new(
+                ErrorCode::Conflict,
+                format!(
+                    "organization '{}' has been deleted; its owner can restore it with `strongroom org restore {}`",
+                    vault.name, vault.id
+                ),
+            ));
+        }
+        if vault.member_status == "suspended" {
+            return Err(Error::new(
+                ErrorCode::PermissionDenied,
+                format!("your membership in '{}' is suspended", vault.name),
+            ));
+        }
+        let mut tx = self.db.begin().await?;
+        let n = tx
+            .execute(
+                q("UPDATE sessions SET vault_id = $1 WHERE id = $2 AND user_id = $3")
+                    .bind(vault.id.as_str())
+                    .bind(session.as_str())
+                    .bind(authz.actor().as_str()),
+            )
+            .await?;
+        if n != 1 {
+            return Err(Error::not_found("session"));
+        }
+        tx.commit().await?;
+        Ok(vault)
+    }
+
     /// Records a successful step-up re-authentication on a session of the caller's.
     pub async fn mark_stepped_up(&self, authz: &Authorized, id: &SessionId) -> Result<i64, Error> {
         let now = now_ms();
@@ -194,14 +267,4 @@ impl Store {
         tx.commit().await?;
         Ok(sessions + throttles)
     }
-}
-
-/// Sessions are listed newest first; the cursor is `created_at:id` of the last one seen.
-fn decode_session_cursor(after: Option<&str>) -> Result<(i64, String), Error> {
-    let Some(after) = after else {
-        return Ok((i64::MAX, String::new()));
-    };
-    let invalid = || Error::new(strongroom_core::ErrorCode::InvalidCursor, "invalid cursor");
-    let (created, id) = after.split_once(':').ok_or_else(invalid)?;
-    Ok((created.parse().map_err(|_| invalid())?, id.to_owned()))
 }

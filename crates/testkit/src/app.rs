@@ -147,6 +147,114 @@ impl TestApp {
         user
     }
 
+    /// The store as the operator's `strongroom admin` commands open it: the same data
+    /// directory or database, alongside the running server.
+    pub async fn operator_store(&self) -> strongroom_store::Store {
+        strongroom_server::open_store(&self.config)
+            .await
+            .unwrap_or_else(|e| panic!("operator store: {e}"))
+            .store
+    }
+
+    /// Marks `username`'s email address verified, as `strongroom admin verify-email` does.
+    pub async fn verify_email(&self, username: &str) {
+        let username =
+            strongroom_core::account::Username::parse(username).unwrap_or_else(|e| panic!("{e}"));
+        let store = self.operator_store().await;
+        store
+            .mark_email_verified(&username)
+            .await
+            .unwrap_or_else(|e| panic!("verify {username}: {e}"));
+        store.close().await;
+    }
+
+    /// Sets an organization's plan, as `strongroom admin set-plan` does.
+    pub async fn set_plan(&self, vault: &str, plan: &str) {
+        let store = self.operator_store().await;
+        let plan = plan.parse().unwrap_or_else(|e| panic!("{e}"));
+        store
+            .set_plan(vault, plan)
+            .await
+            .unwrap_or_else(|e| panic!("set plan: {e}"));
+        store.close().await;
+    }
+
+    /// Signs up `username` with a verified email address.
+    pub async fn verified_user(&self, username: &str) -> TestUser {
+        let user = self.signup(username).await;
+        self.verify_email(username).await;
+        user
+    }
+
+    /// `owner` creates organization `org` and switches to it; each of `members` (signed
+    /// up and verified here) is invited with their role, accepts and switches to it. An
+    /// organization of more than three members is put on the team plan first.
+    pub async fn organization(
+        &self,
+        owner: &TestUser,
+        org: &str,
+        members: &[(&str, &str)],
+    ) -> (strongroom_proto::VaultInfo, Vec<TestUser>) {
+        let vault = owner
+            .client
+            .create_organization(org)
+            .await
+            .unwrap_or_else(|e| panic!("create organization {org}: {e}"));
+        owner
+            .client
+            .switch_vault(&vault.id)
+            .await
+            .unwrap_or_else(|e| panic!("switch to {org}: {e}"));
+        if members.len() + 1 > 3 {
+            self.set_plan(&vault.id, "team").await;
+        }
+        let mut joined = Vec::new();
+        for (username, role) in members {
+            let user = self.verified_user(username).await;
+            owner
+                .client
+                .invite(&format!("{username}@example.com"), Some(role))
+                .await
+                .unwrap_or_else(|e| panic!("invite {username}: {e}"));
+            let invite = user
+                .client
+                .received_invites()
+                .await
+                .unwrap_or_else(|e| panic!("invites of {username}: {e}"))
+                .into_iter()
+                .find(|i| i.vault_id == vault.id)
+                .unwrap_or_else(|| panic!("{username} has no invite to {org}"));
+            user.client
+                .accept_invite(&invite.id)
+                .await
+                .unwrap_or_else(|e| panic!("{username} accepts: {e}"));
+            user.client
+                .switch_vault(&vault.id)
+                .await
+                .unwrap_or_else(|e| panic!("{username} switches to {org}: {e}"));
+            joined.push(user);
+        }
+        (vault, joined)
+    }
+
+    /// The audit entries of `vault`, oldest first, as `(actor name, action, target)`.
+    pub async fn audit_trail(&self, vault: &str) -> Vec<(String, String, String)> {
+        let sql =
+            "SELECT actor_name, action, target FROM audit_events WHERE vault_id = $1 ORDER BY id";
+        let rows: Vec<(String, String, String)> = match &self.database {
+            Some(db) => {
+                let mut conn = postgres(&db.url).await;
+                sqlx::query_as(sql).bind(vault).fetch_all(&mut conn).await
+            }
+            None => {
+                let mut conn = sqlite(&self.config.sqlite_path()).await;
+                sqlx::query_as(sql).bind(vault).fetch_all(&mut conn).await
+            }
+        }
+        .unwrap_or_else(|e| panic!("{e}"));
+        rows
+    }
+
     /// Runs raw SQL against the server's database (to tamper with it in tests).
     pub async fn execute_sql(&self, sql: &str) -> u64 {
         match &self.database {

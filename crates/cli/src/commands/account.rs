@@ -1,8 +1,10 @@
-//! Account commands: signup, login, logout, whoami, step-up, passwd, sessions, TOTP, vaults.
+//! Account commands: signup, login, logout, whoami, step-up, passwd, sessions, TOTP,
+//! email verification and change.
 
 use super::{Ctx, read_password};
 use crate::args::{
-    LoginArgs, PasswdArgs, SessionsCommand, SignupArgs, StepUpArgs, TotpCommand, VaultsCommand,
+    ChangeEmailArgs, LoginArgs, PasswdArgs, SessionsCommand, SignupArgs, StepUpArgs, TotpCommand,
+    VerifyEmailArgs,
 };
 use crate::failure::CliResult;
 use crate::output::{self, say};
@@ -47,6 +49,10 @@ pub async fn signup(ctx: &Ctx, args: SignupArgs) -> CliResult {
         "Created account {} with personal vault {}; signed in to {server}.",
         response.user.username, response.user.personal_vault_id
     );
+    println!(
+        "A verification code was sent to {}: enter it with `strongroom verify-email CODE`.",
+        response.user.email
+    );
     println!("Next: `strongroom apps create NAME`, or turn on TOTP with `strongroom totp enroll`.");
     Ok(())
 }
@@ -90,7 +96,16 @@ pub async fn whoami(ctx: &Ctx) -> CliResult {
     if ctx.json {
         return output::json(&me);
     }
-    println!("{} <{}>", me.user.username, me.user.email);
+    println!(
+        "{} <{}>{}",
+        me.user.username,
+        me.user.email,
+        if me.user.email_verified {
+            ""
+        } else {
+            " (unverified: `strongroom verify-email CODE`)"
+        }
+    );
     println!(
         "  vault    {} ({}, {}) as {}",
         me.vault.name, me.vault.kind, me.vault.id, me.vault.role
@@ -232,18 +247,38 @@ fn print_recovery_codes(
     Ok(())
 }
 
-pub async fn vaults(ctx: &Ctx, command: VaultsCommand) -> CliResult {
-    let VaultsCommand::List = command;
-    let vaults = ctx.client()?.vaults().await?;
-    if ctx.json {
-        return output::json(&vaults);
+pub async fn verify_email(ctx: &Ctx, args: VerifyEmailArgs) -> CliResult {
+    let client = ctx.client()?;
+    if args.resend {
+        client.resend_verification().await?;
+        if ctx.json {
+            return output::json(&serde_json::json!({"code_sent": true}));
+        }
+        println!(
+            "A new code is on its way to your email address (without SMTP, the server prints it on its console)."
+        );
+        return Ok(());
     }
-    output::table(
-        &["ID", "NAME", "KIND", "ROLE"],
-        vaults
-            .into_iter()
-            .map(|v| vec![v.id, v.name, v.kind, v.role])
-            .collect(),
+    let code = args.code.unwrap_or_default();
+    let user = client.verify_email(&code).await?;
+    if ctx.json {
+        return output::json(&user);
+    }
+    println!(
+        "Verified {}. Invites to it can now be accepted: `strongroom invites list`.",
+        user.email
     );
+    Ok(())
+}
+
+pub async fn change_email(ctx: &Ctx, args: ChangeEmailArgs) -> CliResult {
+    let client = ctx.client()?;
+    super::org::step_up(&client, &args.step_up).await?;
+    let user = client.change_email(&args.email).await?;
+    if ctx.json {
+        return output::json(&user);
+    }
+    println!("Your email address is now {} (unverified).", user.email);
+    println!("Enter the code sent to it with `strongroom verify-email CODE`.");
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Dispatch from parsed arguments to the command implementations.
 
 mod account;
+mod org;
 mod secrets;
 mod server;
 mod tree;
@@ -29,6 +30,14 @@ pub async fn dispatch(cli: Cli) -> CliResult {
         Command::Admin(crate::args::AdminCommand::RotateRootKey(storage)) => {
             return server::rotate_root_key(storage, cli.json).await;
         }
+        Command::Admin(crate::args::AdminCommand::SetPlan {
+            vault,
+            plan,
+            storage,
+        }) => return server::set_plan(storage, &vault, &plan, cli.json).await,
+        Command::Admin(crate::args::AdminCommand::VerifyEmail { username, storage }) => {
+            return server::verify_email(storage, &username, cli.json).await;
+        }
         Command::Openapi => {
             let doc = strongroom_server::openapi_document();
             let text = doc
@@ -53,7 +62,14 @@ pub async fn dispatch(cli: Cli) -> CliResult {
         Command::Passwd(a) => account::passwd(&ctx, a).await,
         Command::Sessions(c) => account::sessions(&ctx, c).await,
         Command::Totp(c) => account::totp(&ctx, c).await,
-        Command::Vaults(c) => account::vaults(&ctx, c).await,
+        Command::Vaults(c) => org::vaults(&ctx, c).await,
+        Command::Org(c) => org::org(&ctx, c).await,
+        Command::Members(c) => org::members(&ctx, c).await,
+        Command::Invites(c) => org::invites(&ctx, c).await,
+        Command::Links(c) => org::links(&ctx, c).await,
+        Command::Join { link } => org::join(&ctx, &link).await,
+        Command::VerifyEmail(a) => account::verify_email(&ctx, a).await,
+        Command::ChangeEmail(a) => account::change_email(&ctx, a).await,
         Command::Apps(c) => tree::apps(&ctx, c).await,
         Command::Projects(c) => tree::projects(&ctx, c).await,
         Command::Envs(c) => tree::envs(&ctx, c).await,

@@ -62,6 +62,11 @@ pub async fn run(args: ServerArgs) -> CliResult {
         );
     }
 
+    let mail = match &config.smtp {
+        Some(smtp) => format!("SMTP via {} (from {})", smtp.host, smtp.from),
+        None => "no SMTP configured: email verification codes are printed here (development only)"
+            .to_owned(),
+    };
     let mut server = strongroom_server::start(config, Settings::default())
         .await
         .map_err(|e| Failure::new(exit::ERROR, e.to_string()))?;
@@ -77,6 +82,7 @@ pub async fn run(args: ServerArgs) -> CliResult {
     } else {
         println!("  root key      {}", server.root_key_file.display());
     }
+    println!("  mail          {mail}");
     println!("Press Ctrl-C to stop.");
 
     let stop = server.take_shutdown();
@@ -152,5 +158,59 @@ pub async fn rotate_root_key(storage: StorageArgs, json: bool) -> CliResult {
         "Back up {} again: the old copy no longer opens this database.",
         opened.keyring.path().display()
     );
+    Ok(())
+}
+
+fn operator_failure(e: strongroom_core::Error) -> Failure {
+    let code = match e.code() {
+        strongroom_core::ErrorCode::NotFound => exit::NOT_FOUND,
+        strongroom_core::ErrorCode::InvalidValue | strongroom_core::ErrorCode::InvalidAccount => {
+            exit::USAGE
+        }
+        _ => exit::ERROR,
+    };
+    Failure::new(code, e.internal_detail().unwrap_or(e.message()).to_owned())
+}
+
+/// `strongroom admin set-plan`: the operator sets an organization's plan.
+pub async fn set_plan(storage: StorageArgs, vault: &str, plan: &str, json: bool) -> CliResult {
+    init_logging();
+    let plan: strongroom_core::plan::Plan = plan.parse().map_err(operator_failure)?;
+    let config = storage_config(&storage)?;
+    let opened = strongroom_server::open_store(&config)
+        .await
+        .map_err(|e| Failure::new(exit::ERROR, e.to_string()))?;
+    let result = opened.store.set_plan(vault, plan).await;
+    opened.store.close().await;
+    let (id, name) = result.map_err(operator_failure)?;
+    let cap = plan
+        .member_cap()
+        .map_or("unlimited".to_owned(), |c| c.to_string());
+    if json {
+        return output::json(&serde_json::json!({
+            "vault": id.as_str(), "name": name, "plan": plan.as_str(), "cap": plan.member_cap(),
+        }));
+    }
+    println!("Organization {name} ({id}) is now on the {plan} plan ({cap} members).");
+    Ok(())
+}
+
+/// `strongroom admin verify-email`: the operator vouches for an account's address.
+pub async fn verify_email(storage: StorageArgs, username: &str, json: bool) -> CliResult {
+    init_logging();
+    let username = strongroom_core::account::Username::parse(username).map_err(operator_failure)?;
+    let config = storage_config(&storage)?;
+    let opened = strongroom_server::open_store(&config)
+        .await
+        .map_err(|e| Failure::new(exit::ERROR, e.to_string()))?;
+    let result = opened.store.mark_email_verified(&username).await;
+    opened.store.close().await;
+    let user = result.map_err(operator_failure)?;
+    if json {
+        return output::json(&serde_json::json!({
+            "username": user.username.as_str(), "email": user.email.as_str(), "email_verified": true,
+        }));
+    }
+    println!("Marked {} <{}> as verified.", user.username, user.email);
     Ok(())
 }

@@ -481,7 +481,147 @@ async fn totp_and_step_up_work_from_the_cli(app: TestApp) {
     cli.ok(&["totp", "disable"], None).await;
 }
 
+/// `--data-dir` (and `--database-url`) of the app's server, for `strongroom admin`.
+fn storage_args(app: &TestApp) -> Vec<String> {
+    let mut args = vec![
+        "--data-dir".to_owned(),
+        app.config.data_dir.display().to_string(),
+    ];
+    if let Some(url) = &app.config.database_url {
+        args.extend(["--database-url".to_owned(), url.clone()]);
+    }
+    args
+}
+
+async fn admin(cli: &Cli, app: &TestApp, args: &[&str]) -> String {
+    let mut all: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    all.extend(storage_args(app));
+    let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+    cli.ok(&refs, None).await
+}
+
+async fn organizations_are_run_from_the_cli(app: TestApp) {
+    let alice = Cli::new(&app, "alice");
+    alice.signup("alice").await;
+    let org = json(&alice.ok(&["org", "create", "acme", "--json"], None).await);
+    let org_id = org["id"].as_str().unwrap_or_default().to_owned();
+    assert!(
+        alice
+            .ok(&["vaults", "use", "acme"], None)
+            .await
+            .contains("Now acting in acme")
+    );
+    let roster = json(&alice.ok(&["members", "list", "--json"], None).await);
+    assert_eq!(
+        (
+            roster["plan"].as_str(),
+            roster["used"].as_u64(),
+            roster["cap"].as_u64()
+        ),
+        (Some("free"), Some(1), Some(3))
+    );
+
+    let bob = Cli::new(&app, "bob");
+    bob.signup("bob").await;
+    assert_eq!(
+        bob.run(&["invites", "list"], None).await.status.code(),
+        Some(4),
+        "unverified"
+    );
+    admin(&alice, &app, &["admin", "verify-email", "bob"]).await;
+    alice
+        .ok(
+            &[
+                "members",
+                "invite",
+                "bob@example.com",
+                "--vault-role",
+                "developer",
+            ],
+            None,
+        )
+        .await;
+    let invites = json(&bob.ok(&["invites", "list", "--json"], None).await);
+    assert_eq!(invites[0]["organization"], "acme");
+    assert_eq!(invites[0]["invited_by"], "alice");
+    let invite_id = invites[0]["id"].as_str().unwrap_or_default().to_owned();
+    bob.ok(&["invites", "accept", &invite_id], None).await;
+    bob.ok(&["vaults", "use", &org_id], None).await;
+    let vaults = json(&bob.ok(&["vaults", "list", "--json"], None).await);
+    let current: Vec<&str> = vaults
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|v| v["current"] == true)
+        .filter_map(|v| v["name"].as_str())
+        .collect();
+    assert_eq!(current, vec!["acme"]);
+
+    let link = json(
+        &alice
+            .ok(
+                &[
+                    "links",
+                    "create",
+                    "--expires",
+                    "1d",
+                    "--max-uses",
+                    "1",
+                    "--json",
+                ],
+                None,
+            )
+            .await,
+    );
+    let token = link["token"].as_str().unwrap_or_default().to_owned();
+    let carol = Cli::new(&app, "carol");
+    carol.signup("carol").await;
+    carol.ok(&["join", &token], None).await;
+    carol.ok(&["vaults", "use", "acme"], None).await;
+    let full = alice
+        .run(&["members", "invite", "dave@example.com"], None)
+        .await;
+    assert_eq!(full.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&full.stderr).contains("/billing"));
+    admin(&alice, &app, &["admin", "set-plan", "acme", "team"]).await;
+    let roster = json(&alice.ok(&["members", "list", "--json"], None).await);
+    assert_eq!(
+        (
+            roster["plan"].as_str(),
+            roster["used"].as_u64(),
+            roster["cap"].as_u64()
+        ),
+        (Some("team"), Some(3), Some(25))
+    );
+
+    alice.ok(&["members", "suspend", "bob"], None).await;
+    assert_eq!(
+        bob.run(&["members", "list"], None).await.status.code(),
+        Some(4)
+    );
+    alice.ok(&["members", "unsuspend", "bob"], None).await;
+    bob.ok(&["members", "list"], None).await;
+
+    alice
+        .ok(
+            &["org", "transfer", "bob", "--password-stdin"],
+            Some(PASSWORD),
+        )
+        .await;
+    bob.ok(&["org", "delete", "--password-stdin"], Some(PASSWORD))
+        .await;
+    assert_eq!(
+        alice.run(&["apps", "list"], None).await.status.code(),
+        Some(4)
+    );
+    bob.ok(&["org", "restore", &org_id], None).await;
+    alice.ok(&["apps", "list"], None).await;
+    alice.ok(&["org", "leave"], None).await;
+    assert!(alice.ok(&["whoami"], None).await.contains("personal"));
+}
+
 crate::on_both_backends!(
+    organizations_are_run_from_the_cli,
     the_cli_manages_secrets_end_to_end,
     run_injects_secrets_as_environment_variables,
     export_and_import_round_trip,
@@ -499,6 +639,20 @@ fn every_command_has_help() {
         vec!["run", "--help"],
         vec!["import", "--help"],
         vec!["admin", "rotate-root-key", "--help"],
+        vec!["admin", "set-plan", "--help"],
+        vec!["admin", "verify-email", "--help"],
+        vec!["vaults", "use", "--help"],
+        vec!["org", "--help"],
+        vec!["org", "convert", "--help"],
+        vec!["org", "transfer", "--help"],
+        vec!["org", "delete", "--help"],
+        vec!["members", "--help"],
+        vec!["members", "invite", "--help"],
+        vec!["invites", "--help"],
+        vec!["links", "create", "--help"],
+        vec!["join", "--help"],
+        vec!["verify-email", "--help"],
+        vec!["change-email", "--help"],
     ] {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_strongroom"))
             .args(&args)

@@ -7,6 +7,7 @@ mod api;
 mod cli;
 mod encryption;
 mod isolation;
+mod organizations;
 mod process;
 mod secrets;
 

@@ -81,6 +81,7 @@ pub async fn signup(
             password_hash,
         })
         .await?;
+    super::email::send_verification_code(&state, &user).await?;
     let (token, session) = new_session(&state, &meta, &user.id, &user.personal_vault_id).await?;
     Ok((
         StatusCode::CREATED,
@@ -172,7 +173,7 @@ pub async fn whoami(
         .ok_or_else(|| Error::not_found("vault"))?;
     Ok(ApiJson(WhoAmI {
         user: convert::user(&user),
-        vault: convert::vault(&vault),
+        vault: convert::vault(&vault, &caller.session.vault_id),
         session: convert::session(&caller.session, caller.session.id.as_str()),
     }))
 }

@@ -3,7 +3,10 @@
 //! error shape (`route_not_found`, `method_not_allowed`).
 
 mod auth;
+mod email;
 mod health;
+mod invites;
+mod members;
 mod secrets;
 mod sessions;
 mod structure;
@@ -41,7 +44,8 @@ use utoipa_axum::routes;
     tags(
         (name = "health", description = "Liveness"),
         (name = "auth", description = "Accounts, sessions, TOTP and step-up"),
-        (name = "vaults", description = "Vaults the user belongs to"),
+        (name = "vaults", description = "Vaults and organizations: list, switch, create, convert, transfer, leave, delete, restore"),
+        (name = "members", description = "The member roster, invites and invite links"),
         (name = "structure", description = "Applications, projects and environments"),
         (name = "secrets", description = "Secrets, versions and the trash"),
         (name = "meta", description = "This document")
@@ -91,7 +95,30 @@ fn api_v1() -> OpenApiRouter<AppState> {
         .routes(routes!(totp::begin, totp::disable))
         .routes(routes!(totp::confirm))
         .routes(routes!(totp::regenerate_recovery_codes))
+        .routes(routes!(email::verify_email))
+        .routes(routes!(email::resend_code))
+        .routes(routes!(email::change_email))
         .routes(routes!(vaults::list_vaults))
+        .routes(routes!(vaults::switch_vault))
+        .routes(routes!(vaults::create_organization))
+        .routes(routes!(vaults::convert_vault))
+        .routes(routes!(vaults::transfer_ownership))
+        .routes(routes!(vaults::leave_vault))
+        .routes(routes!(vaults::delete_organization))
+        .routes(routes!(vaults::restore_organization))
+        .routes(routes!(members::list_members))
+        .routes(routes!(members::suspend_member))
+        .routes(routes!(members::unsuspend_member))
+        .routes(routes!(members::remove_member))
+        .routes(routes!(members::set_member_role))
+        .routes(routes!(invites::send_invite, invites::list_invites))
+        .routes(routes!(invites::revoke_invite))
+        .routes(routes!(invites::received_invites))
+        .routes(routes!(invites::accept_invite))
+        .routes(routes!(invites::decline_invite))
+        .routes(routes!(invites::create_link, invites::list_links))
+        .routes(routes!(invites::revoke_link))
+        .routes(routes!(invites::join_by_link))
         .routes(routes!(structure::list_apps, structure::create_app))
         .routes(routes!(structure::list_projects, structure::create_project))
         .routes(routes!(structure::list_envs, structure::create_env))
