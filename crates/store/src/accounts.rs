@@ -46,27 +46,19 @@ impl Store {
         let now = now_ms();
         let mut tx = self.db.begin().await?;
         let taken = tx
-            .optional(
-                q(
-                    "SELECT CASE WHEN username = $1 THEN 'username' ELSE 'email' END AS what \
-                   FROM users WHERE username = $1 OR email_key = $2 LIMIT 1",
-                )
-                .bind(new.username.as_str())
-                .bind(new.email.key()),
-            )
+            .optional(q("SELECT id FROM users WHERE username = $1").bind(new.username.as_str()))
             .await?;
-        if let Some(row) = taken {
-            let message = if row.text("what")? == "username" {
-                "that username is taken; choose another"
-            } else {
-                "an account with that email address already exists; sign in instead"
-            };
-            return Err(Error::new(ErrorCode::AlreadyExists, message));
+        if taken.is_some() {
+            return Err(Error::new(
+                ErrorCode::AlreadyExists,
+                "that username is taken; choose another",
+            ));
         }
         tx.execute(
             q(
-                "INSERT INTO users (id, username, email, email_key, password_hash, \
-               personal_vault_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                "INSERT INTO users (id, username, email, email_key, verified_email_claim, \
+               password_hash, personal_vault_id, created_at) \
+               VALUES ($1, $2, $3, $4, 'unverified:' || $1, $5, $6, $7)",
             )
             .bind(user_id.as_str())
             .bind(new.username.as_str())
@@ -80,7 +72,7 @@ impl Store {
         .map_err(|e| match e.code() {
             ErrorCode::AlreadyExists => Error::new(
                 ErrorCode::AlreadyExists,
-                "that username or email address is already registered",
+                "that username is taken; choose another",
             ),
             _ => e,
         })?;

@@ -142,7 +142,7 @@ impl Store {
     pub async fn has_account_with_email(&self, email: &Email) -> Result<bool, Error> {
         Ok(self
             .db
-            .optional(q("SELECT id FROM users WHERE email_key = $1").bind(email.key()))
+            .optional(q("SELECT id FROM users WHERE email_key = $1 LIMIT 1").bind(email.key()))
             .await?
             .is_some())
     }

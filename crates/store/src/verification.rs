@@ -17,6 +17,18 @@ pub const MAX_CODE_ATTEMPTS: i64 = 5;
 /// How long a verification code works.
 pub const VERIFICATION_TTL_MS: i64 = 24 * 60 * 60 * 1000;
 
+/// Only one account can hold an address verified. Saying so is safe here: only someone
+/// who received the code (or the operator) gets this far.
+fn claimed_elsewhere(e: Error) -> Error {
+    match e.code() {
+        ErrorCode::AlreadyExists => Error::new(
+            ErrorCode::Conflict,
+            "this email address is already verified on another account",
+        ),
+        _ => e,
+    }
+}
+
 impl Store {
     /// Replaces any pending code of `user` with `code_hash`, for their current address.
     /// Does nothing (and returns `false`) when the address is already verified.
@@ -105,19 +117,15 @@ impl Store {
         authz.require(Action::ManageOwnAccount)?;
         let mut tx = self.db.begin().await?;
         tx.execute(
-            q("UPDATE users SET email = $1, email_key = $2, email_verified_at = NULL WHERE id = $3")
-                .bind(email.as_str())
-                .bind(email.key())
-                .bind(authz.actor().as_str()),
+            q(
+                "UPDATE users SET email = $1, email_key = $2, email_verified_at = NULL, \
+               verified_email_claim = 'unverified:' || id WHERE id = $3",
+            )
+            .bind(email.as_str())
+            .bind(email.key())
+            .bind(authz.actor().as_str()),
         )
-        .await
-        .map_err(|e| match e.code() {
-            ErrorCode::AlreadyExists => Error::new(
-                ErrorCode::AlreadyExists,
-                "another account uses that email address",
-            ),
-            _ => e,
-        })?;
+        .await?;
         tx.execute(
             q("DELETE FROM email_verifications WHERE user_id = $1").bind(authz.actor().as_str()),
         )
@@ -130,11 +138,15 @@ impl Store {
         let mut tx = self.db.begin().await?;
         let n = tx
             .execute(
-                q("UPDATE users SET email_verified_at = COALESCE(email_verified_at, $1) WHERE username = $2")
-                    .bind(now_ms())
-                    .bind(username.as_str()),
+                q(
+                    "UPDATE users SET email_verified_at = COALESCE(email_verified_at, $1), \
+                   verified_email_claim = email_key WHERE username = $2",
+                )
+                .bind(now_ms())
+                .bind(username.as_str()),
             )
-            .await?;
+            .await
+            .map_err(claimed_elsewhere)?;
         if n != 1 {
             return Err(Error::not_found(&format!("account '{username}'")));
         }

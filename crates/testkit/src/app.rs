@@ -52,8 +52,31 @@ impl TestApp {
         Self::spawn_with(backend, Settings::default()).await
     }
 
+    /// Starts a server that sends its mail through `sink`.
+    pub async fn spawn_with_mail(backend: Backend, sink: &crate::MailSink) -> Self {
+        Self::spawn_configured(backend, Settings::default(), |config| {
+            config.smtp = Some(strongroom_server::SmtpSettings {
+                host: "127.0.0.1".into(),
+                port: Some(sink.port),
+                security: Some("none".into()),
+                username: None,
+                password: None,
+                from: "Strongroom <strongroom@example.com>".into(),
+            });
+        })
+        .await
+    }
+
     /// Starts a server with the given settings.
     pub async fn spawn_with(backend: Backend, settings: Settings) -> Self {
+        Self::spawn_configured(backend, settings, |_| {}).await
+    }
+
+    async fn spawn_configured(
+        backend: Backend,
+        settings: Settings,
+        configure: impl FnOnce(&mut ServerConfig),
+    ) -> Self {
         init_logging();
         let data_dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));
         let database = match backend {
@@ -64,6 +87,7 @@ impl TestApp {
         config.listen = "127.0.0.1:0".parse().unwrap_or(config.listen);
         config.data_dir = data_dir.path().join("data");
         config.database_url = database.as_ref().map(|d| d.url.clone());
+        configure(&mut config);
         let server = strongroom_server::start(config.clone(), settings.clone())
             .await
             .unwrap_or_else(|e| panic!("server did not start: {e}"));

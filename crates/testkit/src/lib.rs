@@ -4,9 +4,11 @@
 
 mod app;
 mod postgres;
+mod smtp;
 
 pub use app::{Backend, TestApp, TestUser};
 pub use postgres::{TestDatabase, admin_url};
+pub use smtp::{Delivered, MailSink};
 
 /// A password that passes the rules, used for every test account.
 pub const PASSWORD: &str = "correct horse battery staple";

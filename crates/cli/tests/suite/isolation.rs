@@ -1,7 +1,9 @@
 //! Vault isolation: nothing of one user's vault is visible from another's.
 
-use crate::{expect_code, ok, value};
-use strongroom_testkit::TestApp;
+use crate::{expect_code, ok, step_up_request, value};
+use serde_json::{Value, json};
+use strongroom_proto::CreateLinkRequest;
+use strongroom_testkit::{PASSWORD, TestApp};
 
 async fn another_users_vault_is_invisible(app: TestApp) {
     let alice = app.user_with_project("alice", "payments/api").await;
@@ -97,4 +99,228 @@ async fn another_users_vault_is_invisible(app: TestApp) {
     );
 }
 
-crate::on_both_backends!(another_users_vault_is_invisible);
+/// The values a probe puts where a route names an object: another vault's real objects,
+/// or objects that exist nowhere.
+struct Probe {
+    app: String,
+    project: String,
+    env: String,
+    name: String,
+    session: String,
+    invite: String,
+    link: String,
+    username: String,
+    vault: String,
+    org_name: String,
+    email: String,
+}
+
+impl Probe {
+    /// The value for path parameter `param` of `path`. A parameter this table does not
+    /// know fails the test, so a new route cannot skip the probe.
+    fn param(&self, path: &str, param: &str) -> String {
+        match param {
+            "app" => self.app.clone(),
+            "project" => self.project.clone(),
+            "env" => self.env.clone(),
+            "name" => self.name.clone(),
+            "username" => self.username.clone(),
+            "vault" => self.vault.clone(),
+            "id" if path.starts_with("/api/v1/auth/sessions/") => self.session.clone(),
+            "id" if path.starts_with("/api/v1/invites/")
+                || path.starts_with("/api/v1/account/invites/") =>
+            {
+                self.invite.clone()
+            }
+            "id" if path.starts_with("/api/v1/links/") => self.link.clone(),
+            other => {
+                panic!("{path}: the cross-vault probe does not know parameter {{{other}}}; add it")
+            }
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        path.split('/')
+            .map(
+                |segment| match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                    Some(param) => self.param(path, param),
+                    None => segment.to_owned(),
+                },
+            )
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
+    /// One body for every route: each field that can name an object names the probe's.
+    fn body(&self) -> Value {
+        json!({
+            "name": self.org_name,
+            "vault": self.vault,
+            "username": self.username,
+            "email": self.email,
+            "link": self.link,
+            "vault_role": "collaborator",
+            "value": "probe",
+            "to": 1,
+            "code": "000000",
+            "password": "not the password",
+            "new_password": "a new password for the probe",
+            "secrets": {self.name.clone(): "probe"},
+        })
+    }
+
+    /// Replaces the probe's values in an answer, so two answers can be compared.
+    fn normalize(&self, text: &str) -> String {
+        let mut text = text.to_owned();
+        for (value, placeholder) in [
+            (&self.session, "SESSION"),
+            (&self.invite, "INVITE"),
+            (&self.link, "LINK"),
+            (&self.vault, "VAULT"),
+            (&self.email, "EMAIL"),
+            (&self.org_name, "ORG"),
+            (&self.app, "APP"),
+            (&self.project, "PROJECT"),
+            (&self.env, "ENV"),
+            (&self.name, "NAME"),
+            (&self.username, "USER"),
+        ] {
+            text = text.replace(value.as_str(), placeholder);
+        }
+        text
+    }
+}
+
+async fn every_route_answers_for_another_vaults_objects_exactly_as_for_missing_ones(app: TestApp) {
+    // The victim: alice's organization, with something of every kind in it.
+    let alice = app.signup("alice").await;
+    let (org, _) = app
+        .organization(&alice, "acme", &[("bob", "developer")])
+        .await;
+    ok(alice.client.create_app("payments").await);
+    ok(alice.client.create_project("payments/api").await);
+    ok(alice
+        .client
+        .put_secret("payments/api/production/KEY", &value("v"))
+        .await);
+    ok(alice
+        .client
+        .put_secret("payments/api/production/OLD", &value("v"))
+        .await);
+    ok(alice
+        .client
+        .delete_secret("payments/api/production/OLD")
+        .await);
+    ok(alice.client.invite("someone@example.com", None).await);
+    let invite = ok(alice.client.pending_invites().await).remove(0).id;
+    let link = ok(alice
+        .client
+        .create_link(&CreateLinkRequest::default())
+        .await)
+    .link
+    .id;
+    let session = ok(alice.client.whoami().await).session.id;
+
+    // The prober: owner of an organization of her own, verified and stepped up, so that
+    // no role, verification or step-up refusal can mask the answer.
+    let mallory = app.verified_user("mallory").await;
+    app.organization(&mallory, "evil", &[]).await;
+    ok(mallory
+        .client
+        .step_up(&step_up_request(PASSWORD, None))
+        .await);
+
+    let victim = Probe {
+        app: "payments".into(),
+        project: "api".into(),
+        env: "production".into(),
+        name: "KEY".into(),
+        session,
+        invite,
+        link,
+        username: "bob".into(),
+        vault: org.id.clone(),
+        org_name: "acme".into(),
+        email: "bob@example.com".into(),
+    };
+    let missing = Probe {
+        app: "absent".into(),
+        project: "nothing".into(),
+        env: "nowhere".into(),
+        name: "NONE".into(),
+        session: "sess_aaaaaaaaaaaaaaaaaaaaaaaaaa".into(),
+        invite: "inv_aaaaaaaaaaaaaaaaaaaaaaaaaa".into(),
+        link: "link_aaaaaaaaaaaaaaaaaaaaaaaaaa".into(),
+        username: "nobody".into(),
+        vault: "vault_aaaaaaaaaaaaaaaaaaaaaaaaaa".into(),
+        org_name: "unheard-of".into(),
+        email: "nobody@example.com".into(),
+    };
+
+    let doc = ok(app.client.openapi().await);
+    let http = reqwest::Client::new();
+    let mut probed = 0;
+    for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+        let path = path.as_str();
+        // Sign-up and sign-in act on the global account namespace, not inside a vault.
+        if matches!(path, "/api/v1/auth/signup" | "/api/v1/auth/login") {
+            continue;
+        }
+        for method in ["get", "put", "post", "delete", "patch"] {
+            let Some(operation) = item.get(method) else {
+                continue;
+            };
+            let has_params = path.contains('{');
+            let has_body = operation.get("requestBody").is_some();
+            if !has_params && !has_body {
+                continue; // nothing in the request can name another vault's object
+            }
+            let mut answers = Vec::new();
+            for probe in [&victim, &missing] {
+                let mut request = http
+                    .request(
+                        reqwest::Method::from_bytes(method.to_uppercase().as_bytes())
+                            .unwrap_or(reqwest::Method::GET),
+                        format!("{}{}", app.url, probe.url(path)),
+                    )
+                    .bearer_auth(&mallory.token);
+                if has_body {
+                    request = request.json(&probe.body());
+                }
+                let response = request.send().await.unwrap_or_else(|e| panic!("{e}"));
+                let status = response.status().as_u16();
+                let body = response.text().await.unwrap_or_default();
+                let body = if status < 300 {
+                    String::new()
+                } else {
+                    probe.normalize(&body)
+                };
+                answers.push((status, body));
+            }
+            assert!(answers[0].0 < 500, "{method} {path}: {answers:?}");
+            assert_eq!(
+                answers[0], answers[1],
+                "{method} {path}: another vault's object vs a missing one"
+            );
+            probed += 1;
+        }
+    }
+    assert!(probed >= 30, "only {probed} operations probed");
+    // And nothing of alice's changed.
+    assert_eq!(
+        ok(alice
+            .client
+            .reveal("payments/api/production/KEY", None)
+            .await)
+        .value
+        .expose(),
+        "v"
+    );
+    assert_eq!(ok(alice.client.members().await).items.len(), 2);
+    assert_eq!(ok(alice.client.pending_invites().await).len(), 1);
+}
+
+crate::on_both_backends!(
+    another_users_vault_is_invisible,
+    every_route_answers_for_another_vaults_objects_exactly_as_for_missing_ones,
+);

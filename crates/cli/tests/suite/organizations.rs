@@ -214,6 +214,36 @@ async fn changing_ones_email_makes_it_unverified(app: TestApp) {
     expect_code(bob.client.received_invites().await, "email_not_verified");
 }
 
+async fn only_one_account_can_hold_an_address_verified(app: TestApp) {
+    let alice = app.signup("alice").await;
+    let (_, _) = app
+        .organization(&alice, "acme", &[("bob", "developer")])
+        .await;
+    let impostor = ok(app
+        .client
+        .signup(&crate::signup_request(
+            "impostor",
+            "BOB@example.com",
+            PASSWORD,
+        ))
+        .await);
+    let impostor = app.client.with_token(impostor.token.expose().to_owned());
+    let username =
+        strongroom_core::account::Username::parse("impostor").unwrap_or_else(|e| panic!("{e}"));
+    let store = app.operator_store().await;
+    let refused = store
+        .mark_email_verified(&username)
+        .await
+        .err()
+        .map(|e| e.code());
+    assert_eq!(refused, Some(strongroom_core::ErrorCode::Conflict));
+    ok(alice
+        .client
+        .invite("bob@example.com", Some("developer"))
+        .await);
+    expect_code(impostor.received_invites().await, "email_not_verified");
+}
+
 async fn wrong_verification_codes_are_refused_and_limited(app: TestApp) {
     let bob = app.signup("bob").await;
     for _ in 0..5 {
@@ -715,6 +745,7 @@ crate::on_both_backends!(
     email_invites_need_a_verified_address,
     changing_ones_email_makes_it_unverified,
     wrong_verification_codes_are_refused_and_limited,
+    only_one_account_can_hold_an_address_verified,
     an_invite_answer_is_byte_for_byte_the_same_whatever_the_address,
     expired_revoked_answered_and_foreign_invites_are_refused,
     invites_offer_only_roles_below_the_inviters_own,
@@ -729,3 +760,60 @@ crate::on_both_backends!(
     organizations_deleted_over_thirty_days_ago_are_purged_with_their_keys,
     lifecycle_actions_are_audited_with_the_actors_username,
 );
+
+/// The six-digit code in a verification mail.
+fn code_in(mail: &str) -> String {
+    mail.split(|c: char| !c.is_ascii_digit())
+        .find(|word| word.len() == 6)
+        .unwrap_or_else(|| panic!("no code in {mail}"))
+        .to_owned()
+}
+
+async fn with_smtp_codes_and_invites_are_mailed(backend: strongroom_testkit::Backend) {
+    let sink = strongroom_testkit::MailSink::start().await;
+    let app = TestApp::spawn_with_mail(backend, &sink).await;
+    let alice = app.signup("alice").await;
+    app.organization(&alice, "acme", &[]).await;
+    let bob = app.signup("bob").await;
+    let mail = sink.wait_for("bob@example.com", "verification code").await;
+    let verified = ok(bob.client.verify_email(&code_in(&mail.data)).await);
+    assert!(verified.email_verified);
+    expect_code(
+        bob.client.verify_email(&code_in(&mail.data)).await,
+        "invalid_value",
+    );
+
+    ok(alice.client.invite("nobody@example.com", None).await);
+    ok(alice
+        .client
+        .invite("bob@example.com", Some("developer"))
+        .await);
+    let invite = sink.wait_for("bob@example.com", "invited you").await;
+    assert!(invite.data.contains("alice"), "{}", invite.data);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        sink.delivered()
+            .iter()
+            .all(|m| !m.recipients.iter().any(|r| r.starts_with("nobody"))),
+        "an address without an account gets no mail"
+    );
+
+    ok(bob.client.resend_verification().await);
+    let before = sink.delivered().len();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        sink.delivered().len(),
+        before,
+        "a verified address gets no new code"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_smtp_codes_and_invites_are_mailed_on_sqlite() {
+    with_smtp_codes_and_invites_are_mailed(strongroom_testkit::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_smtp_codes_and_invites_are_mailed_on_postgres() {
+    with_smtp_codes_and_invites_are_mailed(strongroom_testkit::Backend::Postgres).await;
+}

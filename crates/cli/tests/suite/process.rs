@@ -149,6 +149,39 @@ async fn the_server_starts_with_no_configuration_and_stops_cleanly() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_smtp_verification_codes_are_printed_on_the_console_for_development() {
+    let cwd = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut server = spawn_server(cwd.path(), &["--listen", "127.0.0.1:0"], &[])
+        .await
+        .unwrap_or_else(|e| panic!("did not start: {e}"));
+    let banner = server.banner.join("\n");
+    assert!(banner.contains("no SMTP configured"), "{banner}");
+    let client = Client::new(&server.url, None).unwrap_or_else(|e| panic!("{e}"));
+    let bob = ok(client
+        .signup(&crate::signup_request(
+            "bob",
+            "bob@example.com",
+            strongroom_testkit::PASSWORD,
+        ))
+        .await);
+    let line = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Ok(Some(line)) = server.stdout.next_line().await {
+            if line.contains("verification code for bob") {
+                return line;
+            }
+        }
+        String::new()
+    })
+    .await
+    .unwrap_or_default();
+    assert!(line.contains("development only"), "{line:?}");
+    let code = line.split_whitespace().last().unwrap_or_default();
+    let bob = client.with_token(bob.token.expose().to_owned());
+    assert!(ok(bob.verify_email(code).await).email_verified);
+    let _ = server.child.kill().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_root_key_file_others_can_read_is_refused_with_the_fix() {
     let cwd = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let args = ["--listen", "127.0.0.1:0"];
