@@ -74,6 +74,23 @@ async fn verified_email_key(store: &Store, authz: &Authorized) -> Result<String,
     row.text("email_key")
 }
 
+/// Only organizations take members; a personal vault must be converted first.
+async fn require_organization(tx: &mut crate::db::Tx, vault: &str) -> Result<(), Error> {
+    let kind = tx
+        .one(q("SELECT kind FROM vaults WHERE id = $1").bind(vault))
+        .await?
+        .text("kind")?;
+    if kind == "organization" {
+        Ok(())
+    } else {
+        Err(Error::new(
+            ErrorCode::Conflict,
+            "a personal vault has no other members: convert it (`strongroom org convert`) or \
+             create an organization (`strongroom org create NAME`) and invite people there",
+        ))
+    }
+}
+
 impl Store {
     /// Invites `email` into the vault the proof is for, offering `role`. Returns whether a
     /// new invite was recorded (false when the address is already a member or already
@@ -90,6 +107,7 @@ impl Store {
         let now = now_ms();
         let id = new_id(InviteId::from_random)?;
         let mut tx = self.db.begin().await?;
+        require_organization(&mut tx, vault).await?;
         tx.execute(
             q(
                 "UPDATE invites SET status = 'expired' WHERE vault_id = $1 AND email_key = $2 \
@@ -362,6 +380,7 @@ impl Store {
         let id = new_id(InviteLinkId::from_random)?;
         let now = now_ms();
         let mut tx = self.db.begin().await?;
+        require_organization(&mut tx, vault).await?;
         tx.execute(
             q("INSERT INTO invite_links (id, vault_id, token_hash, role, created_by, creator_username, \
                created_at, expires_at, max_uses, uses) \

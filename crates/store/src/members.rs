@@ -81,8 +81,14 @@ fn plan_usage_from_row(row: Option<Row>) -> Result<PlanUsage, Error> {
     })
 }
 
-/// Seat usage read inside a transaction that is about to add a seat.
+/// Seat usage read inside a transaction that is about to add a seat. On PostgreSQL the
+/// vault row is locked first, so two concurrent invites or joins cannot both take the
+/// last seat (SQLite already runs one writer at a time).
 pub(crate) async fn plan_usage(tx: &mut Tx, vault: &str) -> Result<PlanUsage, Error> {
+    if tx.dialect() == Dialect::Postgres {
+        tx.optional(q("SELECT id FROM vaults WHERE id = $1 FOR UPDATE").bind(vault))
+            .await?;
+    }
     plan_usage_from_row(tx.optional(plan_usage_query(vault)).await?)
 }
 

@@ -189,6 +189,23 @@ async fn invitees_see_accept_and_decline_their_invites(app: TestApp) {
     assert!(!vaults.iter().any(|v| v.id == other.id));
 }
 
+async fn a_personal_vault_takes_no_members(app: TestApp) {
+    let alice = app.signup("alice").await;
+    app.signup("bob").await;
+    let refused = expect_code(
+        alice.client.invite("bob@example.com", None).await,
+        "conflict",
+    );
+    assert!(refused.to_string().contains("org convert"), "{refused}");
+    expect_code(
+        alice
+            .client
+            .create_link(&CreateLinkRequest::default())
+            .await,
+        "conflict",
+    );
+}
+
 async fn email_invites_need_a_verified_address(app: TestApp) {
     let alice = app.signup("alice").await;
     app.organization(&alice, "acme", &[]).await;
@@ -482,6 +499,64 @@ async fn the_plan_cap_counts_members_and_pending_invites(app: TestApp) {
     );
 }
 
+async fn concurrent_invites_cannot_overshoot_the_cap(app: TestApp) {
+    let alice = app.signup("alice").await;
+    app.organization(&alice, "acme", &[("bob", "developer")])
+        .await;
+    let attempts = (0..32).map(|i| {
+        let client = alice.client.clone();
+        async move { client.invite(&format!("guest{i}@example.com"), None).await }
+    });
+    let results = futures_join_all(attempts).await;
+    let sent = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(sent, 1, "{results:?}");
+    for refused in results.iter().filter_map(|r| r.as_ref().err()) {
+        assert_eq!(refused.code(), Some("plan_limit_reached"));
+    }
+    assert_eq!(ok(alice.client.members().await).used, 3);
+}
+
+async fn concurrent_transfers_leave_exactly_one_owner(app: TestApp) {
+    let alice = app.signup("alice").await;
+    app.organization(
+        &alice,
+        "acme",
+        &[("bob", "developer"), ("carol", "developer")],
+    )
+    .await;
+    step_up(&alice).await;
+    let (to_bob, to_carol) = tokio::join!(
+        alice.client.transfer_ownership("bob"),
+        alice.client.transfer_ownership("carol")
+    );
+    assert_eq!(
+        usize::from(to_bob.is_ok()) + usize::from(to_carol.is_ok()),
+        1,
+        "{to_bob:?} {to_carol:?}"
+    );
+    let roster = ok(alice.client.members().await);
+    let owners = roster
+        .items
+        .iter()
+        .filter(|m| m.vault_role == "owner")
+        .count();
+    assert_eq!(owners, 1);
+}
+
+/// Runs the futures concurrently and collects their outputs in order.
+async fn futures_join_all<F>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for handle in handles {
+        out.push(handle.await.unwrap_or_else(|e| panic!("{e}")));
+    }
+    out
+}
+
 async fn suspension_cuts_access_on_the_next_request_until_unsuspended(app: TestApp) {
     let alice = app.signup("alice").await;
     let (org, members) = app.organization(&alice, "acme", &[("bob", "admin")]).await;
@@ -518,6 +593,8 @@ async fn removal_drops_the_membership_at_once(app: TestApp) {
     );
     assert!(!ok(bob.client.vaults().await).iter().any(|v| v.id == org.id));
     expect_code(bob.client.switch_vault(&org.id).await, "not_found");
+    let lost = expect_code(bob.client.whoami().await, "permission_denied");
+    assert!(lost.to_string().contains("vaults use"), "{lost}");
     let roster = ok(alice.client.members().await);
     assert_eq!(
         roles_of(&roster),
@@ -743,6 +820,7 @@ crate::on_both_backends!(
     a_vault_one_does_not_belong_to_cannot_be_switched_to,
     invitees_see_accept_and_decline_their_invites,
     email_invites_need_a_verified_address,
+    a_personal_vault_takes_no_members,
     changing_ones_email_makes_it_unverified,
     wrong_verification_codes_are_refused_and_limited,
     only_one_account_can_hold_an_address_verified,
@@ -751,6 +829,8 @@ crate::on_both_backends!(
     invites_offer_only_roles_below_the_inviters_own,
     invite_links_join_as_collaborator_until_revoked_expired_or_used_up,
     the_plan_cap_counts_members_and_pending_invites,
+    concurrent_invites_cannot_overshoot_the_cap,
+    concurrent_transfers_leave_exactly_one_owner,
     suspension_cuts_access_on_the_next_request_until_unsuspended,
     removal_drops_the_membership_at_once,
     nobody_acts_on_the_owner_or_on_a_role_at_or_above_their_own,

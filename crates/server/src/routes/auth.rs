@@ -7,9 +7,9 @@ use crate::signin;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
-use strongroom_core::Error;
 use strongroom_core::account::{Email, Password, Username};
 use strongroom_core::ids::{UserId, VaultId};
+use strongroom_core::{Error, ErrorCode};
 use strongroom_crypto::token;
 use strongroom_proto::{
     ChangePasswordRequest, ErrorBody, LoginRequest, LoginResponse, Sensitive, SignupRequest,
@@ -170,7 +170,13 @@ pub async fn whoami(
         .await?
         .into_iter()
         .find(|v| v.id == caller.session.vault_id)
-        .ok_or_else(|| Error::not_found("vault"))?;
+        .ok_or_else(|| {
+            Error::new(
+                ErrorCode::PermissionDenied,
+                "you are no longer a member of the vault this session acts in; \
+                 pick one with `strongroom vaults list` and `strongroom vaults use VAULT`",
+            )
+        })?;
     Ok(ApiJson(WhoAmI {
         user: convert::user(&user),
         vault: convert::vault(&vault, &caller.session.vault_id),
