@@ -34,6 +34,11 @@ struct Args {
     /// Print the results as JSON.
     #[arg(long)]
     json: bool,
+    /// Instead of reads and writes, time N email invites of each kind (address with an
+    /// account, without one, already invited) against an in-process server, to show the
+    /// answer's timing does not tell them apart.
+    #[arg(long, value_name = "N", conflicts_with = "server")]
+    invite_timing: Option<usize>,
 }
 
 struct PhaseResult {
@@ -130,9 +135,101 @@ fn write(value: &str) -> SecretWriteRequest {
     }
 }
 
+fn median_and_p90(mut samples: Vec<u64>) -> (f64, f64) {
+    samples.sort_unstable();
+    let at = |p: f64| {
+        let i = ((samples.len() as f64 - 1.0) * p).round() as usize;
+        samples.get(i).copied().unwrap_or(0) as f64 / 1000.0
+    };
+    (at(0.5), at(0.9))
+}
+
+/// Times invites to addresses with an account, without one, and already invited,
+/// interleaved so that drift in the machine's load affects every kind alike.
+async fn invite_timing(n: usize, json: bool) -> Result<()> {
+    let scratch = tempfile::tempdir()?;
+    let mut config = strongroom_server::ServerConfig::defaults();
+    config.listen = "127.0.0.1:0".parse()?;
+    config.data_dir = scratch.path().join("data");
+    let mut settings = strongroom_server::Settings::default();
+    settings.signup_throttle.max_failures = i64::MAX;
+    let server = strongroom_server::start(config.clone(), settings).await?;
+    let anonymous = Client::new(&server.url, None)?;
+    let signup = |name: String| {
+        let anonymous = anonymous.clone();
+        async move {
+            anonymous
+                .signup(&SignupRequest {
+                    username: name.clone(),
+                    email: format!("{name}@example.com"),
+                    password: Sensitive::new("load test password"),
+                })
+                .await
+        }
+    };
+    let owner = signup("owner".into()).await?;
+    let owner = anonymous.with_token(owner.token.expose());
+    let org = owner.create_organization("timing").await?;
+    owner.switch_vault(&org.id).await?;
+    let opened = strongroom_server::open_store(&config).await?;
+    opened
+        .store
+        .set_plan(&org.id, "enterprise".parse()?)
+        .await?;
+    opened.store.close().await;
+    eprintln!("signing up {n} accounts to invite…");
+    for i in 0..n {
+        signup(format!("member{i}")).await?;
+    }
+    let mut timings: [Vec<u64>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+    for i in 0..n {
+        for (kind, email) in [
+            (0, format!("member{i}@example.com")),
+            (1, format!("nobody{i}@example.com")),
+            (2, format!("member{i}@example.com")),
+        ] {
+            let t = Instant::now();
+            owner.invite(&email, Some("developer")).await?;
+            timings[kind].push(t.elapsed().as_micros() as u64);
+        }
+    }
+    let names = ["account", "no account", "already invited"];
+    let rows: Vec<(&str, f64, f64)> = names
+        .iter()
+        .zip(timings)
+        .map(|(name, t)| {
+            let (p50, p90) = median_and_p90(t);
+            (*name, p50, p90)
+        })
+        .collect();
+    if json {
+        let rows: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|(name, p50, p90)| serde_json::json!({"address": name, "p50_ms": p50, "p90_ms": p90}))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else {
+        println!(
+            "{:<18} {:>9} {:>9}   ({n} invites each)",
+            "address", "p50 ms", "p90 ms"
+        );
+        for (name, p50, p90) in rows {
+            println!("{name:<18} {p50:>9.2} {p90:>9.2}");
+        }
+    }
+    server.stop().await?;
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
+    if let Some(n) = args.invite_timing {
+        if n == 0 {
+            bail!("--invite-timing needs at least 1");
+        }
+        return invite_timing(n, args.json).await;
+    }
     if args.concurrency == 0 || args.secrets == 0 || args.duration == 0 {
         bail!("--concurrency, --secrets and --duration must be at least 1");
     }

@@ -464,11 +464,10 @@ pub struct InviteRequest {
     pub vault_role: Option<String>,
 }
 
-/// The answer to an invite: the same whatever the address turns out to be.
+/// The answer to an invite: byte for byte the same whatever the address turns out to be
+/// (so it does not even repeat the address).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct InviteSent {
-    /// The address, as given.
-    pub email: String,
     /// The vault role offered.
     pub vault_role: String,
     /// Days until the invite expires.

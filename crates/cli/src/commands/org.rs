@@ -176,8 +176,8 @@ pub async fn members(ctx: &Ctx, command: MembersCommand) -> CliResult {
                 return output::json(&sent);
             }
             println!(
-                "Invited {} as {} (expires in {} days): {}.",
-                sent.email, sent.vault_role, sent.expires_in_days, sent.message
+                "Invited {email} as {} (expires in {} days): {}.",
+                sent.vault_role, sent.expires_in_days, sent.message
             );
         }
         MembersCommand::Invites => {

@@ -296,7 +296,7 @@ async fn an_invite_answer_is_byte_for_byte_the_same_whatever_the_address(app: Te
             .unwrap_or_else(|e| panic!("{e}"));
         let status = response.status();
         let body = response.text().await.unwrap_or_default();
-        answers.push((status, body.replace(email, "EMAIL")));
+        answers.push((status, body));
     }
     assert_eq!(answers[0].0, reqwest::StatusCode::ACCEPTED);
     for answer in &answers[1..] {

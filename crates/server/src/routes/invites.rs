@@ -71,7 +71,6 @@ pub async fn send_invite(
     Ok((
         StatusCode::ACCEPTED,
         ApiJson(InviteSent {
-            email: email.as_str().to_owned(),
             vault_role: role.to_string(),
             expires_in_days: u32::try_from(INVITE_TTL_MS / (24 * HOUR_MS)).unwrap_or(7),
             message: "if this address belongs to a Strongroom account, the invite is waiting in \
