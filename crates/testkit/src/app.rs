@@ -30,6 +30,7 @@ pub struct TestApp {
     pub config: ServerConfig,
     settings: Settings,
     server: Option<RunningServer>,
+    other_nodes: Vec<RunningServer>,
     database: Option<TestDatabase>,
     data_dir: TempDir,
 }
@@ -100,6 +101,7 @@ impl TestApp {
             config,
             settings,
             server: Some(server),
+            other_nodes: Vec::new(),
             database,
             data_dir,
         }
@@ -115,8 +117,13 @@ impl TestApp {
         self.data_dir.path().to_owned()
     }
 
-    /// Stops the server cleanly.
+    /// Stops the server (and any other nodes) cleanly.
     pub async fn stop(&mut self) {
+        for node in self.other_nodes.drain(..) {
+            node.stop()
+                .await
+                .unwrap_or_else(|e| panic!("a second node did not stop cleanly: {e}"));
+        }
         if let Some(server) = self.server.take() {
             server
                 .stop()
@@ -169,6 +176,23 @@ impl TestApp {
             .await
             .unwrap_or_else(|e| panic!("create project: {e}"));
         user
+    }
+
+    /// Starts another server node on the same database and key file (PostgreSQL only:
+    /// that is how several nodes share one deployment). Returns its base URL; the node
+    /// stops with the app.
+    pub async fn second_node(&mut self) -> String {
+        assert_eq!(
+            self.backend,
+            Backend::Postgres,
+            "several nodes share PostgreSQL, not SQLite"
+        );
+        let node = strongroom_server::start(self.config.clone(), self.settings.clone())
+            .await
+            .unwrap_or_else(|e| panic!("second node did not start: {e}"));
+        let url = node.url.clone();
+        self.other_nodes.push(node);
+        url
     }
 
     /// The store as the operator's `strongroom admin` commands open it: the same data

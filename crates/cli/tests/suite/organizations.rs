@@ -897,3 +897,40 @@ async fn with_smtp_codes_and_invites_are_mailed_on_sqlite() {
 async fn with_smtp_codes_and_invites_are_mailed_on_postgres() {
     with_smtp_codes_and_invites_are_mailed(strongroom_testkit::Backend::Postgres).await;
 }
+
+/// With two server nodes on one PostgreSQL, a suspension, a removal or a deletion made
+/// through one node is obeyed by the other on the very next request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lifecycle_changes_on_one_node_hold_on_the_next_request_on_another() {
+    let mut app = TestApp::spawn(strongroom_testkit::Backend::Postgres).await;
+    let alice = app.signup("alice").await;
+    let (_, members) = app
+        .organization(
+            &alice,
+            "acme",
+            &[("bob", "developer"), ("carol", "developer")],
+        )
+        .await;
+    let node_b = app.second_node().await;
+    let on_b = |token: &str| {
+        strongroom_client::Client::new(&node_b, None)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .with_token(token.to_owned())
+    };
+    let (bob, carol) = (on_b(&members[0].token), on_b(&members[1].token));
+    ok(bob.members().await);
+
+    ok(alice.client.suspend_member("bob").await);
+    expect_code(bob.members().await, "permission_denied");
+    ok(alice.client.unsuspend_member("bob").await);
+    ok(bob.members().await);
+
+    ok(alice.client.remove_member("carol").await);
+    expect_code(carol.members().await, "permission_denied");
+
+    step_up(&alice).await;
+    ok(alice.client.delete_organization().await);
+    expect_code(bob.members().await, "permission_denied");
+    expect_code(on_b(&alice.token).members().await, "permission_denied");
+    app.stop().await;
+}
