@@ -127,7 +127,8 @@ impl Store {
                    SELECT $1, $2, $3, $4, $5, u.id, u.username, $6, $7, 'pending' FROM users u \
                    WHERE u.id = $8 \
                    AND NOT EXISTS (SELECT 1 FROM memberships m JOIN users x ON x.id = m.user_id \
-                                   WHERE m.vault_id = $2 AND x.email_key = $4) \
+                                   WHERE m.vault_id = $2 AND x.email_key = $4 \
+                                   AND x.email_verified_at IS NOT NULL) \
                    AND NOT EXISTS (SELECT 1 FROM invites i WHERE i.vault_id = $2 \
                                    AND i.email_key = $4 AND i.status = 'pending')",
                 )
@@ -309,13 +310,22 @@ impl Store {
         }
         let vault = row.text("vault_id")?;
         let role: VaultRole = row.text("role")?.parse()?;
-        tx.execute(
-            q("UPDATE invites SET status = $1, decided_at = $2 WHERE id = $3")
+        // Conditional, so a revocation or another answer that commits meanwhile wins.
+        let answered = tx
+            .execute(
+                q("UPDATE invites SET status = $1, decided_at = $2 \
+                   WHERE id = $3 AND status = 'pending' AND expires_at > $2")
                 .bind(if accept { "accepted" } else { "declined" })
                 .bind(now)
                 .bind(id.as_str()),
-        )
-        .await?;
+            )
+            .await?;
+        if answered != 1 {
+            return Err(Error::new(
+                ErrorCode::InviteUnusable,
+                "this invite was revoked or answered meanwhile",
+            ));
+        }
         if !accept {
             record_member_action(
                 &mut tx,
@@ -330,6 +340,8 @@ impl Store {
             tx.commit().await?;
             return Ok(None);
         }
+        // The invite held a seat; this only refuses when the plan was lowered since.
+        plan_usage(&mut tx, &vault).await?.plan_check()?;
         tx.execute(
             q("INSERT INTO memberships (vault_id, user_id, role, joined_at) VALUES ($1, $2, $3, $4)")
                 .bind(vault.clone())
@@ -531,14 +543,16 @@ impl Store {
         let counted = tx
             .execute(
                 q("UPDATE invite_links SET uses = uses + 1 \
-                   WHERE id = $1 AND (max_uses IS NULL OR uses < max_uses)")
-                .bind(link_id.clone()),
+                   WHERE id = $1 AND (max_uses IS NULL OR uses < max_uses) \
+                   AND revoked_at IS NULL AND expires_at > $2")
+                .bind(link_id.clone())
+                .bind(now),
             )
             .await?;
         if counted != 1 {
             return Err(Error::new(
                 ErrorCode::InviteUnusable,
-                "this invite link has been used up; ask for a new one",
+                "this invite link has been used up or revoked; ask for a new one",
             ));
         }
         tx.execute(

@@ -303,13 +303,17 @@ impl Store {
             ));
         }
         // The audit entry goes first: it names the member while they still are one.
+        let username = tx
+            .one(q("SELECT username FROM users WHERE id = $1").bind(actor))
+            .await?
+            .text("username")?;
         record_member_action(
             &mut tx,
             origin,
             vault,
             authz.actor(),
             "member.leave",
-            actor,
+            &username,
             Severity::Notice,
         )
         .await?;

@@ -4,7 +4,7 @@
 
 use crate::accounts::{vault_columns, vault_from_row};
 use crate::audit::{Severity, record_member_action, record_system_action};
-use crate::db::{Tx, q};
+use crate::db::{Dialect, Tx, q};
 use crate::model::{Origin, VaultRecord};
 use crate::{Store, now_ms};
 use strongroom_core::account::Username;
@@ -187,13 +187,20 @@ impl Store {
         authz.require(Action::TransferOwnership)?;
         let vault = authz.vault()?.as_str();
         let mut tx = self.db.begin().await?;
+        // The target's membership is locked (PostgreSQL) so that a concurrent removal,
+        // suspension or departure cannot slip between this check and the hand-over.
+        let sql = match tx.dialect() {
+            Dialect::Sqlite => {
+                "SELECT u.id, m.status FROM users u JOIN memberships m \
+                 ON m.user_id = u.id AND m.vault_id = $1 WHERE u.username = $2"
+            }
+            Dialect::Postgres => {
+                "SELECT u.id, m.status FROM users u JOIN memberships m \
+                 ON m.user_id = u.id AND m.vault_id = $1 WHERE u.username = $2 FOR UPDATE OF m"
+            }
+        };
         let target = tx
-            .optional(
-                q("SELECT u.id, m.status FROM users u JOIN memberships m \
-                   ON m.user_id = u.id AND m.vault_id = $1 WHERE u.username = $2")
-                .bind(vault)
-                .bind(new_owner.as_str()),
-            )
+            .optional(q(sql).bind(vault).bind(new_owner.as_str()))
             .await?
             .ok_or_else(|| Error::not_found(&format!("member '{new_owner}'")))?;
         let target_id = UserId::from_trusted(target.text("id")?);
@@ -219,9 +226,10 @@ impl Store {
             )
             .await
             .map_err(|e| match e.code() {
+                // Says nothing about what the new owner owns elsewhere.
                 ErrorCode::AlreadyExists => Error::new(
                     ErrorCode::Conflict,
-                    format!("'{new_owner}' already owns an organization with this name"),
+                    format!("ownership could not be transferred to '{new_owner}'"),
                 ),
                 _ => e,
             })?;
@@ -235,13 +243,21 @@ impl Store {
             (authz.actor(), VaultRole::Admin),
             (&target_id, VaultRole::Owner),
         ] {
-            tx.execute(
-                q("UPDATE memberships SET role = $1 WHERE vault_id = $2 AND user_id = $3")
-                    .bind(role.as_str())
-                    .bind(vault)
-                    .bind(user.as_str()),
-            )
-            .await?;
+            let n = tx
+                .execute(
+                    q("UPDATE memberships SET role = $1 WHERE vault_id = $2 AND user_id = $3")
+                        .bind(role.as_str())
+                        .bind(vault)
+                        .bind(user.as_str()),
+                )
+                .await?;
+            if n != 1 {
+                return Err(Error::new(
+                    ErrorCode::Conflict,
+                    "a membership changed while ownership was being transferred; nothing was \
+                     changed, try again",
+                ));
+            }
         }
         record_member_action(
             &mut tx,
@@ -346,6 +362,23 @@ impl Store {
         for row in doomed {
             let vault = row.text("id")?;
             let mut tx = self.db.begin().await?;
+            // Re-checked (and locked) inside the transaction: a restore may have just
+            // committed, and one that comes now waits for this purge.
+            let sql = match tx.dialect() {
+                Dialect::Sqlite => {
+                    "SELECT id FROM vaults WHERE id = $1 AND deleted_at IS NOT NULL AND deleted_at <= $2"
+                }
+                Dialect::Postgres => {
+                    "SELECT id FROM vaults WHERE id = $1 AND deleted_at IS NOT NULL AND deleted_at <= $2 \
+                     FOR UPDATE"
+                }
+            };
+            let still_doomed = tx
+                .optional(q(sql).bind(vault.clone()).bind(now - RESTORE_WINDOW_MS))
+                .await?;
+            if still_doomed.is_none() {
+                continue;
+            }
             let keys = tx
                 .all(q("SELECT data_key_id FROM projects WHERE vault_id = $1").bind(vault.clone()))
                 .await?;

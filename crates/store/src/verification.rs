@@ -74,39 +74,50 @@ impl Store {
             )
         };
         let mut tx = self.db.begin().await?;
-        let Some(row) = tx
-            .optional(
-                q("SELECT e.code_hash, e.expires_at, e.attempts, \
+        // Claim the attempt before looking at the code: the conditional update takes the
+        // row lock, so concurrent guesses cannot share one of the few tries.
+        let claimed = tx
+            .execute(
+                q("UPDATE email_verifications SET attempts = attempts + 1 \
+                   WHERE user_id = $1 AND attempts < $2")
+                .bind(user)
+                .bind(MAX_CODE_ATTEMPTS),
+            )
+            .await?;
+        if claimed != 1 {
+            let pending = tx
+                .optional(
+                    q("SELECT attempts FROM email_verifications WHERE user_id = $1").bind(user),
+                )
+                .await?;
+            return Err(match pending {
+                Some(_) => Error::new(
+                    ErrorCode::InvalidValue,
+                    "too many wrong codes; get a new one with `strongroom verify-email --resend`",
+                ),
+                None => wrong(),
+            });
+        }
+        let row = tx
+            .one(
+                q("SELECT e.code_hash, e.expires_at, \
                    CAST(CASE WHEN e.email_key = u.email_key THEN 1 ELSE 0 END AS BIGINT) AS same_address \
                    FROM email_verifications e JOIN users u ON u.id = e.user_id WHERE e.user_id = $1")
                 .bind(user),
             )
-            .await?
-        else {
-            return Err(wrong());
-        };
-        if row.i64("attempts")? >= MAX_CODE_ATTEMPTS {
-            return Err(Error::new(
-                ErrorCode::InvalidValue,
-                "too many wrong codes; get a new one with `strongroom verify-email --resend`",
-            ));
-        }
+            .await?;
         let matches = constant_time_eq(row.text("code_hash")?.as_bytes(), code_hash.as_bytes());
         if !matches || row.i64("expires_at")? <= now_ms() || row.i64("same_address")? != 1 {
-            tx.execute(
-                q("UPDATE email_verifications SET attempts = attempts + 1 WHERE user_id = $1")
-                    .bind(user),
-            )
-            .await?;
             tx.commit().await?;
             return Err(wrong());
         }
         tx.execute(
-            q("UPDATE users SET email_verified_at = $1 WHERE id = $2")
+            q("UPDATE users SET email_verified_at = $1, verified_email_claim = email_key WHERE id = $2")
                 .bind(now_ms())
                 .bind(user),
         )
-        .await?;
+        .await
+        .map_err(claimed_elsewhere)?;
         tx.execute(q("DELETE FROM email_verifications WHERE user_id = $1").bind(user))
             .await?;
         tx.commit().await

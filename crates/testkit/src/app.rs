@@ -303,6 +303,27 @@ impl TestApp {
         rows
     }
 
+    /// The first column of every row of `sql`, as text (for checking invariants directly
+    /// in the database).
+    pub async fn query_column(&self, sql: &str) -> Vec<String> {
+        let rows: Vec<(String,)> = match &self.database {
+            Some(db) => {
+                let mut conn = postgres(&db.url).await;
+                sqlx::query_as(AssertSqlSafe(sql.to_owned()))
+                    .fetch_all(&mut conn)
+                    .await
+            }
+            None => {
+                let mut conn = sqlite(&self.config.sqlite_path()).await;
+                sqlx::query_as(AssertSqlSafe(sql.to_owned()))
+                    .fetch_all(&mut conn)
+                    .await
+            }
+        }
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        rows.into_iter().map(|(v,)| v).collect()
+    }
+
     /// Runs raw SQL against the server's database (to tamper with it in tests).
     pub async fn execute_sql(&self, sql: &str) -> u64 {
         match &self.database {

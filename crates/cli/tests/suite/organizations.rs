@@ -244,7 +244,6 @@ async fn only_one_account_can_hold_an_address_verified(app: TestApp) {
             PASSWORD,
         ))
         .await);
-    let impostor = app.client.with_token(impostor.token.expose().to_owned());
     let username =
         strongroom_core::account::Username::parse("impostor").unwrap_or_else(|e| panic!("{e}"));
     let store = app.operator_store().await;
@@ -254,11 +253,42 @@ async fn only_one_account_can_hold_an_address_verified(app: TestApp) {
         .err()
         .map(|e| e.code());
     assert_eq!(refused, Some(strongroom_core::ErrorCode::Conflict));
-    ok(alice
-        .client
-        .invite("bob@example.com", Some("developer"))
-        .await);
-    expect_code(impostor.received_invites().await, "email_not_verified");
+    assert!(!impostor.user.email_verified);
+}
+
+/// Every organization has exactly one owner membership, active, matching `owner_id`.
+const ONE_OWNER: &str = "SELECT CASE WHEN \
+     (SELECT COUNT(*) FROM memberships m WHERE m.vault_id = v.id AND m.role = 'owner') = 1 \
+     AND EXISTS (SELECT 1 FROM memberships m WHERE m.vault_id = v.id AND m.user_id = v.owner_id \
+                 AND m.role = 'owner' AND m.status = 'active') \
+     THEN 'one owner' ELSE 'broken' END FROM vaults v WHERE v.kind = 'organization'";
+
+async fn a_transfer_racing_a_removal_still_leaves_one_active_owner(app: TestApp) {
+    let alice = app.signup("alice").await;
+    let (_, members) = app
+        .organization(
+            &alice,
+            "acme",
+            &[
+                ("adm", "admin"),
+                ("bob", "developer"),
+                ("carol", "developer"),
+            ],
+        )
+        .await;
+    let adm = &members[0];
+    step_up(&alice).await;
+    let (transfer, removal, suspension) = tokio::join!(
+        alice.client.transfer_ownership("bob"),
+        adm.client.remove_member("bob"),
+        adm.client.suspend_member("carol"),
+    );
+    assert!(
+        transfer.is_ok() || removal.is_ok(),
+        "{transfer:?} {removal:?}"
+    );
+    ok(suspension);
+    assert_eq!(app.query_column(ONE_OWNER).await, vec!["one owner"]);
 }
 
 async fn wrong_verification_codes_are_refused_and_limited(app: TestApp) {
@@ -824,6 +854,7 @@ crate::on_both_backends!(
     changing_ones_email_makes_it_unverified,
     wrong_verification_codes_are_refused_and_limited,
     only_one_account_can_hold_an_address_verified,
+    a_transfer_racing_a_removal_still_leaves_one_active_owner,
     an_invite_answer_is_byte_for_byte_the_same_whatever_the_address,
     expired_revoked_answered_and_foreign_invites_are_refused,
     invites_offer_only_roles_below_the_inviters_own,
@@ -877,6 +908,54 @@ async fn with_smtp_codes_and_invites_are_mailed(backend: strongroom_testkit::Bac
             .all(|m| !m.recipients.iter().any(|r| r.starts_with("nobody"))),
         "an address without an account gets no mail"
     );
+
+    // Someone else types bob's address: the code reaches bob's mailbox, and even with it
+    // the address cannot be verified on a second account.
+    let sent_before = sink.delivered().len();
+    let impostor = app.signup("impostor").await;
+    step_up(&impostor).await;
+    ok(impostor.client.change_email("bob@example.com").await);
+    let mut second = Vec::new();
+    for _ in 0..200 {
+        second = sink.delivered();
+        if second.len() > sent_before + 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let code = second
+        .iter()
+        .rev()
+        .find(|m| m.recipients.iter().any(|r| r == "bob@example.com"))
+        .map(|m| code_in(&m.data))
+        .unwrap_or_default();
+    expect_code(impostor.client.verify_email(&code).await, "conflict");
+
+    // Concurrent guesses share the few tries of one code.
+    let carol = app.signup("carol").await;
+    let code = code_in(
+        &sink
+            .wait_for("carol@example.com", "verification code")
+            .await
+            .data,
+    );
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let guesses = (0..12).map(|_| {
+        let client = carol.client.clone();
+        async move { client.verify_email(wrong).await }
+    });
+    let results = futures_join_all(guesses).await;
+    let counted = results
+        .iter()
+        .filter(|r| {
+            r.as_ref()
+                .err()
+                .is_some_and(|e| e.to_string().contains("wrong or has expired"))
+        })
+        .count();
+    assert_eq!(counted, 5, "{results:?}");
+    let late = expect_code(carol.client.verify_email(&code).await, "invalid_value");
+    assert!(late.to_string().contains("too many"), "{late}");
 
     ok(bob.client.resend_verification().await);
     let before = sink.delivered().len();

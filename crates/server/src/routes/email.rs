@@ -21,6 +21,20 @@ const RESEND_RULE: ThrottleRule = ThrottleRule {
     window_ms: 60 * 60 * 1000,
 };
 
+/// Counts one more code for the caller, refusing past [`RESEND_RULE`]: every new code
+/// brings fresh tries, so codes must be scarce.
+async fn count_new_code(state: &AppState, caller: &Caller) -> Result<(), ApiError> {
+    let key = format!("verify-resend:{}", caller.session.user_id);
+    if let Some(wait) = state.store.throttle_wait(&key, RESEND_RULE).await? {
+        return Err(Error::rate_limited(wait).into());
+    }
+    state
+        .store
+        .throttle_record_failure(&[&key], RESEND_RULE)
+        .await?;
+    Ok(())
+}
+
 /// Issues a fresh verification code for `user`'s address and delivers it: by SMTP when
 /// configured, otherwise on the server's console, marked as development-only.
 pub async fn send_verification_code(state: &AppState, user: &UserRecord) -> Result<(), ApiError> {
@@ -75,14 +89,7 @@ pub async fn resend_code(
     caller: Caller,
 ) -> Result<StatusCode, ApiError> {
     let authz = caller.own_account()?;
-    let key = format!("verify-resend:{}", caller.session.user_id);
-    if let Some(wait) = state.store.throttle_wait(&key, RESEND_RULE).await? {
-        return Err(Error::rate_limited(wait).into());
-    }
-    state
-        .store
-        .throttle_record_failure(&[&key], RESEND_RULE)
-        .await?;
+    count_new_code(&state, &caller).await?;
     let user = state.store.own_user(&authz).await?;
     send_verification_code(&state, &user).await?;
     Ok(StatusCode::ACCEPTED)
@@ -101,6 +108,7 @@ pub async fn change_email(
     let authz = caller.own_account()?;
     signin::require_step_up(&state, &caller)?;
     let email = Email::parse(&body.email)?;
+    count_new_code(&state, &caller).await?;
     state.store.change_email(&authz, &email).await?;
     let user = state.store.own_user(&authz).await?;
     send_verification_code(&state, &user).await?;

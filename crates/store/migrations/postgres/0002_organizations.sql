@@ -17,10 +17,10 @@ ALTER TABLE memberships ADD COLUMN status_changed_at BIGINT;
 -- address never reveals whether another account uses it; only one account can hold it
 -- verified. email_key is the normalized address (for matching invites);
 -- verified_email_claim is unique: the address once verified, 'unverified:<user id>'
--- before. Accounts from before this migration keep their address as their claim.
+-- before. No address was verified before this migration, so every claim is released.
 ALTER TABLE users RENAME COLUMN email_key TO verified_email_claim;
 ALTER TABLE users ADD COLUMN email_key TEXT NOT NULL DEFAULT '';
-UPDATE users SET email_key = verified_email_claim;
+UPDATE users SET email_key = verified_email_claim, verified_email_claim = 'unverified:' || id;
 CREATE INDEX users_by_email ON users (email_key);
 ALTER TABLE users ADD COLUMN email_verified_at BIGINT;
 
