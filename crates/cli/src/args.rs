@@ -57,6 +57,9 @@ pub enum Command {
     /// The member roster, email invites, suspension and removal.
     #[command(subcommand)]
     Members(MembersCommand),
+    /// Vault roles and the management matrix each one holds.
+    #[command(subcommand)]
+    Roles(RolesCommand),
     /// Invites sent to you: list, accept, decline.
     #[command(subcommand)]
     Invites(InvitesCommand),
@@ -316,6 +319,17 @@ pub enum MembersCommand {
         /// Username.
         username: String,
         /// admin, developer or collaborator.
+        role: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RolesCommand {
+    /// List the vault's roles and what each holds.
+    List,
+    /// Print a role's row of the management matrix (built-in roles need no server).
+    Show {
+        /// owner, admin, developer, collaborator, or a custom role's name.
         role: String,
     },
 }

@@ -418,6 +418,17 @@ impl Client {
         .await
     }
 
+    /// The vault's roles.
+    pub async fn roles(&self) -> Result<Vec<RoleInfo>> {
+        let list: List<RoleInfo> = self.get(&["roles"], &[]).await?;
+        Ok(list.items)
+    }
+
+    /// One vault role.
+    pub async fn role(&self, name: &str) -> Result<RoleInfo> {
+        self.get(&["roles", name], &[]).await
+    }
+
     /// Invites an email address.
     pub async fn invite(&self, email: &str, role: Option<&str>) -> Result<InviteSent> {
         self.send(

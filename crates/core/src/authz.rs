@@ -7,6 +7,7 @@
 //! Denials of things the principal may not even know exist are marked `hidden`, and the
 //! API answers them exactly like "not found".
 
+use crate::capability::{Capabilities, Capability};
 use crate::error::{Error, ErrorCode};
 use crate::ids::{UserId, VaultId};
 use std::fmt;
@@ -36,17 +37,47 @@ impl VaultRole {
         }
     }
 
-    /// The management matrix of the built-in roles (custom roles arrive with the
-    /// authorization issue and will be checked through this same function).
-    pub fn holds(self, capability: Capability) -> bool {
+    /// The built-in role's row of the management matrix.
+    pub fn capabilities(self) -> Capabilities {
         use Capability::*;
         match self {
-            Self::Owner => true,
-            Self::Admin => !matches!(capability, Billing | DeleteOrganization | TransferOwnership),
-            Self::Developer => matches!(capability, ViewMembers),
-            Self::Collaborator => false,
+            Self::Owner => Capabilities::all(),
+            Self::Admin => Capabilities::of(
+                &Capability::ALL
+                    .into_iter()
+                    .filter(|c| {
+                        !matches!(
+                            c,
+                            Billing | RolesManage | OrganizationDelete | OrganizationTransfer
+                        )
+                    })
+                    .collect::<Vec<_>>(),
+            ),
+            Self::Developer => Capabilities::of(&[
+                Overview,
+                Machines,
+                AiAgents,
+                Integrations,
+                MembersView,
+                TrashOwn,
+                AuditViewOwn,
+            ]),
+            Self::Collaborator => Capabilities::of(&[Overview, AuditViewOwn]),
         }
     }
+
+    /// Whether the role holds a cell of the matrix.
+    pub fn holds(self, capability: Capability) -> bool {
+        self.capabilities().contains(capability)
+    }
+
+    /// Every built-in role, most senior first.
+    pub const ALL: [VaultRole; 4] = [
+        Self::Owner,
+        Self::Admin,
+        Self::Developer,
+        Self::Collaborator,
+    ];
 
     /// One line on what the role may do, for invites and role pickers.
     pub fn summary(self) -> &'static str {
@@ -92,23 +123,6 @@ impl fmt::Display for VaultRole {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
-}
-
-/// A cell of the management matrix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Capability {
-    /// See the member roster and the plan.
-    ViewMembers,
-    /// Send and revoke invites and invite links.
-    InviteMembers,
-    /// Suspend, unsuspend, remove members and change their vault role.
-    ManageMembers,
-    /// The organization's plan and billing page.
-    Billing,
-    /// Soft-delete (and restore) the organization.
-    DeleteOrganization,
-    /// Hand the organization to another member.
-    TransferOwnership,
 }
 
 /// Where a member stands in the vault their session acts in, read fresh on every request
@@ -172,6 +186,8 @@ pub enum Action {
     InviteMember(VaultRole),
     /// List and revoke the vault's pending invites and invite links.
     ManageInvites,
+    /// See the vault's roles and their matrices.
+    ViewRoles,
     /// Suspend, unsuspend or remove a member (the resource names their role).
     ManageMember,
     /// Give a member this vault role (the resource names their current role).
@@ -201,6 +217,7 @@ impl Action {
             Self::ViewMembers => "member.list",
             Self::InviteMember(_) => "member.invite",
             Self::ManageInvites => "member.invites",
+            Self::ViewRoles => "role.list",
             Self::ManageMember => "member.manage",
             Self::AssignRole(_) => "member.assign_role",
             Self::LeaveVault => "member.leave",
@@ -331,12 +348,15 @@ fn capability(role: VaultRole, capability: Capability, reason: &'static str) -> 
         Decision::allow(reason)
     } else {
         Decision::deny(match capability {
-            Capability::ViewMembers => "your vault role does not include Members: view",
-            Capability::InviteMembers => "your vault role does not include Members: invite",
-            Capability::ManageMembers => "your vault role does not include Members: manage",
+            Capability::MembersView => "your vault role does not include Members: view",
+            Capability::MembersInvite => "your vault role does not include Members: invite",
+            Capability::MembersManage => "your vault role does not include Members: manage",
+            Capability::RolesView => "your vault role does not include Roles: view",
+            Capability::RolesManage => "your vault role does not include Roles: manage",
             Capability::Billing => "your vault role does not include Billing",
-            Capability::DeleteOrganization => "only the owner can delete the organization",
-            Capability::TransferOwnership => "only the owner can transfer ownership",
+            Capability::OrganizationDelete => "only the owner can delete the organization",
+            Capability::OrganizationTransfer => "only the owner can transfer ownership",
+            _ => "your vault role does not include this capability",
         })
     }
 }
@@ -358,11 +378,12 @@ fn decide_in_vault(role: VaultRole, action: Action) -> Decision {
             ),
         },
         Action::ViewMembers => {
-            capability(role, Capability::ViewMembers, "the role may view members")
+            capability(role, Capability::MembersView, "the role may view members")
         }
-        Action::ManageInvites => capability(role, Capability::InviteMembers, "the role may invite"),
+        Action::ManageInvites => capability(role, Capability::MembersInvite, "the role may invite"),
+        Action::ViewRoles => capability(role, Capability::RolesView, "the role may view roles"),
         Action::InviteMember(offered) => {
-            let allowed = capability(role, Capability::InviteMembers, "the role may invite");
+            let allowed = capability(role, Capability::MembersInvite, "the role may invite");
             if !allowed.allowed {
                 allowed
             } else if offered == VaultRole::Owner {
@@ -389,12 +410,12 @@ fn decide_in_vault(role: VaultRole, action: Action) -> Decision {
         }
         Action::TransferOwnership => capability(
             role,
-            Capability::TransferOwnership,
+            Capability::OrganizationTransfer,
             "the owner may transfer ownership",
         ),
         Action::DeleteOrganization => capability(
             role,
-            Capability::DeleteOrganization,
+            Capability::OrganizationDelete,
             "the owner may delete the organization",
         ),
         Action::ManageOwnAccount
@@ -407,7 +428,7 @@ fn decide_in_vault(role: VaultRole, action: Action) -> Decision {
 fn decide_on_member(role: VaultRole, action: Action, target: VaultRole) -> Decision {
     let allowed = capability(
         role,
-        Capability::ManageMembers,
+        Capability::MembersManage,
         "the role may manage members",
     );
     if !allowed.allowed {
@@ -600,6 +621,67 @@ mod tests {
         assert_eq!(proof.vault().ok(), Some(&v));
     }
 
+    /// The documented matrix, row by row: a change here is a change of the contract.
+    #[test]
+    fn each_built_in_role_holds_exactly_its_documented_row() {
+        let row = |role: VaultRole| -> Vec<&str> {
+            role.capabilities().iter().map(Capability::as_str).collect()
+        };
+        assert_eq!(row(VaultRole::Owner).len(), Capability::ALL.len());
+        assert_eq!(
+            row(VaultRole::Admin),
+            vec![
+                "overview",
+                "machines",
+                "ai_agents",
+                "audit.view_own",
+                "audit.view_others",
+                "alerts",
+                "ip_allowlist",
+                "members.view",
+                "members.invite",
+                "members.manage",
+                "roles.view",
+                "integrations",
+                "trash.own",
+                "trash.others",
+                "organization.settings",
+                "support",
+            ]
+        );
+        assert_eq!(
+            row(VaultRole::Developer),
+            vec![
+                "overview",
+                "machines",
+                "ai_agents",
+                "audit.view_own",
+                "members.view",
+                "integrations",
+                "trash.own"
+            ]
+        );
+        assert_eq!(
+            row(VaultRole::Collaborator),
+            vec!["overview", "audit.view_own"]
+        );
+    }
+
+    #[test]
+    fn built_in_seniority_is_strict_inclusion_of_rows() {
+        for higher in VaultRole::ALL {
+            for lower in VaultRole::ALL {
+                assert_eq!(
+                    lower
+                        .capabilities()
+                        .is_strictly_below(higher.capabilities()),
+                    lower.rank() < higher.rank(),
+                    "{lower:?} vs {higher:?}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn suspended_removed_and_deleted_standings_open_nothing_in_the_vault() {
         for standing in [
@@ -626,7 +708,7 @@ mod tests {
             let v = vault_of(&p);
             for offered in ROLES {
                 let d = decide(&p, Action::InviteMember(offered), Resource::Vault(&v));
-                let expected = inviter.holds(Capability::InviteMembers)
+                let expected = inviter.holds(Capability::MembersInvite)
                     && offered != VaultRole::Owner
                     && offered.rank() < inviter.rank();
                 assert_eq!(d.allowed, expected, "{inviter:?} offering {offered:?}");
@@ -648,7 +730,7 @@ mod tests {
                         role: target,
                     },
                 );
-                let expected = actor.holds(Capability::ManageMembers)
+                let expected = actor.holds(Capability::MembersManage)
                     && target != VaultRole::Owner
                     && target.rank() < actor.rank();
                 assert_eq!(d.allowed, expected, "{actor:?} on {target:?}");
@@ -670,7 +752,7 @@ mod tests {
                         role: VaultRole::Collaborator,
                     },
                 );
-                let expected = actor.holds(Capability::ManageMembers)
+                let expected = actor.holds(Capability::MembersManage)
                     && new != VaultRole::Owner
                     && new.rank() < actor.rank();
                 assert_eq!(d.allowed, expected, "{actor:?} assigning {new:?}");

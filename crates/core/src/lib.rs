@@ -6,6 +6,7 @@
 
 pub mod account;
 pub mod authz;
+pub mod capability;
 pub mod error;
 pub mod ids;
 pub mod names;

@@ -562,6 +562,21 @@ pub struct JoinRequest {
     pub link: Sensitive,
 }
 
+/// A vault role and its row of the management matrix.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RoleInfo {
+    /// `owner`, `admin`, `developer`, `collaborator` (or a custom role's name).
+    pub name: String,
+    /// `built_in` or `custom`.
+    pub kind: String,
+    /// Whether it can be given to a member (the owner role moves only by transfer).
+    pub assignable: bool,
+    /// One line on what it may do.
+    pub summary: String,
+    /// The matrix cells it holds, such as `members.view`.
+    pub capabilities: Vec<String>,
+}
+
 /// `POST /api/v1/auth/email/verify`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct VerifyEmailRequest {

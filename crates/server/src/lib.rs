@@ -15,6 +15,6 @@ mod signin;
 mod state;
 
 pub use config::{ConfigError, FileConfig, ServerConfig, SmtpSettings, TlsFiles};
-pub use routes::openapi_document;
+pub use routes::{built_in_role, openapi_document};
 pub use serve::{OpenedStore, RunningServer, StartError, open_store, start};
 pub use state::Settings;

@@ -2,6 +2,7 @@
 
 mod account;
 mod org;
+mod roles;
 mod secrets;
 mod server;
 mod tree;
@@ -38,6 +39,11 @@ pub async fn dispatch(cli: Cli) -> CliResult {
         Command::Admin(crate::args::AdminCommand::VerifyEmail { username, storage }) => {
             return server::verify_email(storage, &username, cli.json).await;
         }
+        Command::Roles(crate::args::RolesCommand::Show { role })
+            if role.parse::<strongroom_core::authz::VaultRole>().is_ok() =>
+        {
+            return roles::show_built_in(&role, cli.json);
+        }
         Command::Openapi => {
             let doc = strongroom_server::openapi_document();
             let text = doc
@@ -66,6 +72,7 @@ pub async fn dispatch(cli: Cli) -> CliResult {
         Command::Org(c) => org::org(&ctx, c).await,
         Command::Members(c) => org::members(&ctx, c).await,
         Command::Invites(c) => org::invites(&ctx, c).await,
+        Command::Roles(c) => roles::roles(&ctx, c).await,
         Command::Links(c) => org::links(&ctx, c).await,
         Command::Join { link } => org::join(&ctx, &link).await,
         Command::VerifyEmail(a) => account::verify_email(&ctx, a).await,

@@ -651,6 +651,7 @@ fn every_command_has_help() {
         vec!["invites", "--help"],
         vec!["links", "create", "--help"],
         vec!["join", "--help"],
+        vec!["roles", "show", "--help"],
         vec!["verify-email", "--help"],
         vec!["change-email", "--help"],
     ] {

@@ -9,6 +9,7 @@ mod encryption;
 mod isolation;
 mod organizations;
 mod process;
+mod roles;
 mod secrets;
 
 use strongroom_client::ClientError;

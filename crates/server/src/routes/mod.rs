@@ -7,6 +7,9 @@ mod email;
 mod health;
 mod invites;
 mod members;
+mod roles;
+
+pub use roles::built_in as built_in_role;
 mod secrets;
 mod sessions;
 mod structure;
@@ -111,6 +114,8 @@ fn api_v1() -> OpenApiRouter<AppState> {
         .routes(routes!(members::unsuspend_member))
         .routes(routes!(members::remove_member))
         .routes(routes!(members::set_member_role))
+        .routes(routes!(roles::list_roles))
+        .routes(routes!(roles::get_role))
         .routes(routes!(invites::send_invite, invites::list_invites))
         .routes(routes!(invites::revoke_invite))
         .routes(routes!(invites::received_invites))
