@@ -977,8 +977,8 @@ async fn with_smtp_codes_and_invites_are_mailed_on_postgres() {
     with_smtp_codes_and_invites_are_mailed(strongroom_testkit::Backend::Postgres).await;
 }
 
-/// With two server nodes on one PostgreSQL, a suspension, a removal or a deletion made
-/// through one node is obeyed by the other on the very next request.
+/// With two server nodes on one PostgreSQL, a suspension, a role change, a removal or a
+/// deletion made through one node is obeyed by the other on the very next request.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lifecycle_changes_on_one_node_hold_on_the_next_request_on_another() {
     let mut app = TestApp::spawn(strongroom_testkit::Backend::Postgres).await;
@@ -1003,6 +1003,11 @@ async fn lifecycle_changes_on_one_node_hold_on_the_next_request_on_another() {
     expect_code(bob.members().await, "permission_denied");
     ok(alice.client.unsuspend_member("bob").await);
     ok(bob.members().await);
+
+    ok(alice.client.set_member_role("bob", "admin").await);
+    ok(bob.pending_invites().await);
+    ok(alice.client.set_member_role("bob", "developer").await);
+    expect_code(bob.pending_invites().await, "permission_denied");
 
     ok(alice.client.remove_member("carol").await);
     expect_code(carol.members().await, "permission_denied");
