@@ -1,0 +1,599 @@
+//! Access roles: which applications and projects a member may open, and what they may do
+//! there. Everything in scope is on by default; a role switches verbs off (everywhere, by
+//! secret type, per project, per environment) and denies sub-paths with glob rules. A
+//! deny always wins. The role file ([`AccessRoleSpec`]) is compiled once into an
+//! [`AccessRole`] whose decisions cost a few hash lookups and the deny rules of one
+//! application, however many members, projects or secrets the vault holds.
+
+use crate::error::{Error, ErrorCode};
+use crate::names::{EnvironmentPath, SecretPath};
+use crate::secret::SecretType;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::str::FromStr;
+
+/// What can be done with a secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum Verb {
+    /// See names and metadata (never the value).
+    Read,
+    /// Create or change it.
+    Write,
+    /// Have its value injected for an agent or the broker, never shown.
+    Use,
+    /// See the plaintext value.
+    Reveal,
+    /// Move it to the trash, restore or purge it.
+    Delete,
+    /// Grant it to others.
+    Manage,
+}
+
+impl Verb {
+    /// Every verb.
+    pub const ALL: [Verb; 6] = [
+        Self::Read,
+        Self::Write,
+        Self::Use,
+        Self::Reveal,
+        Self::Delete,
+        Self::Manage,
+    ];
+
+    /// The name in role files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Read => "read",
+            Self::Write => "write",
+            Self::Use => "use",
+            Self::Reveal => "reveal",
+            Self::Delete => "delete",
+            Self::Manage => "manage",
+        }
+    }
+}
+
+impl FromStr for Verb {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        Self::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| {
+                invalid(format!(
+                    "unknown verb {s:?}: use read, write, use, reveal, delete or manage"
+                ))
+            })
+    }
+}
+
+impl fmt::Display for Verb {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+fn invalid(message: String) -> Error {
+    Error::new(ErrorCode::InvalidValue, message)
+}
+
+/// A set of verbs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Verbs(u8);
+
+impl Verbs {
+    fn parse(names: &[String]) -> Result<Self, Error> {
+        names.iter().try_fold(Self(0), |set, name| {
+            let verb: Verb = name.parse()?;
+            Ok(Self(set.0 | 1 << verb as u8))
+        })
+    }
+
+    /// Whether `verb` is in the set.
+    pub fn contains(self, verb: Verb) -> bool {
+        self.0 & (1 << verb as u8) != 0
+    }
+
+    fn union(self, other: Verbs) -> Verbs {
+        Verbs(self.0 | other.0)
+    }
+}
+
+/// Which applications and projects the role opens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScopeSpec {
+    /// Every application.
+    Everything,
+    /// These applications, whole.
+    Applications(Vec<String>),
+    /// These projects (`app/project`).
+    Projects(Vec<String>),
+}
+
+/// Switches that turn capabilities off; absent means on.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SwitchesSpec {
+    /// Verbs off for every secret.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub off: Vec<String>,
+    /// Verbs off for secrets of a type, e.g. `{"certificate": ["reveal"]}`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub off_by_type: BTreeMap<String, Vec<String>>,
+    /// Verbs off in one environment, e.g. `{"production": ["reveal"]}`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub environments: BTreeMap<String, Vec<String>>,
+    /// Attach and detach machines (default on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machines: Option<bool>,
+    /// Author access policies (default on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policies: Option<bool>,
+}
+
+/// An access role as written in a role file (JSON or TOML).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessRoleSpec {
+    /// What it opens.
+    pub scope: ScopeSpec,
+    /// Switches for every project in scope.
+    #[serde(default, flatten)]
+    pub everywhere: SwitchesSpec,
+    /// Further switches for single projects (`app/project`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub projects: BTreeMap<String, SwitchesSpec>,
+    /// Paths denied whatever else says: `app/project/env/NAME` patterns where `*` matches
+    /// within a name and `+` matches exactly one segment; fewer segments deny the subtree.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deny: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Switches {
+    off: Verbs,
+    off_by_type: [Verbs; SecretType::ALL.len()],
+    environments: HashMap<String, Verbs>,
+    machines: bool,
+    policies: bool,
+}
+
+fn type_index(t: SecretType) -> usize {
+    SecretType::ALL.iter().position(|x| *x == t).unwrap_or(0)
+}
+
+impl Switches {
+    fn compile(spec: &SwitchesSpec) -> Result<Self, Error> {
+        let mut off_by_type = [Verbs::default(); SecretType::ALL.len()];
+        for (name, verbs) in &spec.off_by_type {
+            let t: SecretType = name.parse()?;
+            off_by_type[type_index(t)] = Verbs::parse(verbs)?;
+        }
+        let mut environments = HashMap::new();
+        for (env, verbs) in &spec.environments {
+            crate::names::EnvironmentName::from_str(env)?;
+            environments.insert(env.clone(), Verbs::parse(verbs)?);
+        }
+        Ok(Self {
+            off: Verbs::parse(&spec.off)?,
+            off_by_type,
+            environments,
+            machines: spec.machines.unwrap_or(true),
+            policies: spec.policies.unwrap_or(true),
+        })
+    }
+
+    fn off_for(&self, env: &str, secret_type: Option<SecretType>) -> Verbs {
+        let mut off = self.off;
+        if let Some(t) = secret_type {
+            off = off.union(self.off_by_type[type_index(t)]);
+        }
+        if let Some(env_off) = self.environments.get(env) {
+            off = off.union(*env_off);
+        }
+        off
+    }
+}
+
+/// One segment of a deny rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    /// `+`: exactly one segment, whatever it is.
+    Any,
+    /// A name with optional `*` wildcards within it.
+    Pattern(String),
+}
+
+impl Segment {
+    fn matches(&self, text: &str) -> bool {
+        match self {
+            Self::Any => true,
+            Self::Pattern(p) => glob_matches(p.as_bytes(), text.as_bytes()),
+        }
+    }
+}
+
+/// `*` matches any run of characters; everything else matches itself.
+fn glob_matches(pattern: &[u8], text: &[u8]) -> bool {
+    let (mut p, mut t) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        if p < pattern.len() && pattern[p] == b'*' {
+            star = Some((p, t));
+            p += 1;
+        } else if p < pattern.len() && pattern[p] == text[t] {
+            p += 1;
+            t += 1;
+        } else if let Some((sp, st)) = star {
+            p = sp + 1;
+            t = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    pattern[p..].iter().all(|b| *b == b'*')
+}
+
+/// A compiled deny rule.
+#[derive(Debug, Clone)]
+struct DenyRule {
+    text: String,
+    segments: Vec<Segment>,
+}
+
+impl DenyRule {
+    fn parse(text: &str) -> Result<Self, Error> {
+        let parts: Vec<&str> = text.split('/').collect();
+        if parts.is_empty() || parts.len() > 4 || parts.iter().any(|p| p.is_empty()) {
+            return Err(invalid(format!(
+                "deny rule {text:?} must be 1 to 4 non-empty segments: APP/PROJECT/ENV/NAME"
+            )));
+        }
+        let segments = parts
+            .iter()
+            .map(|p| {
+                if *p == "+" {
+                    Ok(Segment::Any)
+                } else if p.contains('+') || p.contains("..") || p.chars().any(char::is_control) {
+                    Err(invalid(format!(
+                        "deny rule {text:?}: '+' stands alone as a whole segment, and '..' and control characters are not allowed"
+                    )))
+                } else {
+                    Ok(Segment::Pattern((*p).to_owned()))
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            text: text.to_owned(),
+            segments,
+        })
+    }
+
+    fn matches(&self, path: &[&str]) -> bool {
+        self.segments.len() <= path.len()
+            && self.segments.iter().zip(path).all(|(s, p)| s.matches(p))
+    }
+}
+
+/// A compiled access role.
+#[derive(Debug, Clone)]
+pub struct AccessRole {
+    everything: bool,
+    applications: HashMap<String, ()>,
+    projects: HashMap<String, ()>,
+    everywhere: Switches,
+    per_project: HashMap<String, Switches>,
+    /// Deny rules keyed by their literal application, and those whose first segment is a
+    /// wildcard, so a decision only looks at rules that can match its application.
+    deny_by_app: HashMap<String, Vec<DenyRule>>,
+    deny_any_app: Vec<DenyRule>,
+}
+
+/// Why an access-role decision came out as it did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccessOutcome {
+    /// Allowed.
+    Allowed,
+    /// Outside the role's scope: the caller must not learn that it exists.
+    OutOfScope,
+    /// A deny rule matched.
+    DeniedByRule(String),
+    /// The verb is switched off here.
+    SwitchedOff(Verb),
+}
+
+impl AccessRole {
+    /// Compiles and checks a role file.
+    pub fn compile(spec: &AccessRoleSpec) -> Result<Self, Error> {
+        let mut role = Self {
+            everything: false,
+            applications: HashMap::new(),
+            projects: HashMap::new(),
+            everywhere: Switches::compile(&spec.everywhere)?,
+            per_project: HashMap::new(),
+            deny_by_app: HashMap::new(),
+            deny_any_app: Vec::new(),
+        };
+        match &spec.scope {
+            ScopeSpec::Everything => role.everything = true,
+            ScopeSpec::Applications(apps) => {
+                for app in apps {
+                    crate::names::ApplicationName::from_str(app)?;
+                    role.applications.insert(app.clone(), ());
+                }
+            }
+            ScopeSpec::Projects(projects) => {
+                for project in projects {
+                    crate::names::ProjectPath::from_str(project)?;
+                    role.projects.insert(project.clone(), ());
+                }
+            }
+        }
+        for (project, switches) in &spec.projects {
+            crate::names::ProjectPath::from_str(project)?;
+            role.per_project
+                .insert(project.clone(), Switches::compile(switches)?);
+        }
+        for text in &spec.deny {
+            let rule = DenyRule::parse(text)?;
+            match &rule.segments[0] {
+                Segment::Pattern(p) if !p.contains('*') => {
+                    role.deny_by_app.entry(p.clone()).or_default().push(rule)
+                }
+                _ => role.deny_any_app.push(rule),
+            }
+        }
+        Ok(role)
+    }
+
+    /// Whether the role opens `app/project` at all.
+    pub fn opens_project(&self, app: &str, project: &str) -> bool {
+        self.everything
+            || self.applications.contains_key(app)
+            || self.projects.contains_key(&format!("{app}/{project}"))
+    }
+
+    /// Whether the role opens anything in `app`.
+    pub fn opens_application(&self, app: &str) -> bool {
+        self.everything
+            || self.applications.contains_key(app)
+            || self
+                .projects
+                .keys()
+                .any(|p| p.split_once('/').is_some_and(|(a, _)| a == app))
+    }
+
+    fn denying_rule(&self, path: &[&str]) -> Option<&DenyRule> {
+        let app = path.first().copied().unwrap_or("");
+        self.deny_by_app
+            .get(app)
+            .into_iter()
+            .flatten()
+            .chain(&self.deny_any_app)
+            .find(|rule| rule.matches(path))
+    }
+
+    /// The decision for `verb` on the secret at `path` (of `secret_type`, when known).
+    pub fn decide_secret(
+        &self,
+        verb: Verb,
+        path: &SecretPath,
+        secret_type: Option<SecretType>,
+    ) -> AccessOutcome {
+        let env = &path.environment;
+        let segments = [
+            env.project.application.as_str(),
+            env.project.project.as_str(),
+            env.environment.as_str(),
+            path.name.as_str(),
+        ];
+        self.decide(verb, &segments, secret_type)
+    }
+
+    /// The decision for `verb` on a whole environment (listing, bulk export).
+    pub fn decide_environment(&self, verb: Verb, env: &EnvironmentPath) -> AccessOutcome {
+        let segments = [
+            env.project.application.as_str(),
+            env.project.project.as_str(),
+            env.environment.as_str(),
+        ];
+        self.decide(verb, &segments, None)
+    }
+
+    fn decide(&self, verb: Verb, path: &[&str], secret_type: Option<SecretType>) -> AccessOutcome {
+        let (app, project) = (path[0], path[1]);
+        if !self.opens_project(app, project) {
+            return AccessOutcome::OutOfScope;
+        }
+        if let Some(rule) = self.denying_rule(path) {
+            return AccessOutcome::DeniedByRule(rule.text.clone());
+        }
+        let env = path.get(2).copied().unwrap_or("");
+        let mut off = self.everywhere.off_for(env, secret_type);
+        if let Some(switches) = self.per_project.get(&format!("{app}/{project}")) {
+            off = off.union(switches.off_for(env, secret_type));
+        }
+        if off.contains(verb) {
+            AccessOutcome::SwitchedOff(verb)
+        } else {
+            AccessOutcome::Allowed
+        }
+    }
+
+    /// Whether machines may be attached to and detached from `app/project`.
+    pub fn may_attach_machines(&self, app: &str, project: &str) -> bool {
+        self.opens_project(app, project)
+            && self.everywhere.machines
+            && self
+                .per_project
+                .get(&format!("{app}/{project}"))
+                .is_none_or(|s| s.machines)
+    }
+
+    /// Whether access policies may be authored for `app/project`.
+    pub fn may_author_policies(&self, app: &str, project: &str) -> bool {
+        self.opens_project(app, project)
+            && self.everywhere.policies
+            && self
+                .per_project
+                .get(&format!("{app}/{project}"))
+                .is_none_or(|s| s.policies)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn role(json: &str) -> AccessRole {
+        let spec: AccessRoleSpec =
+            serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {json}"));
+        AccessRole::compile(&spec).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn at(path: &str) -> SecretPath {
+        path.parse().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn everything_in_scope_is_on_by_default() {
+        let r = role(r#"{"scope": {"projects": ["payments/api"]}}"#);
+        for verb in Verb::ALL {
+            assert_eq!(
+                r.decide_secret(verb, &at("payments/api/production/KEY"), None),
+                AccessOutcome::Allowed
+            );
+        }
+        assert!(
+            r.may_attach_machines("payments", "api") && r.may_author_policies("payments", "api")
+        );
+    }
+
+    #[test]
+    fn what_is_out_of_scope_is_hidden() {
+        let r = role(r#"{"scope": {"applications": ["payments"]}}"#);
+        assert_eq!(
+            r.decide_secret(Verb::Read, &at("billing/api/production/KEY"), None),
+            AccessOutcome::OutOfScope
+        );
+        assert!(r.opens_application("payments") && !r.opens_application("billing"));
+        let p = role(r#"{"scope": {"projects": ["payments/api"]}}"#);
+        assert!(p.opens_application("payments") && !p.opens_project("payments", "worker"));
+    }
+
+    #[test]
+    fn an_environment_override_switches_a_verb_off_there_only() {
+        let r = role(r#"{"scope": "everything", "environments": {"production": ["reveal"]}}"#);
+        assert_eq!(
+            r.decide_secret(Verb::Reveal, &at("payments/api/production/KEY"), None),
+            AccessOutcome::SwitchedOff(Verb::Reveal)
+        );
+        assert_eq!(
+            r.decide_secret(Verb::Reveal, &at("payments/api/staging/KEY"), None),
+            AccessOutcome::Allowed
+        );
+        assert_eq!(
+            r.decide_secret(Verb::Read, &at("payments/api/production/KEY"), None),
+            AccessOutcome::Allowed
+        );
+    }
+
+    #[test]
+    fn verbs_are_switched_off_by_secret_type_and_per_project() {
+        let r = role(
+            r#"{"scope": "everything", "off_by_type": {"certificate": ["reveal"]},
+                "projects": {"payments/api": {"off": ["delete"], "machines": false}}}"#,
+        );
+        let key = at("payments/api/production/TLS");
+        assert_eq!(
+            r.decide_secret(Verb::Reveal, &key, Some(SecretType::Certificate)),
+            AccessOutcome::SwitchedOff(Verb::Reveal)
+        );
+        assert_eq!(
+            r.decide_secret(Verb::Reveal, &key, Some(SecretType::ApiKey)),
+            AccessOutcome::Allowed
+        );
+        assert_eq!(
+            r.decide_secret(Verb::Delete, &key, None),
+            AccessOutcome::SwitchedOff(Verb::Delete)
+        );
+        assert_eq!(
+            r.decide_secret(Verb::Delete, &at("billing/api/production/X"), None),
+            AccessOutcome::Allowed
+        );
+        assert!(
+            !r.may_attach_machines("payments", "api") && r.may_attach_machines("billing", "api")
+        );
+    }
+
+    #[test]
+    fn a_deny_rule_beats_everything_that_allows() {
+        let r = role(
+            r#"{"scope": "everything", "deny": ["payments/api/production/STRIPE_*", "payments/+/staging/*", "+/+/+/ROOT"]}"#,
+        );
+        for (path, denied) in [
+            ("payments/api/production/STRIPE_KEY", true),
+            ("payments/api/production/STRIPE_", true),
+            ("payments/api/production/OTHER", false),
+            ("payments/worker/staging/ANY", true),
+            ("payments/worker/production/ANY", false),
+            ("billing/api/dev/ROOT", true),
+        ] {
+            let outcome = r.decide_secret(Verb::Read, &at(path), None);
+            assert_eq!(
+                matches!(outcome, AccessOutcome::DeniedByRule(_)),
+                denied,
+                "{path}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_short_deny_rule_denies_the_whole_subtree() {
+        let r = role(r#"{"scope": "everything", "deny": ["payments/api"]}"#);
+        assert!(matches!(
+            r.decide_secret(Verb::Read, &at("payments/api/dev/ANY"), None),
+            AccessOutcome::DeniedByRule(_)
+        ));
+        assert_eq!(
+            r.decide_secret(Verb::Read, &at("payments/worker/dev/ANY"), None),
+            AccessOutcome::Allowed
+        );
+    }
+
+    #[test]
+    fn globs_match_within_a_name_only() {
+        assert!(glob_matches(b"STRIPE_*", b"STRIPE_KEY"));
+        assert!(glob_matches(b"*_KEY", b"STRIPE_KEY"));
+        assert!(glob_matches(b"S*E*Y", b"STRIPE_KEY"));
+        assert!(glob_matches(b"*", b"anything"));
+        assert!(!glob_matches(b"STRIPE_*", b"PAYPAL_KEY"));
+        assert!(!glob_matches(b"KEY", b"KEYS"));
+    }
+
+    #[test]
+    fn malformed_role_files_are_refused_with_the_reason() {
+        for bad in [
+            r#"{"scope": "everything", "off": ["peek"]}"#,
+            r#"{"scope": "everything", "deny": ["a/b/c/d/e"]}"#,
+            r#"{"scope": "everything", "deny": ["a//b"]}"#,
+            r#"{"scope": "everything", "deny": ["a+/b"]}"#,
+            r#"{"scope": {"projects": ["not-a-project-path"]}}"#,
+            r#"{"scope": "everything", "off_by_type": {"pdf": ["reveal"]}}"#,
+            r#"{"scope": "everything", "environments": {"Prod uction": ["reveal"]}}"#,
+        ] {
+            let compiled = serde_json::from_str::<AccessRoleSpec>(bad)
+                .map_err(|e| e.to_string())
+                .and_then(|spec| AccessRole::compile(&spec).map_err(|e| e.to_string()));
+            assert!(compiled.is_err(), "{bad}");
+        }
+        assert!(
+            serde_json::from_str::<AccessRoleSpec>(r#"{"scope": "everything", "nope": 1}"#)
+                .is_err()
+        );
+    }
+}
