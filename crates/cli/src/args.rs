@@ -57,6 +57,9 @@ pub enum Command {
     /// The member roster, email invites, suspension and removal.
     #[command(subcommand)]
     Members(MembersCommand),
+    /// Access roles: which applications and projects members open, and what they may do.
+    #[command(subcommand)]
+    AccessRoles(AccessRolesCommand),
     /// Vault roles and the management matrix each one holds.
     #[command(subcommand)]
     Roles(RolesCommand),
@@ -318,8 +321,47 @@ pub enum MembersCommand {
     SetRole {
         /// Username.
         username: String,
-        /// admin, developer or collaborator.
-        role: String,
+        /// New vault role: admin, developer or collaborator (below your own).
+        #[arg(long, value_name = "ROLE")]
+        vault_role: Option<String>,
+        /// Access role to hold.
+        #[arg(long, value_name = "NAME", conflicts_with = "no_access_role")]
+        access_role: Option<String>,
+        /// Take the member's access role away.
+        #[arg(long)]
+        no_access_role: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccessRolesCommand {
+    /// List the vault's access roles.
+    List,
+    /// Print an access role's file.
+    Show {
+        /// Name.
+        name: String,
+    },
+    /// Create an access role from a role file (JSON, or TOML for a .toml file).
+    Create {
+        /// Name (lowercase letters, digits, '.', '-', '_').
+        name: String,
+        /// The role file.
+        #[arg(long, value_name = "FILE")]
+        from_file: std::path::PathBuf,
+    },
+    /// Replace an access role's file; holders see the change on their next request.
+    Edit {
+        /// Name.
+        name: String,
+        /// The role file.
+        #[arg(long, value_name = "FILE")]
+        from_file: std::path::PathBuf,
+    },
+    /// Delete an access role; its holders hold none from then on.
+    Delete {
+        /// Name.
+        name: String,
     },
 }
 

@@ -424,6 +424,70 @@ impl Client {
         Ok(list.items)
     }
 
+    /// The vault's access roles.
+    pub async fn access_roles(&self) -> Result<Vec<AccessRoleInfo>> {
+        let list: List<AccessRoleInfo> = self.get(&["access-roles"], &[]).await?;
+        Ok(list.items)
+    }
+
+    /// One access role.
+    pub async fn access_role(&self, name: &str) -> Result<AccessRoleInfo> {
+        self.get(&["access-roles", name], &[]).await
+    }
+
+    /// Creates an access role from its role file.
+    pub async fn create_access_role(
+        &self,
+        name: &str,
+        spec: serde_json::Value,
+    ) -> Result<AccessRoleInfo> {
+        self.send(
+            Method::POST,
+            &["access-roles"],
+            &CreateAccessRoleRequest {
+                name: name.to_owned(),
+                spec,
+            },
+        )
+        .await
+    }
+
+    /// Replaces an access role's file.
+    pub async fn edit_access_role(
+        &self,
+        name: &str,
+        spec: serde_json::Value,
+    ) -> Result<AccessRoleInfo> {
+        self.send(
+            Method::PUT,
+            &["access-roles", name],
+            &EditAccessRoleRequest { spec },
+        )
+        .await
+    }
+
+    /// Deletes an access role.
+    pub async fn delete_access_role(&self, name: &str) -> Result<()> {
+        self.empty(self.api(Method::DELETE, &["access-roles", name])?)
+            .await
+    }
+
+    /// Gives a member an access role (or none).
+    pub async fn set_member_access_role(
+        &self,
+        username: &str,
+        access_role: Option<&str>,
+    ) -> Result<MemberInfo> {
+        self.send(
+            Method::PUT,
+            &["members", username, "access-role"],
+            &SetAccessRoleRequest {
+                access_role: access_role.map(str::to_owned),
+            },
+        )
+        .await
+    }
+
     /// One vault role.
     pub async fn role(&self, name: &str) -> Result<RoleInfo> {
         self.get(&["roles", name], &[]).await

@@ -7,11 +7,15 @@
 //! Denials of things the principal may not even know exist are marked `hidden`, and the
 //! API answers them exactly like "not found".
 
+use crate::access::{AccessOutcome, AccessRole, Verb};
 use crate::capability::{Capabilities, Capability};
 use crate::error::{Error, ErrorCode};
 use crate::ids::{UserId, VaultId};
+use crate::names::{EnvironmentPath, SecretPath};
+use crate::secret::SecretType;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 /// A member's role in a vault (the management matrix arrives with custom roles).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -140,7 +144,7 @@ pub enum Standing {
 }
 
 /// A signed-in user acting inside the vault their session has selected.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Member {
     /// The account.
     pub user_id: UserId,
@@ -148,10 +152,12 @@ pub struct Member {
     pub vault_id: VaultId,
     /// Their standing, and role, in that vault.
     pub standing: Standing,
+    /// Their access role there, if they hold one (owners and admins need none).
+    pub access: Option<Arc<AccessRole>>,
 }
 
 /// Whoever is making the request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Principal {
     /// A person, through a session.
     Member(Member),
@@ -188,6 +194,8 @@ pub enum Action {
     ManageInvites,
     /// See the vault's roles and their matrices.
     ViewRoles,
+    /// Author, edit and delete access roles (and custom vault roles).
+    ManageRoles,
     /// Suspend, unsuspend or remove a member (the resource names their role).
     ManageMember,
     /// Give a member this vault role (the resource names their current role).
@@ -218,6 +226,7 @@ impl Action {
             Self::InviteMember(_) => "member.invite",
             Self::ManageInvites => "member.invites",
             Self::ViewRoles => "role.list",
+            Self::ManageRoles => "role.manage",
             Self::ManageMember => "member.manage",
             Self::AssignRole(_) => "member.assign_role",
             Self::LeaveVault => "member.leave",
@@ -306,7 +315,7 @@ pub fn decide(principal: &Principal, action: Action, resource: Resource<'_>) -> 
             }
             match standing_in(member, vault) {
                 Err(denial) => denial,
-                Ok(role) => decide_in_vault(role, action),
+                Ok(role) => decide_in_vault(role, member.access.is_some(), action),
             }
         }
         Resource::Member {
@@ -361,27 +370,42 @@ fn capability(role: VaultRole, capability: Capability, reason: &'static str) -> 
     }
 }
 
-fn decide_in_vault(role: VaultRole, action: Action) -> Decision {
+fn decide_in_vault(role: VaultRole, has_access_role: bool, action: Action) -> Decision {
+    let sees_everything = matches!(role, VaultRole::Owner | VaultRole::Admin);
     match action {
+        Action::WriteStructure => {
+            if sees_everything {
+                Decision::allow("owners and admins shape the vault")
+            } else {
+                Decision::deny(
+                    "only owners and admins create applications, projects and environments",
+                )
+            }
+        }
         Action::ReadStructure
-        | Action::WriteStructure
         | Action::ReadSecretMetadata
         | Action::WriteSecret
         | Action::RevealSecret
         | Action::DeleteSecret
-        | Action::PurgeSecret => match role {
-            VaultRole::Owner | VaultRole::Admin => {
+        | Action::PurgeSecret => {
+            if sees_everything {
                 Decision::allow("owners and admins hold every data-plane action")
+            } else if has_access_role {
+                Decision::allow("the access role decides each path as it is used")
+            } else {
+                Decision::deny(
+                    "this role opens applications only through an access role, and none is assigned",
+                )
             }
-            VaultRole::Developer | VaultRole::Collaborator => Decision::deny(
-                "this role opens applications only through an access role, and none is assigned",
-            ),
-        },
+        }
         Action::ViewMembers => {
             capability(role, Capability::MembersView, "the role may view members")
         }
         Action::ManageInvites => capability(role, Capability::MembersInvite, "the role may invite"),
         Action::ViewRoles => capability(role, Capability::RolesView, "the role may view roles"),
+        Action::ManageRoles => {
+            capability(role, Capability::RolesManage, "the role may author roles")
+        }
         Action::InviteMember(offered) => {
             let allowed = capability(role, Capability::MembersInvite, "the role may invite");
             if !allowed.allowed {
@@ -460,7 +484,23 @@ pub struct Authorized {
     actor: UserId,
     vault: Option<VaultId>,
     action: Action,
+    lens: Lens,
 }
+
+/// How much of the vault a proof opens.
+#[derive(Debug, Clone)]
+enum Lens {
+    /// Owners and admins: everything.
+    Everything,
+    /// Everyone else: what their access role opens, path by path.
+    AccessRole(Arc<AccessRole>),
+    /// No access role: no application at all.
+    Nothing,
+}
+
+/// A vault id that matches no row: out-of-scope paths are looked up in it, so they answer
+/// exactly as paths that do not exist.
+const NO_VAULT: &str = "";
 
 impl Authorized {
     /// The user on whose behalf the action runs.
@@ -478,6 +518,117 @@ impl Authorized {
         self.vault
             .as_ref()
             .ok_or_else(|| Error::internal("a vault operation was given an account-level proof"))
+    }
+
+    /// The vault to look `app/project` up in: the proof's own when the caller's lens opens
+    /// it, otherwise one that holds nothing.
+    pub fn vault_for(&self, app: &str, project: &str) -> Result<&str, Error> {
+        let vault = self.vault()?.as_str();
+        Ok(match &self.lens {
+            Lens::Everything => vault,
+            Lens::AccessRole(role) if role.opens_project(app, project) => vault,
+            Lens::AccessRole(_) | Lens::Nothing => NO_VAULT,
+        })
+    }
+
+    /// The vault to look application `app` up in (see [`Authorized::vault_for`]).
+    pub fn vault_for_application(&self, app: &str) -> Result<&str, Error> {
+        let vault = self.vault()?.as_str();
+        Ok(match &self.lens {
+            Lens::Everything => vault,
+            Lens::AccessRole(role) if role.opens_application(app) => vault,
+            Lens::AccessRole(_) | Lens::Nothing => NO_VAULT,
+        })
+    }
+
+    /// Whether the proof opens the whole vault (owners and admins), so that per-secret
+    /// checks can be skipped.
+    pub fn sees_everything(&self) -> bool {
+        matches!(self.lens, Lens::Everything)
+    }
+
+    /// Whether listings show application `app`.
+    pub fn sees_application(&self, app: &str) -> bool {
+        match &self.lens {
+            Lens::Everything => true,
+            Lens::AccessRole(role) => role.opens_application(app),
+            Lens::Nothing => false,
+        }
+    }
+
+    /// Whether listings show project `app/project`.
+    pub fn sees_project(&self, app: &str, project: &str) -> bool {
+        match &self.lens {
+            Lens::Everything => true,
+            Lens::AccessRole(role) => role.opens_project(app, project),
+            Lens::Nothing => false,
+        }
+    }
+
+    /// Checks what the path alone decides (deny rules, verbs switched off) before the
+    /// secret is looked up, so the answer is the same whether or not it exists.
+    pub fn permit_path(&self, verb: Verb, path: &SecretPath) -> Result<(), Error> {
+        match &self.lens {
+            Lens::Everything => Ok(()),
+            Lens::AccessRole(role) => outcome_to_result(role.decide_secret(verb, path, None), path),
+            Lens::Nothing => Err(Error::not_found(&format!("secret '{path}'"))),
+        }
+    }
+
+    /// The same for a whole environment (listing, bulk reads).
+    pub fn permit_environment(&self, verb: Verb, env: &EnvironmentPath) -> Result<(), Error> {
+        match &self.lens {
+            Lens::Everything => Ok(()),
+            Lens::AccessRole(role) => match role.decide_environment(verb, env) {
+                AccessOutcome::Allowed => Ok(()),
+                AccessOutcome::OutOfScope => Err(Error::not_found(&format!("environment '{env}'"))),
+                other => Err(denial(other, &env.to_string())),
+            },
+            Lens::Nothing => Err(Error::not_found(&format!("environment '{env}'"))),
+        }
+    }
+
+    /// Checks a secret once it is loaded and its type is known. A secret the caller may not
+    /// even read answers `missing()`, exactly as one that does not exist.
+    pub fn permit_loaded(
+        &self,
+        verb: Verb,
+        path: &SecretPath,
+        secret_type: SecretType,
+        missing: impl FnOnce() -> Error,
+    ) -> Result<(), Error> {
+        let role = match &self.lens {
+            Lens::Everything => return Ok(()),
+            Lens::Nothing => return Err(missing()),
+            Lens::AccessRole(role) => role,
+        };
+        if role.decide_secret(Verb::Read, path, Some(secret_type)) != AccessOutcome::Allowed {
+            return Err(missing());
+        }
+        outcome_to_result(role.decide_secret(verb, path, Some(secret_type)), path)
+    }
+
+    /// Whether a listing shows this secret (the caller may read it).
+    pub fn may_read(&self, path: &SecretPath, secret_type: Option<SecretType>) -> bool {
+        match &self.lens {
+            Lens::Everything => true,
+            Lens::AccessRole(role) => {
+                role.decide_secret(Verb::Read, path, secret_type) == AccessOutcome::Allowed
+            }
+            Lens::Nothing => false,
+        }
+    }
+
+    /// Whether the caller may use `verb` on this secret (for bulk reads that skip the rest).
+    pub fn may(&self, verb: Verb, path: &SecretPath, secret_type: Option<SecretType>) -> bool {
+        match &self.lens {
+            Lens::Everything => true,
+            Lens::AccessRole(role) => {
+                role.decide_secret(verb, path, secret_type) == AccessOutcome::Allowed
+                    && role.decide_secret(Verb::Read, path, secret_type) == AccessOutcome::Allowed
+            }
+            Lens::Nothing => false,
+        }
     }
 
     /// Checks that this proof covers `action`; a mismatch is a programming error.
@@ -512,6 +663,11 @@ pub fn authorize(
         });
     }
     let Principal::Member(member) = principal;
+    let lens = match (member.standing, &member.access) {
+        (Standing::Active(VaultRole::Owner | VaultRole::Admin), _) => Lens::Everything,
+        (_, Some(role)) => Lens::AccessRole(role.clone()),
+        (_, None) => Lens::Nothing,
+    };
     Ok(Authorized {
         actor: member.user_id.clone(),
         vault: match resource {
@@ -519,7 +675,32 @@ pub fn authorize(
             Resource::Account(_) => None,
         },
         action,
+        lens,
     })
+}
+
+fn denial(outcome: AccessOutcome, what: &str) -> Error {
+    let reason = match outcome {
+        AccessOutcome::DeniedByRule(rule) => {
+            format!("path rule '{rule}' of your access role denies {what}")
+        }
+        AccessOutcome::SwitchedOff(verb) => {
+            format!("your access role switches '{verb}' off for {what}")
+        }
+        AccessOutcome::Allowed | AccessOutcome::OutOfScope => format!("{what} is out of reach"),
+    };
+    Error::new(
+        ErrorCode::PermissionDenied,
+        format!("permission denied: {reason}"),
+    )
+}
+
+fn outcome_to_result(outcome: AccessOutcome, path: &SecretPath) -> Result<(), Error> {
+    match outcome {
+        AccessOutcome::Allowed => Ok(()),
+        AccessOutcome::OutOfScope => Err(Error::not_found(&format!("secret '{path}'"))),
+        other => Err(denial(other, &format!("'{path}'"))),
+    }
 }
 
 #[cfg(test)]
@@ -535,6 +716,7 @@ mod tests {
             user_id: UserId::from_random([1; 16]),
             vault_id: VaultId::from_random([2; 16]),
             standing,
+            access: None,
         })
     }
 

@@ -127,6 +127,11 @@ id_type!(
     "inv"
 );
 id_type!(
+    /// An access role of a vault.
+    AccessRoleId,
+    "arole"
+);
+id_type!(
     /// A shareable invite link (its token is separate and stored only hashed).
     InviteLinkId,
     "link"

@@ -150,6 +150,11 @@ name_type!(
     |s| validate_segment("organization name", s)
 );
 name_type!(
+    /// The name of an access role (or a custom vault role), unique in its vault.
+    RoleName,
+    |s| validate_segment("role name", s)
+);
+name_type!(
     /// The name of a secret, unique in its environment.
     SecretName,
     validate_secret_name

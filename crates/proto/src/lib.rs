@@ -425,6 +425,8 @@ pub struct MemberInfo {
     pub username: String,
     /// Vault role.
     pub vault_role: String,
+    /// Access role, if any.
+    pub access_role: Option<String>,
     /// `active` or `suspended`.
     pub status: String,
     /// When they joined.
@@ -560,6 +562,52 @@ pub struct JoinRequest {
     /// The link's token (`srl_…`), alone or at the end of a URL.
     #[schema(value_type = String)]
     pub link: Sensitive,
+}
+
+/// An access role: which applications and projects its holders open, and what they may
+/// do there (the role file is documented in the README).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AccessRoleInfo {
+    /// `arole_…`.
+    pub id: String,
+    /// Name, unique in the vault.
+    pub name: String,
+    /// The role file.
+    #[schema(value_type = Object)]
+    pub spec: serde_json::Value,
+    /// Grows with every edit.
+    pub version: i64,
+    /// How many members hold it.
+    pub members: i64,
+    /// Creation time.
+    pub created_at: String,
+    /// Last edit.
+    pub updated_at: String,
+}
+
+/// `POST /api/v1/access-roles`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CreateAccessRoleRequest {
+    /// Name (lowercase letters, digits, `.`, `-`, `_`).
+    pub name: String,
+    /// The role file.
+    #[schema(value_type = Object)]
+    pub spec: serde_json::Value,
+}
+
+/// `PUT /api/v1/access-roles/{name}`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EditAccessRoleRequest {
+    /// The new role file (replaces the old one).
+    #[schema(value_type = Object)]
+    pub spec: serde_json::Value,
+}
+
+/// `PUT /api/v1/members/{username}/access-role`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SetAccessRoleRequest {
+    /// The access role to hold, or null for none.
+    pub access_role: Option<String>,
 }
 
 /// A vault role and its row of the management matrix.

@@ -66,8 +66,21 @@ pub fn member(m: &MemberRecord) -> proto::MemberInfo {
         user_id: m.user_id.to_string(),
         username: m.username.to_string(),
         vault_role: m.role.to_string(),
+        access_role: m.access_role.clone(),
         status: m.status.clone(),
         joined_at: ts(m.joined_at),
+    }
+}
+
+pub fn access_role(r: &strongroom_store::AccessRoleRecord) -> proto::AccessRoleInfo {
+    proto::AccessRoleInfo {
+        id: r.id.to_string(),
+        name: r.name.to_string(),
+        spec: serde_json::to_value(&r.spec).unwrap_or(serde_json::Value::Null),
+        version: r.version,
+        members: r.members,
+        created_at: ts(r.created_at),
+        updated_at: ts(r.updated_at),
     }
 }
 

@@ -160,6 +160,7 @@ impl FromRequestParts<AppState> for Caller {
                 user_id: found.session.user_id.clone(),
                 vault_id: found.session.vault_id.clone(),
                 standing: found.standing,
+                access: found.access,
             }),
             session: found.session,
             username: found.username,

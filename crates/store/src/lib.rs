@@ -7,6 +7,7 @@
 //! [`Authorized`]: strongroom_core::authz::Authorized
 #![forbid(unsafe_code)]
 
+mod access_roles;
 mod accounts;
 mod audit;
 mod db;
@@ -54,6 +55,7 @@ pub struct Store {
     db: Db,
     keys: Arc<dyn RootKeyProvider>,
     accounts_key: Arc<OnceCell<DataKey>>,
+    access_roles: access_roles::AccessRoleCache,
 }
 
 impl Store {
@@ -69,6 +71,7 @@ impl Store {
             db,
             keys,
             accounts_key: Arc::new(OnceCell::new()),
+            access_roles: Default::default(),
         };
         store.ensure_keyring_state().await?;
         Ok(store)
@@ -97,6 +100,29 @@ fn paginate<T>(mut rows: Vec<T>, limit: u32, key: impl Fn(&T) -> String) -> Page
     } else {
         None
     };
+    Page {
+        items: rows,
+        next_after,
+    }
+}
+
+/// Like [`paginate`], for lists the caller sees only part of: the page holds the kept
+/// items among the `limit` rows scanned, and the next page starts after the last row
+/// scanned (so a page may be short, even empty, and still have a next one).
+fn paginate_filtered<T>(
+    mut rows: Vec<T>,
+    limit: u32,
+    keep: impl Fn(&T) -> bool,
+    key: impl Fn(&T) -> String,
+) -> Page<T> {
+    let limit = limit as usize;
+    let next_after = if rows.len() > limit {
+        rows.truncate(limit);
+        rows.last().map(&key)
+    } else {
+        None
+    };
+    rows.retain(|r| keep(r));
     Page {
         items: rows,
         next_after,

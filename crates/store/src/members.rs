@@ -14,11 +14,12 @@ use strongroom_core::authz::{
     Action, Authorized, Member, Principal, Resource, Standing, VaultRole, authorize,
 };
 use strongroom_core::ids::{UserId, VaultId};
+use strongroom_core::names::RoleName;
 use strongroom_core::plan::Plan;
 use strongroom_core::{Error, ErrorCode};
 
 /// A change to another member.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MemberChange {
     /// Cut their access to the vault until unsuspended.
     Suspend,
@@ -28,22 +29,25 @@ pub enum MemberChange {
     Remove,
     /// Give them another vault role.
     AssignRole(VaultRole),
+    /// Give them this access role, or take theirs away.
+    SetAccessRole(Option<RoleName>),
 }
 
 impl MemberChange {
-    fn action(self) -> Action {
+    fn action(&self) -> Action {
         match self {
-            Self::AssignRole(role) => Action::AssignRole(role),
+            Self::AssignRole(role) => Action::AssignRole(*role),
             _ => Action::ManageMember,
         }
     }
 
-    fn audit_action(self) -> &'static str {
+    fn audit_action(&self) -> &'static str {
         match self {
             Self::Suspend => "member.suspend",
             Self::Unsuspend => "member.unsuspend",
             Self::Remove => "member.remove",
             Self::AssignRole(_) => "member.assign_role",
+            Self::SetAccessRole(_) => "member.assign_access_role",
         }
     }
 }
@@ -53,6 +57,7 @@ fn member_from_row(row: &Row) -> Result<MemberRecord, Error> {
         user_id: UserId::from_trusted(row.text("user_id")?),
         username: Username::from_trusted(row.text("username")?),
         role: row.text("role")?.parse()?,
+        access_role: row.opt_text("access_role")?,
         status: row.text("status")?,
         joined_at: row.i64("joined_at")?,
     })
@@ -141,9 +146,12 @@ impl Store {
         let rows = self
             .db
             .all(
-                q("SELECT m.user_id, u.username, m.role, m.status, m.joined_at FROM memberships m \
-                   JOIN users u ON u.id = m.user_id WHERE m.vault_id = $1 AND u.username > $2 \
-                   ORDER BY u.username LIMIT $3")
+                q(
+                    "SELECT m.user_id, u.username, m.role, m.status, m.joined_at, \
+                   ar.name AS access_role FROM memberships m JOIN users u ON u.id = m.user_id \
+                   LEFT JOIN access_roles ar ON ar.id = m.access_role_id \
+                   WHERE m.vault_id = $1 AND u.username > $2 ORDER BY u.username LIMIT $3",
+                )
                 .bind(authz.vault()?.as_str())
                 .bind(page.after.clone().unwrap_or_default())
                 .bind(i64::from(page.limit) + 1),
@@ -173,19 +181,23 @@ impl Store {
         let standing = fresh_standing(&mut tx, vault, &actor.user_id).await?;
         let sql = match tx.dialect() {
             Dialect::Sqlite => {
-                "SELECT m.user_id, u.username, m.role, m.status, m.joined_at FROM memberships m \
-                 JOIN users u ON u.id = m.user_id WHERE m.vault_id = $1 AND u.username = $2"
+                "SELECT m.user_id, u.username, m.role, m.status, m.joined_at, ar.name AS access_role \
+                 FROM memberships m JOIN users u ON u.id = m.user_id \
+                 LEFT JOIN access_roles ar ON ar.id = m.access_role_id \
+                 WHERE m.vault_id = $1 AND u.username = $2"
             }
             Dialect::Postgres => {
-                "SELECT m.user_id, u.username, m.role, m.status, m.joined_at FROM memberships m \
-             JOIN users u ON u.id = m.user_id WHERE m.vault_id = $1 AND u.username = $2 \
-             FOR UPDATE OF m"
+                "SELECT m.user_id, u.username, m.role, m.status, m.joined_at, \
+                 ar.name AS access_role FROM memberships m JOIN users u ON u.id = m.user_id \
+                 LEFT JOIN access_roles ar ON ar.id = m.access_role_id \
+                 WHERE m.vault_id = $1 AND u.username = $2 FOR UPDATE OF m"
             }
         };
         let fresh = Principal::Member(Member {
             user_id: actor.user_id.clone(),
             vault_id: actor.vault_id.clone(),
             standing,
+            access: actor.access.clone(),
         });
         let found = tx
             .optional(q(sql).bind(vault).bind(target.as_str()))
@@ -213,7 +225,7 @@ impl Store {
             },
         )?;
         let now = now_ms();
-        let detail = match change {
+        let detail = match &change {
             MemberChange::Suspend | MemberChange::Unsuspend => {
                 let status = if change == MemberChange::Suspend {
                     "suspended"
@@ -258,11 +270,38 @@ impl Store {
                 )
                 .await?;
                 let previous = member.role;
-                member.role = role;
+                member.role = *role;
                 format!("{target}: {previous} -> {role}")
             }
+            MemberChange::SetAccessRole(name) => {
+                let id = match name {
+                    None => None,
+                    Some(name) => Some(
+                        tx.optional(
+                            q("SELECT id FROM access_roles WHERE vault_id = $1 AND name = $2")
+                                .bind(vault)
+                                .bind(name.as_str()),
+                        )
+                        .await?
+                        .ok_or_else(|| Error::not_found(&format!("access role '{name}'")))?
+                        .text("id")?,
+                    ),
+                };
+                tx.execute(
+                    q("UPDATE memberships SET access_role_id = $1 WHERE vault_id = $2 AND user_id = $3")
+                        .bind(id)
+                        .bind(vault)
+                        .bind(member.user_id.as_str()),
+                )
+                .await?;
+                member.access_role = name.as_ref().map(|n| n.as_str().to_owned());
+                format!(
+                    "{target}: access role {}",
+                    name.as_ref().map_or("none", |n| n.as_str())
+                )
+            }
         };
-        let severity = match change {
+        let severity = match &change {
             MemberChange::Unsuspend => Severity::Notice,
             _ => Severity::Warning,
         };

@@ -97,6 +97,8 @@ pub struct AuthenticatedSession {
     pub username: Username,
     /// Their standing (and role) in the session's vault, as of this request.
     pub standing: Standing,
+    /// Their access role there, compiled, as of this request.
+    pub access: Option<std::sync::Arc<strongroom_core::access::AccessRole>>,
 }
 
 /// A new session to record.
@@ -157,6 +159,8 @@ pub struct MemberRecord {
     pub username: Username,
     /// Vault role.
     pub role: VaultRole,
+    /// Access role, if any.
+    pub access_role: Option<String>,
     /// `active` or `suspended`.
     pub status: String,
     /// When they joined.
@@ -238,6 +242,25 @@ pub struct InviteLinkRecord {
     pub uses: i64,
     /// When it was revoked, if it was.
     pub revoked_at: Option<i64>,
+}
+
+/// An access role as stored.
+#[derive(Debug, Clone)]
+pub struct AccessRoleRecord {
+    /// Id.
+    pub id: strongroom_core::ids::AccessRoleId,
+    /// Name, unique in the vault.
+    pub name: strongroom_core::names::RoleName,
+    /// The role file.
+    pub spec: strongroom_core::access::AccessRoleSpec,
+    /// Grows with every edit.
+    pub version: i64,
+    /// How many members hold it.
+    pub members: i64,
+    /// Creation time.
+    pub created_at: i64,
+    /// Last edit.
+    pub updated_at: i64,
 }
 
 /// What an operator sees of an organization soft-deleted or purged.
@@ -331,6 +354,8 @@ pub struct SecretInput {
 /// The result of a write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WriteOutcome {
+    /// The secret's type after the write.
+    pub secret_type: SecretType,
     /// The version just written.
     pub version: i64,
     /// Whether this write created the secret.

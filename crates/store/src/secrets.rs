@@ -8,8 +8,9 @@ use crate::model::{
     ImportOutcome, Page, PageRequest, RevealedSecret, SecretInput, SecretMeta, TrashedSecret,
     VersionMeta, WriteOutcome,
 };
-use crate::{Store, now_ms, paginate};
+use crate::{Store, now_ms, paginate, paginate_filtered};
 use std::collections::HashMap;
+use strongroom_core::access::Verb;
 use strongroom_core::authz::{Action, Authorized};
 use strongroom_core::ids::{SecretId, UserId};
 use strongroom_core::names::{EnvironmentPath, SecretName, SecretPath};
@@ -131,6 +132,26 @@ fn meta_from_row(row: &Row) -> Result<SecretMeta, Error> {
     })
 }
 
+/// The vault to look an environment's secrets up in: the caller's, or (when their access
+/// role does not open the project) one that holds nothing.
+fn scoped_vault<'a>(authz: &'a Authorized, env: &EnvironmentPath) -> Result<&'a str, Error> {
+    authz.vault_for(
+        env.project.application.as_str(),
+        env.project.project.as_str(),
+    )
+}
+
+/// A write that would leave a secret of a type the caller may not even read.
+fn type_closed(secret_type: SecretType, path: &SecretPath) -> Error {
+    Error::new(
+        ErrorCode::PermissionDenied,
+        format!(
+            "permission denied: your access role does not open {} secrets at '{path}'",
+            secret_type.as_str()
+        ),
+    )
+}
+
 fn in_trash(path: &SecretPath) -> Error {
     Error::new(
         ErrorCode::SecretInTrash,
@@ -250,7 +271,11 @@ impl Store {
                 .bind(rolled_back_from),
         )
         .await?;
-        Ok(WriteOutcome { version, created })
+        Ok(WriteOutcome {
+            version,
+            created,
+            secret_type,
+        })
     }
 
     /// Writes a new version of a secret (creating it on first write).
@@ -261,12 +286,16 @@ impl Store {
         input: &SecretInput,
     ) -> Result<WriteOutcome, Error> {
         authz.require(Action::WriteSecret)?;
-        let vault = authz.vault()?.as_str();
+        let vault = scoped_vault(authz, &path.environment)?;
+        authz.permit_path(Verb::Write, path)?;
         let mut tx = self.db.begin().await?;
         let sealer = self.sealer_in_tx(&mut tx, vault, &path.environment).await?;
         let outcome = self
             .append_version(&mut tx, &sealer, path, input, authz.actor(), None)
             .await?;
+        authz.permit_loaded(Verb::Write, path, outcome.secret_type, || {
+            type_closed(outcome.secret_type, path)
+        })?;
         tx.commit().await?;
         Ok(outcome)
     }
@@ -278,6 +307,8 @@ impl Store {
         path: &SecretPath,
     ) -> Result<SecretMeta, Error> {
         authz.require(Action::ReadSecretMetadata)?;
+        let vault = scoped_vault(authz, &path.environment)?;
+        authz.permit_path(Verb::Read, path)?;
         let row = self
             .db
             .optional(bind_secret_path(
@@ -291,12 +322,16 @@ impl Store {
                      WHERE a.vault_id = $1 AND a.name = $2 AND p.name = $3 AND e.name = $4 \
                      AND s.name = $5 AND s.deleted_at IS NULL"
                 )),
-                authz.vault()?.as_str(),
+                vault,
                 path,
             ))
             .await?
             .ok_or_else(|| Error::not_found(&format!("secret '{path}'")))?;
-        meta_from_row(&row)
+        let meta = meta_from_row(&row)?;
+        authz.permit_loaded(Verb::Read, path, meta.secret_type, || {
+            Error::not_found(&format!("secret '{path}'"))
+        })?;
+        Ok(meta)
     }
 
     /// The live secrets of an environment, by name, with their current metadata.
@@ -307,7 +342,8 @@ impl Store {
         page: &PageRequest,
     ) -> Result<Page<SecretMeta>, Error> {
         authz.require(Action::ReadSecretMetadata)?;
-        let vault = authz.vault()?.as_str();
+        let vault = scoped_vault(authz, env)?;
+        authz.permit_environment(Verb::Read, env)?;
         let env_row = self
             .db
             .optional(bind_env_path(q(ENV_BY_PATH), vault, env))
@@ -333,7 +369,18 @@ impl Store {
             .iter()
             .map(meta_from_row)
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(paginate(items, page.limit, |m| m.name.to_string()))
+        Ok(paginate_filtered(
+            items,
+            page.limit,
+            |m| {
+                let path = SecretPath {
+                    environment: env.clone(),
+                    name: m.name.clone(),
+                };
+                authz.may_read(&path, Some(m.secret_type))
+            },
+            |m| m.name.to_string(),
+        ))
     }
 
     /// A live secret's versions, newest first (metadata only).
@@ -386,7 +433,8 @@ impl Store {
         version: Option<i64>,
     ) -> Result<RevealedSecret, Error> {
         authz.require(Action::RevealSecret)?;
-        let vault = authz.vault()?.as_str();
+        let vault = scoped_vault(authz, &path.environment)?;
+        authz.permit_path(Verb::Reveal, path)?;
         let row = self
             .db
             .optional(bind_secret_path(q(REVEAL_BY_PATH), vault, path).bind(version))
@@ -394,6 +442,12 @@ impl Store {
         let Some(row) = row else {
             return Err(self.missing_version(vault, path, version).await);
         };
+        authz.permit_loaded(
+            Verb::Reveal,
+            path,
+            row.text("secret_type")?.parse()?,
+            || Error::not_found(&format!("secret '{path}'")),
+        )?;
         self.open_revealed(vault, &row)
     }
 
@@ -449,7 +503,8 @@ impl Store {
         env: &EnvironmentPath,
     ) -> Result<Vec<RevealedSecret>, Error> {
         authz.require(Action::RevealSecret)?;
-        let vault = authz.vault()?.as_str();
+        let vault = scoped_vault(authz, env)?;
+        authz.permit_environment(Verb::Reveal, env)?;
         let env_row = self
             .db
             .optional(bind_env_path(q(ENV_BY_PATH), vault, env))
@@ -467,7 +522,20 @@ impl Store {
                 .bind(&sealer.env_id),
             )
             .await?;
-        rows.iter()
+        // Secrets the caller may not reveal are left out, exactly as a listing leaves out
+        // what it may not read.
+        let mut revealable = Vec::with_capacity(rows.len());
+        for row in rows {
+            let path = SecretPath {
+                environment: env.clone(),
+                name: SecretName::from_trusted(row.text("name")?),
+            };
+            if authz.may(Verb::Reveal, &path, Some(row.text("secret_type")?.parse()?)) {
+                revealable.push(row);
+            }
+        }
+        revealable
+            .iter()
             .map(|row| {
                 let name = row.text("name")?;
                 let version = row.i64("version")?;
@@ -494,7 +562,8 @@ impl Store {
         to: i64,
     ) -> Result<WriteOutcome, Error> {
         authz.require(Action::WriteSecret)?;
-        let vault = authz.vault()?.as_str();
+        let vault = scoped_vault(authz, &path.environment)?;
+        authz.permit_path(Verb::Write, path)?;
         let mut tx = self.db.begin().await?;
         let row = tx
             .optional(bind_secret_path(q(REVEAL_BY_PATH), vault, path).bind(Some(to)))
@@ -503,6 +572,9 @@ impl Store {
             drop(tx);
             return Err(self.missing_version(vault, path, Some(to)).await);
         };
+        authz.permit_loaded(Verb::Write, path, row.text("secret_type")?.parse()?, || {
+            Error::not_found(&format!("secret '{path}'"))
+        })?;
         let old = self.open_revealed(vault, &row)?;
         let sealer = self.sealer(vault, &row)?;
         let input = SecretInput {
@@ -521,7 +593,10 @@ impl Store {
     /// Moves a live secret to the trash.
     pub async fn delete_secret(&self, authz: &Authorized, path: &SecretPath) -> Result<(), Error> {
         authz.require(Action::DeleteSecret)?;
-        let vault = authz.vault()?.as_str();
+        let vault = scoped_vault(authz, &path.environment)?;
+        authz.permit_path(Verb::Delete, path)?;
+        self.permit_by_type(authz, vault, path, Verb::Delete)
+            .await?;
         let mut tx = self.db.begin().await?;
         let n = tx
             .execute(bind_secret_path(
@@ -545,7 +620,10 @@ impl Store {
     /// Brings a secret back from the trash.
     pub async fn restore_secret(&self, authz: &Authorized, path: &SecretPath) -> Result<(), Error> {
         authz.require(Action::DeleteSecret)?;
-        let vault = authz.vault()?.as_str();
+        let vault = scoped_vault(authz, &path.environment)?;
+        authz.permit_path(Verb::Delete, path)?;
+        self.permit_by_type(authz, vault, path, Verb::Delete)
+            .await?;
         let mut tx = self.db.begin().await?;
         let n = tx
             .execute(bind_secret_path(
@@ -567,7 +645,10 @@ impl Store {
     /// Destroys a trashed secret and every one of its versions.
     pub async fn purge_secret(&self, authz: &Authorized, path: &SecretPath) -> Result<(), Error> {
         authz.require(Action::PurgeSecret)?;
-        let vault = authz.vault()?.as_str();
+        let vault = scoped_vault(authz, &path.environment)?;
+        authz.permit_path(Verb::Delete, path)?;
+        self.permit_by_type(authz, vault, path, Verb::Delete)
+            .await?;
         let mut tx = self.db.begin().await?;
         let row = tx
             .optional(bind_secret_path(
@@ -589,6 +670,39 @@ impl Store {
         tx.execute(q("DELETE FROM secrets WHERE id = $1").bind(&id))
             .await?;
         tx.commit().await
+    }
+
+    /// For callers who see the vault through an access role: checks `verb` against the
+    /// type of the secret's latest version (live or trashed).
+    async fn permit_by_type(
+        &self,
+        authz: &Authorized,
+        vault: &str,
+        path: &SecretPath,
+        verb: Verb,
+    ) -> Result<(), Error> {
+        if authz.sees_everything() {
+            return Ok(());
+        }
+        let row = self
+            .db
+            .optional(bind_secret_path(
+                q(by_secret_path!(
+                    "v.secret_type",
+                    "JOIN secret_versions v ON v.secret_id = s.id AND v.version = s.latest_version",
+                    ""
+                )),
+                vault,
+                path,
+            ))
+            .await?;
+        match row {
+            // A secret that is not there gets the operation's own "not found".
+            None => Ok(()),
+            Some(row) => authz.permit_loaded(verb, path, row.text("secret_type")?.parse()?, || {
+                Error::not_found(&format!("secret '{path}'"))
+            }),
+        }
     }
 
     /// The vault's trash, most recently deleted first.
@@ -639,9 +753,16 @@ impl Store {
                 })
             })
             .collect::<Result<Vec<_>, Error>>()?;
-        Ok(paginate(items, page.limit, |t| {
-            format!("{}:{}", t.deleted_at, t.id)
-        }))
+        Ok(paginate_filtered(
+            items,
+            page.limit,
+            |t| {
+                t.path
+                    .parse::<SecretPath>()
+                    .is_ok_and(|path| authz.may_read(&path, None))
+            },
+            |t| format!("{}:{}", t.deleted_at, t.id),
+        ))
     }
 
     /// Writes one new version per key whose value differs from its latest version, all in
@@ -665,7 +786,8 @@ impl Store {
         let rows = tx
             .all(
                 q(
-                    "SELECT s.id, s.name, s.deleted_at, v.version, v.ciphertext FROM secrets s \
+                    "SELECT s.id, s.name, s.deleted_at, v.version, v.ciphertext, v.secret_type \
+                   FROM secrets s \
                    JOIN secret_versions v ON v.secret_id = s.id AND v.version = s.latest_version \
                    WHERE s.environment_id = $1",
                 )
@@ -682,9 +804,14 @@ impl Store {
                 environment: env.clone(),
                 name: name.clone(),
             };
+            write.permit_path(Verb::Write, &path)?;
             let outcome = match current.get(name.as_str()) {
                 Some(row) if row.opt_i64("deleted_at")?.is_some() => return Err(in_trash(&path)),
                 Some(row) => {
+                    let secret_type: SecretType = row.text("secret_type")?.parse()?;
+                    let missing = || Error::not_found(&format!("secret '{path}'"));
+                    reveal.permit_loaded(Verb::Reveal, &path, secret_type, missing)?;
+                    write.permit_loaded(Verb::Write, &path, secret_type, missing)?;
                     let existing = sealer.open(
                         &row.text("id")?,
                         name.as_str(),
@@ -706,6 +833,9 @@ impl Store {
                     }
                 }
                 None => {
+                    write.permit_loaded(Verb::Write, &path, SecretType::default(), || {
+                        type_closed(SecretType::default(), &path)
+                    })?;
                     let input = SecretInput {
                         value,
                         secret_type: None,

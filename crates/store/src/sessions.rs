@@ -86,10 +86,12 @@ impl Store {
                 q(concat!(
                     "SELECT ",
                     session_columns!(),
-                    ", u.username, m.role, m.status, v.deleted_at FROM sessions s \
+                    ", u.username, m.role, m.status, v.deleted_at, ar.id AS access_role_id, \
+                     ar.version AS access_role_version FROM sessions s \
                      JOIN users u ON u.id = s.user_id \
                      JOIN vaults v ON v.id = s.vault_id \
                      LEFT JOIN memberships m ON m.vault_id = s.vault_id AND m.user_id = s.user_id \
+                     LEFT JOIN access_roles ar ON ar.id = m.access_role_id \
                      WHERE s.token_hash = $1 AND s.expires_at > $2"
                 ))
                 .bind(token_hash)
@@ -117,9 +119,17 @@ impl Store {
                 (Some(role), _) => Standing::Active(role.parse()?),
             }
         };
+        let access = match (
+            row.opt_text("access_role_id")?,
+            row.opt_i64("access_role_version")?,
+        ) {
+            (Some(id), Some(version)) => Some(self.compiled_access_role(&id, version).await?),
+            _ => None,
+        };
         Ok(Some(AuthenticatedSession {
             username: Username::from_trusted(row.text("username")?),
             standing,
+            access,
             session,
         }))
     }

@@ -5,7 +5,7 @@
 use crate::db::{Row, q};
 use crate::keys::create_data_key;
 use crate::model::{NodeRecord, Page, PageRequest};
-use crate::{Store, now_ms, paginate};
+use crate::{Store, now_ms, paginate, paginate_filtered};
 use strongroom_core::authz::{Action, Authorized};
 use strongroom_core::ids::{ApplicationId, EnvironmentId, ProjectId};
 use strongroom_core::names::{ApplicationName, EnvironmentName, EnvironmentPath, ProjectPath};
@@ -75,7 +75,12 @@ impl Store {
             )
             .await?;
         let nodes = rows.iter().map(node).collect::<Result<Vec<_>, _>>()?;
-        Ok(paginate(nodes, page.limit, |n| n.name.clone()))
+        Ok(paginate_filtered(
+            nodes,
+            page.limit,
+            |n| authz.sees_application(&n.name),
+            |n| n.name.clone(),
+        ))
     }
 
     /// Creates a project with its data key and the three default environments.
@@ -151,7 +156,7 @@ impl Store {
         page: &PageRequest,
     ) -> Result<Page<NodeRecord>, Error> {
         authz.require(Action::ReadStructure)?;
-        let vault = authz.vault()?.as_str();
+        let vault = authz.vault_for_application(application.as_str())?;
         let app = self
             .db
             .optional(
@@ -172,7 +177,12 @@ impl Store {
             )
             .await?;
         let nodes = rows.iter().map(node).collect::<Result<Vec<_>, _>>()?;
-        Ok(paginate(nodes, page.limit, |n| n.name.clone()))
+        Ok(paginate_filtered(
+            nodes,
+            page.limit,
+            |n| authz.sees_project(application.as_str(), &n.name),
+            |n| n.name.clone(),
+        ))
     }
 
     async fn project_id(&self, vault: &str, path: &ProjectPath) -> Result<String, Error> {
@@ -232,7 +242,8 @@ impl Store {
         page: &PageRequest,
     ) -> Result<Page<NodeRecord>, Error> {
         authz.require(Action::ReadStructure)?;
-        let project_id = self.project_id(authz.vault()?.as_str(), project).await?;
+        let vault = authz.vault_for(project.application.as_str(), project.project.as_str())?;
+        let project_id = self.project_id(vault, project).await?;
         let rows = self
             .db
             .all(

@@ -224,12 +224,40 @@ pub async fn members(ctx: &Ctx, command: MembersCommand) -> CliResult {
             }
             println!("Removed {username} from this vault.");
         }
-        MembersCommand::SetRole { username, role } => {
-            let m = client.set_member_role(&username, &role).await?;
+        MembersCommand::SetRole {
+            username,
+            vault_role,
+            access_role,
+            no_access_role,
+        } => {
+            if vault_role.is_none() && access_role.is_none() && !no_access_role {
+                return Err(Failure::usage(
+                    "say what to change: --vault-role ROLE, --access-role NAME or --no-access-role",
+                ));
+            }
+            let mut member = None;
+            if let Some(role) = vault_role {
+                member = Some(client.set_member_role(&username, &role).await?);
+            }
+            if access_role.is_some() || no_access_role {
+                member = Some(
+                    client
+                        .set_member_access_role(&username, access_role.as_deref())
+                        .await?,
+                );
+            }
+            let Some(m) = member else { return Ok(()) };
             if ctx.json {
                 return output::json(&m);
             }
-            println!("{} is now {}.", m.username, m.vault_role);
+            println!(
+                "{} is now {} with {}.",
+                m.username,
+                m.vault_role,
+                m.access_role
+                    .as_deref()
+                    .map_or("no access role".to_owned(), |r| format!("access role {r}"))
+            );
         }
     }
     Ok(())

@@ -1,7 +1,7 @@
 //! `strongroom roles`: the vault roles and the management matrix each one holds.
 
 use super::Ctx;
-use crate::args::RolesCommand;
+use crate::args::{AccessRolesCommand, RolesCommand};
 use crate::failure::CliResult;
 use crate::output;
 use strongroom_core::authz::VaultRole;
@@ -68,6 +68,90 @@ pub async fn roles(ctx: &Ctx, command: RolesCommand) -> CliResult {
                 return output::json(&info);
             }
             print_matrix(&info);
+        }
+    }
+    Ok(())
+}
+
+/// Reads a role file: TOML when the file name ends in `.toml`, JSON otherwise.
+fn read_role_file(path: &std::path::Path) -> CliResult<serde_json::Value> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        crate::failure::Failure::usage(format!("cannot read {}: {e}", path.display()))
+    })?;
+    let parsed = if path.extension().is_some_and(|e| e == "toml") {
+        toml::from_str::<serde_json::Value>(&text).map_err(|e| e.to_string())
+    } else {
+        serde_json::from_str::<serde_json::Value>(&text).map_err(|e| e.to_string())
+    };
+    parsed.map_err(|e| {
+        crate::failure::Failure::usage(format!("{} is not a valid role file: {e}", path.display()))
+    })
+}
+
+pub async fn access_roles(ctx: &Ctx, command: AccessRolesCommand) -> CliResult {
+    let client = ctx.client()?;
+    match command {
+        AccessRolesCommand::List => {
+            let roles = client.access_roles().await?;
+            if ctx.json {
+                return output::json(&roles);
+            }
+            output::table(
+                &["NAME", "MEMBERS", "VERSION", "UPDATED"],
+                roles
+                    .into_iter()
+                    .map(|r| {
+                        vec![
+                            r.name,
+                            r.members.to_string(),
+                            r.version.to_string(),
+                            r.updated_at,
+                        ]
+                    })
+                    .collect(),
+            );
+        }
+        AccessRolesCommand::Show { name } => {
+            let role = client.access_role(&name).await?;
+            if ctx.json {
+                return output::json(&role);
+            }
+            println!(
+                "{} (version {}, held by {} members):",
+                role.name, role.version, role.members
+            );
+            output::json(&role.spec)?;
+        }
+        AccessRolesCommand::Create { name, from_file } => {
+            let role = client
+                .create_access_role(&name, read_role_file(&from_file)?)
+                .await?;
+            if ctx.json {
+                return output::json(&role);
+            }
+            println!(
+                "Created access role {}. Give it to a member with `strongroom members set-role USERNAME --access-role {}`.",
+                role.name, role.name
+            );
+        }
+        AccessRolesCommand::Edit { name, from_file } => {
+            let role = client
+                .edit_access_role(&name, read_role_file(&from_file)?)
+                .await?;
+            if ctx.json {
+                return output::json(&role);
+            }
+            println!(
+                "Access role {} is now at version {}; its {} holders see the change on their next request.",
+                role.name, role.version, role.members
+            );
+        }
+        AccessRolesCommand::Delete { name } => {
+            client.delete_access_role(&name).await?;
+            if ctx.json {
+                return output::json(&serde_json::json!({"deleted": name}));
+            }
+            println!("Deleted access role {name}; its holders hold none now.");
         }
     }
     Ok(())

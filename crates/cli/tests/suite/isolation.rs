@@ -139,6 +139,7 @@ struct Probe {
     invite: String,
     link: String,
     username: String,
+    role: String,
     vault: String,
     org_name: String,
     email: String,
@@ -154,6 +155,7 @@ impl Probe {
             "env" => self.env.clone(),
             "name" => self.name.clone(),
             "username" => self.username.clone(),
+            "role" => self.role.clone(),
             "vault" => self.vault.clone(),
             "id" if path.starts_with("/api/v1/auth/sessions/") => self.session.clone(),
             "id" if path.starts_with("/api/v1/invites/")
@@ -197,6 +199,8 @@ impl Probe {
             "password": "not the password",
             "new_password": "a new password for the probe",
             "secrets": {self.name.clone(): "probe"},
+            "spec": {"scope": "everything"},
+            "access_role": self.role,
         })
     }
 
@@ -204,6 +208,7 @@ impl Probe {
     fn normalize(&self, text: &str) -> String {
         let mut text = text.to_owned();
         for (value, placeholder) in [
+            (&self.role, "ROLE"),
             (&self.session, "SESSION"),
             (&self.invite, "INVITE"),
             (&self.link, "LINK"),
@@ -251,6 +256,10 @@ async fn every_route_answers_for_another_vaults_objects_exactly_as_for_missing_o
     .link
     .id;
     let session = ok(alice.client.whoami().await).session.id;
+    ok(alice
+        .client
+        .create_access_role("payments-devs", json!({"scope": "everything"}))
+        .await);
 
     // The prober: owner of an organization of her own, verified and stepped up, so that
     // no role, verification or step-up refusal can mask the answer.
@@ -270,6 +279,7 @@ async fn every_route_answers_for_another_vaults_objects_exactly_as_for_missing_o
         invite,
         link,
         username: "bob".into(),
+        role: "payments-devs".into(),
         vault: org.id.clone(),
         org_name: "acme".into(),
         email: "bob@example.com".into(),
@@ -283,6 +293,7 @@ async fn every_route_answers_for_another_vaults_objects_exactly_as_for_missing_o
         invite: "inv_aaaaaaaaaaaaaaaaaaaaaaaaaa".into(),
         link: "link_aaaaaaaaaaaaaaaaaaaaaaaaaa".into(),
         username: "nobody".into(),
+        role: "no-such-role".into(),
         vault: "vault_aaaaaaaaaaaaaaaaaaaaaaaaaa".into(),
         org_name: "unheard-of".into(),
         email: "nobody@example.com".into(),

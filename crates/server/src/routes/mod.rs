@@ -2,6 +2,7 @@
 //! cannot exist without being in the OpenAPI document; anything unmatched gets the API's
 //! error shape (`route_not_found`, `method_not_allowed`).
 
+mod access_roles;
 mod auth;
 mod email;
 mod health;
@@ -115,6 +116,16 @@ fn api_v1() -> OpenApiRouter<AppState> {
         .routes(routes!(members::remove_member))
         .routes(routes!(members::set_member_role))
         .routes(routes!(roles::list_roles))
+        .routes(routes!(
+            access_roles::list_access_roles,
+            access_roles::create_access_role
+        ))
+        .routes(routes!(
+            access_roles::get_access_role,
+            access_roles::edit_access_role,
+            access_roles::delete_access_role
+        ))
+        .routes(routes!(access_roles::set_member_access_role))
         .routes(routes!(roles::get_role))
         .routes(routes!(invites::send_invite, invites::list_invites))
         .routes(routes!(invites::revoke_invite))
