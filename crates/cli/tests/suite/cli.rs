@@ -620,8 +620,103 @@ async fn organizations_are_run_from_the_cli(app: TestApp) {
     assert!(alice.ok(&["whoami"], None).await.contains("personal"));
 }
 
+async fn access_roles_are_authored_from_a_toml_file(app: TestApp) {
+    let alice = Cli::new(&app, "alice");
+    alice.signup("alice").await;
+    alice.ok(&["org", "create", "acme"], None).await;
+    alice.ok(&["vaults", "use", "acme"], None).await;
+    alice.ok(&["apps", "create", "payments"], None).await;
+    alice
+        .ok(&["projects", "create", "payments/api"], None)
+        .await;
+    alice
+        .ok(
+            &[
+                "secrets",
+                "set",
+                "payments/api/production/KEY",
+                "--value-stdin",
+            ],
+            Some("v"),
+        )
+        .await;
+    let dev = Cli::new(&app, "dev");
+    dev.signup("dev").await;
+    admin(&alice, &app, &["admin", "verify-email", "dev"]).await;
+    alice
+        .ok(
+            &[
+                "members",
+                "invite",
+                "dev@example.com",
+                "--vault-role",
+                "developer",
+            ],
+            None,
+        )
+        .await;
+    let invites = json(&dev.ok(&["invites", "list", "--json"], None).await);
+    dev.ok(
+        &[
+            "invites",
+            "accept",
+            invites[0]["id"].as_str().unwrap_or_default(),
+        ],
+        None,
+    )
+    .await;
+    dev.ok(&["vaults", "use", "acme"], None).await;
+
+    let file = app.scratch().join("readers.toml");
+    std::fs::write(
+        &file,
+        "scope = \"everything\"\noff = [\"reveal\"]\ndeny = [\"payments/api/staging\"]\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let file = file.display().to_string();
+    alice
+        .ok(
+            &["access-roles", "create", "readers", "--from-file", &file],
+            None,
+        )
+        .await;
+    alice
+        .ok(
+            &["members", "set-role", "dev", "--access-role", "readers"],
+            None,
+        )
+        .await;
+    let shown = json(
+        &alice
+            .ok(&["access-roles", "show", "readers", "--json"], None)
+            .await,
+    );
+    assert_eq!(shown["spec"]["off"], serde_json::json!(["reveal"]));
+    assert_eq!(shown["members"], 1);
+    assert!(
+        dev.ok(&["secrets", "list", "payments/api/production"], None)
+            .await
+            .contains("KEY")
+    );
+    let refused = dev
+        .run(&["secrets", "get", "payments/api/production/KEY"], None)
+        .await;
+    assert_eq!(refused.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("reveal"));
+    let usage = alice.run(&["members", "set-role", "dev"], None).await;
+    assert_eq!(usage.status.code(), Some(2));
+    alice
+        .ok(&["members", "set-role", "dev", "--no-access-role"], None)
+        .await;
+    assert_eq!(
+        dev.run(&["apps", "list"], None).await.status.code(),
+        Some(4)
+    );
+}
+
 crate::on_both_backends!(
     organizations_are_run_from_the_cli,
+    access_roles_are_authored_from_a_toml_file,
     the_cli_manages_secrets_end_to_end,
     run_injects_secrets_as_environment_variables,
     export_and_import_round_trip,
