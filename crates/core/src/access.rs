@@ -9,7 +9,7 @@ use crate::error::{Error, ErrorCode};
 use crate::names::{EnvironmentPath, SecretPath};
 use crate::secret::SecretType;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::str::FromStr;
 
@@ -283,14 +283,40 @@ impl DenyRule {
 #[derive(Debug, Clone)]
 pub struct AccessRole {
     everything: bool,
-    applications: HashMap<String, ()>,
-    projects: HashMap<String, ()>,
+    applications: HashSet<String>,
+    /// Projects in scope, by application (looked up without building a string).
+    projects: HashMap<String, HashSet<String>>,
     everywhere: Switches,
-    per_project: HashMap<String, Switches>,
-    /// Deny rules keyed by their literal application, and those whose first segment is a
-    /// wildcard, so a decision only looks at rules that can match its application.
+    per_project: HashMap<String, HashMap<String, Switches>>,
+    /// Deny rules keyed by their literal application; then those with a wildcard
+    /// application keyed by their literal project; then the rest. A decision only looks
+    /// at rules that can match its application and project.
     deny_by_app: HashMap<String, Vec<DenyRule>>,
-    deny_any_app: Vec<DenyRule>,
+    deny_by_project: HashMap<String, Vec<DenyRule>>,
+    deny_any: Vec<DenyRule>,
+}
+
+/// What an access role says about one secret, for every verb at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Outside the role's scope.
+    OutOfScope,
+    /// A deny rule matched.
+    Denied(String),
+    /// In scope; these verbs are switched off.
+    Open(Verbs),
+}
+
+impl Verdict {
+    /// The outcome for one verb.
+    pub fn outcome(&self, verb: Verb) -> AccessOutcome {
+        match self {
+            Self::OutOfScope => AccessOutcome::OutOfScope,
+            Self::Denied(rule) => AccessOutcome::DeniedByRule(rule.clone()),
+            Self::Open(off) if off.contains(verb) => AccessOutcome::SwitchedOff(verb),
+            Self::Open(_) => AccessOutcome::Allowed,
+        }
+    }
 }
 
 /// Why an access-role decision came out as it did.
@@ -311,40 +337,54 @@ impl AccessRole {
     pub fn compile(spec: &AccessRoleSpec) -> Result<Self, Error> {
         let mut role = Self {
             everything: false,
-            applications: HashMap::new(),
+            applications: HashSet::new(),
             projects: HashMap::new(),
             everywhere: Switches::compile(&spec.everywhere)?,
             per_project: HashMap::new(),
             deny_by_app: HashMap::new(),
-            deny_any_app: Vec::new(),
+            deny_by_project: HashMap::new(),
+            deny_any: Vec::new(),
         };
         match &spec.scope {
             ScopeSpec::Everything => role.everything = true,
             ScopeSpec::Applications(apps) => {
                 for app in apps {
                     crate::names::ApplicationName::from_str(app)?;
-                    role.applications.insert(app.clone(), ());
+                    role.applications.insert(app.clone());
                 }
             }
             ScopeSpec::Projects(projects) => {
                 for project in projects {
-                    crate::names::ProjectPath::from_str(project)?;
-                    role.projects.insert(project.clone(), ());
+                    let path = crate::names::ProjectPath::from_str(project)?;
+                    role.projects
+                        .entry(path.application.as_str().to_owned())
+                        .or_default()
+                        .insert(path.project.as_str().to_owned());
                 }
             }
         }
         for (project, switches) in &spec.projects {
-            crate::names::ProjectPath::from_str(project)?;
+            let path = crate::names::ProjectPath::from_str(project)?;
             role.per_project
-                .insert(project.clone(), Switches::compile(switches)?);
+                .entry(path.application.as_str().to_owned())
+                .or_default()
+                .insert(
+                    path.project.as_str().to_owned(),
+                    Switches::compile(switches)?,
+                );
         }
         for text in &spec.deny {
             let rule = DenyRule::parse(text)?;
-            match &rule.segments[0] {
-                Segment::Pattern(p) if !p.contains('*') => {
-                    role.deny_by_app.entry(p.clone()).or_default().push(rule)
+            let literal = |i: usize| match rule.segments.get(i) {
+                Some(Segment::Pattern(p)) if !p.contains('*') => Some(p.clone()),
+                _ => None,
+            };
+            match (literal(0), literal(1)) {
+                (Some(app), _) => role.deny_by_app.entry(app).or_default().push(rule),
+                (None, Some(project)) => {
+                    role.deny_by_project.entry(project).or_default().push(rule)
                 }
-                _ => role.deny_any_app.push(rule),
+                (None, None) => role.deny_any.push(rule),
             }
         }
         Ok(role)
@@ -353,28 +393,57 @@ impl AccessRole {
     /// Whether the role opens `app/project` at all.
     pub fn opens_project(&self, app: &str, project: &str) -> bool {
         self.everything
-            || self.applications.contains_key(app)
-            || self.projects.contains_key(&format!("{app}/{project}"))
+            || self.applications.contains(app)
+            || self.projects.get(app).is_some_and(|p| p.contains(project))
     }
 
     /// Whether the role opens anything in `app`.
     pub fn opens_application(&self, app: &str) -> bool {
-        self.everything
-            || self.applications.contains_key(app)
-            || self
-                .projects
-                .keys()
-                .any(|p| p.split_once('/').is_some_and(|(a, _)| a == app))
+        self.everything || self.applications.contains(app) || self.projects.contains_key(app)
     }
 
     fn denying_rule(&self, path: &[&str]) -> Option<&DenyRule> {
         let app = path.first().copied().unwrap_or("");
+        let project = path.get(1).copied().unwrap_or("");
         self.deny_by_app
             .get(app)
             .into_iter()
             .flatten()
-            .chain(&self.deny_any_app)
+            .chain(self.deny_by_project.get(project).into_iter().flatten())
+            .chain(&self.deny_any)
             .find(|rule| rule.matches(path))
+    }
+
+    fn project_switches(&self, app: &str, project: &str) -> Option<&Switches> {
+        self.per_project.get(app).and_then(|p| p.get(project))
+    }
+
+    /// What the role says about the secret at `path` for every verb, computed once.
+    pub fn verdict(&self, path: &SecretPath, secret_type: Option<SecretType>) -> Verdict {
+        let env = &path.environment;
+        let segments = [
+            env.project.application.as_str(),
+            env.project.project.as_str(),
+            env.environment.as_str(),
+            path.name.as_str(),
+        ];
+        self.verdict_at(&segments, secret_type)
+    }
+
+    fn verdict_at(&self, path: &[&str], secret_type: Option<SecretType>) -> Verdict {
+        let (app, project) = (path[0], path[1]);
+        if !self.opens_project(app, project) {
+            return Verdict::OutOfScope;
+        }
+        if let Some(rule) = self.denying_rule(path) {
+            return Verdict::Denied(rule.text.clone());
+        }
+        let env = path.get(2).copied().unwrap_or("");
+        let mut off = self.everywhere.off_for(env, secret_type);
+        if let Some(switches) = self.project_switches(app, project) {
+            off = off.union(switches.off_for(env, secret_type));
+        }
+        Verdict::Open(off)
     }
 
     /// The decision for `verb` on the secret at `path` (of `secret_type`, when known).
@@ -405,23 +474,7 @@ impl AccessRole {
     }
 
     fn decide(&self, verb: Verb, path: &[&str], secret_type: Option<SecretType>) -> AccessOutcome {
-        let (app, project) = (path[0], path[1]);
-        if !self.opens_project(app, project) {
-            return AccessOutcome::OutOfScope;
-        }
-        if let Some(rule) = self.denying_rule(path) {
-            return AccessOutcome::DeniedByRule(rule.text.clone());
-        }
-        let env = path.get(2).copied().unwrap_or("");
-        let mut off = self.everywhere.off_for(env, secret_type);
-        if let Some(switches) = self.per_project.get(&format!("{app}/{project}")) {
-            off = off.union(switches.off_for(env, secret_type));
-        }
-        if off.contains(verb) {
-            AccessOutcome::SwitchedOff(verb)
-        } else {
-            AccessOutcome::Allowed
-        }
+        self.verdict_at(path, secret_type).outcome(verb)
     }
 
     /// Whether machines may be attached to and detached from `app/project`.
@@ -429,8 +482,7 @@ impl AccessRole {
         self.opens_project(app, project)
             && self.everywhere.machines
             && self
-                .per_project
-                .get(&format!("{app}/{project}"))
+                .project_switches(app, project)
                 .is_none_or(|s| s.machines)
     }
 
@@ -439,8 +491,7 @@ impl AccessRole {
         self.opens_project(app, project)
             && self.everywhere.policies
             && self
-                .per_project
-                .get(&format!("{app}/{project}"))
+                .project_switches(app, project)
                 .is_none_or(|s| s.policies)
     }
 }

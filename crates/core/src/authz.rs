@@ -602,10 +602,11 @@ impl Authorized {
             Lens::Nothing => return Err(missing()),
             Lens::AccessRole(role) => role,
         };
-        if role.decide_secret(Verb::Read, path, Some(secret_type)) != AccessOutcome::Allowed {
+        let verdict = role.verdict(path, Some(secret_type));
+        if verdict.outcome(Verb::Read) != AccessOutcome::Allowed {
             return Err(missing());
         }
-        outcome_to_result(role.decide_secret(verb, path, Some(secret_type)), path)
+        outcome_to_result(verdict.outcome(verb), path)
     }
 
     /// Whether a listing shows this secret (the caller may read it).
@@ -624,8 +625,9 @@ impl Authorized {
         match &self.lens {
             Lens::Everything => true,
             Lens::AccessRole(role) => {
-                role.decide_secret(verb, path, secret_type) == AccessOutcome::Allowed
-                    && role.decide_secret(Verb::Read, path, secret_type) == AccessOutcome::Allowed
+                let verdict = role.verdict(path, secret_type);
+                verdict.outcome(verb) == AccessOutcome::Allowed
+                    && verdict.outcome(Verb::Read) == AccessOutcome::Allowed
             }
             Lens::Nothing => false,
         }
