@@ -60,6 +60,19 @@ pub enum Command {
     /// Access roles: which applications and projects members open, and what they may do.
     #[command(subcommand)]
     AccessRoles(AccessRolesCommand),
+    /// Explain a decision: may USERNAME do ACTION on RESOURCE, and why (one line).
+    ///
+    /// ACTION is a secret verb (read, write, use, reveal, delete, manage) with a secret
+    /// path as RESOURCE, or a matrix cell such as members.invite (RESOURCE: vault).
+    /// Exits 0 when allowed and 4 when denied.
+    Check {
+        /// The member.
+        username: String,
+        /// A secret verb or a matrix cell.
+        action: String,
+        /// APP/PROJECT/ENV/NAME, or `vault` for a matrix cell.
+        resource: Option<String>,
+    },
     /// Vault roles and the management matrix each one holds.
     #[command(subcommand)]
     Roles(RolesCommand),

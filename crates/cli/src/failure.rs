@@ -42,6 +42,11 @@ impl Failure {
         Self::new(exit::USAGE, message)
     }
 
+    /// Only an exit code: the command already said everything on standard output.
+    pub fn silent(exit_code: u8) -> Self {
+        Self::new(exit_code, "")
+    }
+
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self

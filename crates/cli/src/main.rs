@@ -26,6 +26,7 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(commands::dispatch(cli)) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(failure) if failure.message.is_empty() => ExitCode::from(failure.exit_code),
         Err(failure) => {
             if json_mode {
                 let body = serde_json::json!({"error": {

@@ -424,6 +424,23 @@ impl Client {
         Ok(list.items)
     }
 
+    /// How a decision comes out for a member, and why.
+    pub async fn check(
+        &self,
+        username: &str,
+        action: &str,
+        resource: Option<&str>,
+    ) -> Result<CheckResult> {
+        let mut query = vec![
+            ("username", username.to_owned()),
+            ("action", action.to_owned()),
+        ];
+        if let Some(resource) = resource {
+            query.push(("resource", resource.to_owned()));
+        }
+        self.get(&["check"], &query).await
+    }
+
     /// The vault's access roles.
     pub async fn access_roles(&self) -> Result<Vec<AccessRoleInfo>> {
         let list: List<AccessRoleInfo> = self.get(&["access-roles"], &[]).await?;

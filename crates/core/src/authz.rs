@@ -196,6 +196,8 @@ pub enum Action {
     ViewRoles,
     /// Author, edit and delete access roles (and custom vault roles).
     ManageRoles,
+    /// Ask how a decision would come out for oneself (`strongroom check`).
+    ExplainOwnAccess,
     /// Suspend, unsuspend or remove a member (the resource names their role).
     ManageMember,
     /// Give a member this vault role (the resource names their current role).
@@ -227,6 +229,7 @@ impl Action {
             Self::ManageInvites => "member.invites",
             Self::ViewRoles => "role.list",
             Self::ManageRoles => "role.manage",
+            Self::ExplainOwnAccess => "access.explain",
             Self::ManageMember => "member.manage",
             Self::AssignRole(_) => "member.assign_role",
             Self::LeaveVault => "member.leave",
@@ -406,6 +409,7 @@ fn decide_in_vault(role: VaultRole, has_access_role: bool, action: Action) -> De
         Action::ManageRoles => {
             capability(role, Capability::RolesManage, "the role may author roles")
         }
+        Action::ExplainOwnAccess => Decision::allow("every member may ask about their own access"),
         Action::InviteMember(offered) => {
             let allowed = capability(role, Capability::MembersInvite, "the role may invite");
             if !allowed.allowed {

@@ -9,6 +9,7 @@ pub mod account;
 pub mod authz;
 pub mod capability;
 pub mod error;
+pub mod explain;
 pub mod ids;
 pub mod names;
 pub mod plan;

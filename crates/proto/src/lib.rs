@@ -610,6 +610,15 @@ pub struct SetAccessRoleRequest {
     pub access_role: Option<String>,
 }
 
+/// `GET /api/v1/check`: how a decision comes out, and why.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CheckResult {
+    /// Whether it would be allowed.
+    pub allowed: bool,
+    /// One line: the decision, the reason and what would change it.
+    pub reason: String,
+}
+
 /// A vault role and its row of the management matrix.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct RoleInfo {

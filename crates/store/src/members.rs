@@ -7,7 +7,7 @@
 use crate::accounts::{vault_columns, vault_from_row};
 use crate::audit::{Severity, record_member_action};
 use crate::db::{Dialect, Row, Tx, q};
-use crate::model::{MemberRecord, Origin, Page, PageRequest, PlanUsage, VaultRecord};
+use crate::model::{CheckSubject, MemberRecord, Origin, Page, PageRequest, PlanUsage, VaultRecord};
 use crate::{Store, now_ms, paginate};
 use strongroom_core::account::Username;
 use strongroom_core::authz::{
@@ -317,6 +317,54 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(member)
+    }
+
+    /// A member of the proof's vault as the next request would see them, for
+    /// `strongroom check`: standing, vault role and access role (name and compiled).
+    pub async fn check_subject(
+        &self,
+        authz: &Authorized,
+        username: &Username,
+    ) -> Result<CheckSubject, Error> {
+        let vault = authz.vault()?.as_str();
+        let row = self
+            .db
+            .optional(
+                q(
+                    "SELECT u.id, m.role, m.status, v.deleted_at, ar.id AS access_role_id, \
+                   ar.name AS access_role, ar.version AS access_role_version \
+                   FROM users u JOIN memberships m ON m.user_id = u.id AND m.vault_id = $1 \
+                   JOIN vaults v ON v.id = m.vault_id \
+                   LEFT JOIN access_roles ar ON ar.id = m.access_role_id WHERE u.username = $2",
+                )
+                .bind(vault)
+                .bind(username.as_str()),
+            )
+            .await?
+            .ok_or_else(|| Error::not_found(&format!("member '{username}'")))?;
+        if authz.action() == Action::ExplainOwnAccess && row.text("id")? != authz.actor().as_str() {
+            return Err(Error::internal(
+                "an own-access proof was used for another member",
+            ));
+        }
+        let standing = if row.opt_i64("deleted_at")?.is_some() {
+            Standing::VaultDeleted
+        } else if row.text("status")? == "suspended" {
+            Standing::Suspended
+        } else {
+            Standing::Active(row.text("role")?.parse()?)
+        };
+        let access = match (
+            row.opt_text("access_role_id")?,
+            row.opt_text("access_role")?,
+            row.opt_i64("access_role_version")?,
+        ) {
+            (Some(id), Some(name), Some(version)) => {
+                Some((name, self.compiled_access_role(&id, version).await?))
+            }
+            _ => None,
+        };
+        Ok(CheckSubject { standing, access })
     }
 
     /// The caller leaves the vault the proof is for. Their sessions acting there move to

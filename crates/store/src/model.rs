@@ -244,6 +244,15 @@ pub struct InviteLinkRecord {
     pub revoked_at: Option<i64>,
 }
 
+/// A member as `strongroom check` sees them.
+#[derive(Debug, Clone)]
+pub struct CheckSubject {
+    /// Their standing and vault role.
+    pub standing: Standing,
+    /// Their access role: name and compiled form.
+    pub access: Option<(String, std::sync::Arc<strongroom_core::access::AccessRole>)>,
+}
+
 /// An access role as stored.
 #[derive(Debug, Clone)]
 pub struct AccessRoleRecord {

@@ -74,6 +74,11 @@ pub async fn dispatch(cli: Cli) -> CliResult {
         Command::Invites(c) => org::invites(&ctx, c).await,
         Command::Roles(c) => roles::roles(&ctx, c).await,
         Command::AccessRoles(c) => roles::access_roles(&ctx, c).await,
+        Command::Check {
+            username,
+            action,
+            resource,
+        } => roles::check(&ctx, &username, &action, resource.as_deref()).await,
         Command::Links(c) => org::links(&ctx, c).await,
         Command::Join { link } => org::join(&ctx, &link).await,
         Command::VerifyEmail(a) => account::verify_email(&ctx, a).await,

@@ -156,3 +156,24 @@ pub async fn access_roles(ctx: &Ctx, command: AccessRolesCommand) -> CliResult {
     }
     Ok(())
 }
+
+pub async fn check(ctx: &Ctx, username: &str, action: &str, resource: Option<&str>) -> CliResult {
+    let resource = resource.filter(|r| *r != "vault");
+    let answer = ctx.client()?.check(username, action, resource).await?;
+    if ctx.json {
+        output::json(&answer)?;
+    } else {
+        println!(
+            "{}: {}",
+            if answer.allowed { "allow" } else { "deny" },
+            answer.reason
+        );
+    }
+    if answer.allowed {
+        Ok(())
+    } else {
+        Err(crate::failure::Failure::silent(
+            crate::failure::exit::DENIED,
+        ))
+    }
+}

@@ -703,6 +703,23 @@ async fn access_roles_are_authored_from_a_toml_file(app: TestApp) {
         .await;
     assert_eq!(refused.status.code(), Some(4));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("reveal"));
+    let denied = alice
+        .run(
+            &["check", "dev", "reveal", "payments/api/production/KEY"],
+            None,
+        )
+        .await;
+    assert_eq!(denied.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&denied.stdout).starts_with("deny: dev may not reveal"));
+    assert!(
+        alice
+            .ok(
+                &["check", "dev", "read", "payments/api/production/KEY"],
+                None
+            )
+            .await
+            .starts_with("allow:")
+    );
     let usage = alice.run(&["members", "set-role", "dev"], None).await;
     assert_eq!(usage.status.code(), Some(2));
     alice
@@ -747,6 +764,8 @@ fn every_command_has_help() {
         vec!["links", "create", "--help"],
         vec!["join", "--help"],
         vec!["roles", "show", "--help"],
+        vec!["access-roles", "create", "--help"],
+        vec!["check", "--help"],
         vec!["verify-email", "--help"],
         vec!["change-email", "--help"],
     ] {

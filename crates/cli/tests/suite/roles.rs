@@ -365,8 +365,93 @@ async fn only_roles_managers_author_access_roles(app: TestApp) {
     );
 }
 
+async fn check_explains_each_decision_as_it_is_enforced(app: TestApp) {
+    let (alice, dev) = vault_with_a_developer(&app).await;
+    give(
+        &alice,
+        "readers",
+        json!({"scope": {"projects": ["payments/api"]}, "environments": {"production": ["reveal"]},
+               "deny": ["payments/api/staging/STRIPE_*"]}),
+    )
+    .await;
+    let cases = [
+        (
+            "reveal",
+            "payments/api/production/KEY",
+            false,
+            "switches 'reveal' off",
+        ),
+        (
+            "reveal",
+            "payments/api/staging/KEY",
+            true,
+            "opens payments/api",
+        ),
+        (
+            "read",
+            "payments/api/production/KEY",
+            true,
+            "leaves 'read' on",
+        ),
+        (
+            "reveal",
+            "billing/api/production/KEY",
+            false,
+            "does not open billing/api",
+        ),
+    ];
+    for (verb, path, allowed, phrase) in cases {
+        let answer = ok(alice.client.check("dev", verb, Some(path)).await);
+        assert_eq!(answer.allowed, allowed, "{verb} {path}: {}", answer.reason);
+        assert!(answer.reason.contains(phrase), "{}", answer.reason);
+        // What check says is what the server does.
+        let enforced = match verb {
+            "reveal" => dev.client.reveal(path, None).await.is_ok(),
+            _ => dev.client.secret(path).await.is_ok(),
+        };
+        assert_eq!(enforced, allowed, "{verb} {path}");
+    }
+    assert!(!ok(alice.client.check("dev", "members.invite", None).await).allowed);
+    assert!(
+        ok(alice
+            .client
+            .check("dev", "members.view", Some("vault"))
+            .await)
+        .allowed
+    );
+    assert!(
+        ok(dev
+            .client
+            .check("dev", "reveal", Some("payments/api/staging/KEY"))
+            .await)
+        .allowed
+    );
+    expect_code(
+        dev.client
+            .check("alice", "reveal", Some("payments/api/staging/KEY"))
+            .await,
+        "permission_denied",
+    );
+    expect_code(
+        alice
+            .client
+            .check("nobody", "read", Some("payments/api/staging/KEY"))
+            .await,
+        "not_found",
+    );
+    expect_code(
+        alice.client.check("dev", "peek", None).await,
+        "invalid_value",
+    );
+    expect_code(
+        alice.client.check("dev", "reveal", None).await,
+        "invalid_path",
+    );
+}
+
 crate::on_both_backends!(
     roles_are_listed_to_those_who_may_view_them,
+    check_explains_each_decision_as_it_is_enforced,
     without_an_access_role_a_developer_opens_no_application,
     an_access_role_opens_its_scope_and_hides_everything_else,
     read_without_reveal_shows_names_but_never_values,

@@ -4,6 +4,7 @@
 
 mod access_roles;
 mod auth;
+mod check;
 mod email;
 mod health;
 mod invites;
@@ -126,6 +127,7 @@ fn api_v1() -> OpenApiRouter<AppState> {
             access_roles::delete_access_role
         ))
         .routes(routes!(access_roles::set_member_access_role))
+        .routes(routes!(check::check))
         .routes(routes!(roles::get_role))
         .routes(routes!(invites::send_invite, invites::list_invites))
         .routes(routes!(invites::revoke_invite))
