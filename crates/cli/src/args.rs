@@ -307,6 +307,9 @@ pub enum MembersCommand {
         /// Vault role to offer, below your own.
         #[arg(long, value_name = "ROLE", default_value = "collaborator")]
         vault_role: String,
+        /// Access role the invitee starts with (default none).
+        #[arg(long, value_name = "NAME")]
+        access_role: Option<String>,
     },
     /// List pending invites.
     Invites,

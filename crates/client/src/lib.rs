@@ -512,12 +512,23 @@ impl Client {
 
     /// Invites an email address.
     pub async fn invite(&self, email: &str, role: Option<&str>) -> Result<InviteSent> {
+        self.invite_with_access_role(email, role, None).await
+    }
+
+    /// Invites an email address, offering an access role too.
+    pub async fn invite_with_access_role(
+        &self,
+        email: &str,
+        role: Option<&str>,
+        access_role: Option<&str>,
+    ) -> Result<InviteSent> {
         self.send(
             Method::POST,
             &["invites"],
             &InviteRequest {
                 email: email.to_owned(),
                 vault_role: role.map(str::to_owned),
+                access_role: access_role.map(str::to_owned),
             },
         )
         .await

@@ -464,6 +464,9 @@ pub struct InviteRequest {
     pub email: String,
     /// The vault role offered (default `collaborator`; below your own).
     pub vault_role: Option<String>,
+    /// The access role the invitee starts with (default none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_role: Option<String>,
 }
 
 /// The answer to an invite: byte for byte the same whatever the address turns out to be
@@ -472,6 +475,8 @@ pub struct InviteRequest {
 pub struct InviteSent {
     /// The vault role offered.
     pub vault_role: String,
+    /// The access role offered, if any.
+    pub access_role: Option<String>,
     /// Days until the invite expires.
     pub expires_in_days: u32,
     /// What happens next.
@@ -487,6 +492,8 @@ pub struct InviteInfo {
     pub email: String,
     /// The offered vault role.
     pub vault_role: String,
+    /// The offered access role, if any.
+    pub access_role: Option<String>,
     /// Who sent it.
     pub invited_by: String,
     /// When it was sent.

@@ -89,6 +89,7 @@ pub fn invite(i: &InviteRecord) -> proto::InviteInfo {
         id: i.id.to_string(),
         email: i.email.clone(),
         vault_role: i.role.to_string(),
+        access_role: i.access_role.clone(),
         invited_by: i.inviter_username.clone(),
         created_at: ts(i.created_at),
         expires_at: ts(i.expires_at),

@@ -200,6 +200,11 @@ impl Store {
                 .bind(id.clone()),
         )
         .await?;
+        tx.execute(
+            q("UPDATE invites SET access_role_id = NULL WHERE access_role_id = $1")
+                .bind(id.clone()),
+        )
+        .await?;
         tx.execute(q("DELETE FROM access_roles WHERE id = $1").bind(id))
             .await?;
         record_member_action(

@@ -13,6 +13,7 @@ use crate::{Store, decode_newest_first_cursor, now_ms, paginate};
 use strongroom_core::account::Email;
 use strongroom_core::authz::{Action, Authorized, VaultRole};
 use strongroom_core::ids::{InviteId, InviteLinkId, VaultId};
+use strongroom_core::names::RoleName;
 use strongroom_core::{Error, ErrorCode};
 use strongroom_crypto::random::new_id;
 
@@ -35,6 +36,7 @@ fn invite_from_row(row: &Row) -> Result<InviteRecord, Error> {
         id: InviteId::from_trusted(row.text("id")?),
         email: row.text("email")?,
         role: row.text("role")?.parse()?,
+        access_role: row.opt_text("access_role")?,
         inviter_username: row.text("inviter_username")?,
         status: row.text("status")?,
         created_at: row.i64("created_at")?,
@@ -100,6 +102,7 @@ impl Store {
         authz: &Authorized,
         email: &Email,
         role: VaultRole,
+        access_role: Option<&RoleName>,
         origin: &Origin,
     ) -> Result<bool, Error> {
         authz.require(Action::InviteMember(role))?;
@@ -119,12 +122,25 @@ impl Store {
         )
         .await?;
         plan_usage(&mut tx, vault).await?.plan_check()?;
+        let access_role_id = match access_role {
+            None => None,
+            Some(name) => Some(
+                tx.optional(
+                    q("SELECT id FROM access_roles WHERE vault_id = $1 AND name = $2")
+                        .bind(vault)
+                        .bind(name.as_str()),
+                )
+                .await?
+                .ok_or_else(|| Error::not_found(&format!("access role '{name}'")))?
+                .text("id")?,
+            ),
+        };
         let inserted = tx
             .execute(
                 q(
                     "INSERT INTO invites (id, vault_id, email, email_key, role, invited_by, \
-                   inviter_username, created_at, expires_at, status) \
-                   SELECT $1, $2, $3, $4, $5, u.id, u.username, $6, $7, 'pending' FROM users u \
+                   inviter_username, created_at, expires_at, status, access_role_id) \
+                   SELECT $1, $2, $3, $4, $5, u.id, u.username, $6, $7, 'pending', $9 FROM users u \
                    WHERE u.id = $8 \
                    AND NOT EXISTS (SELECT 1 FROM memberships m JOIN users x ON x.id = m.user_id \
                                    WHERE m.vault_id = $2 AND x.email_key = $4 \
@@ -139,7 +155,8 @@ impl Store {
                 .bind(role.as_str())
                 .bind(now)
                 .bind(now + INVITE_TTL_MS)
-                .bind(authz.actor().as_str()),
+                .bind(authz.actor().as_str())
+                .bind(access_role_id),
             )
             .await?;
         record_member_action(
@@ -178,10 +195,12 @@ impl Store {
             .db
             .all(
                 q(
-                    "SELECT id, email, role, inviter_username, status, created_at, expires_at \
-                   FROM invites WHERE vault_id = $1 AND status = 'pending' AND expires_at > $2 \
-                   AND (created_at < $3 OR (created_at = $3 AND id > $4)) \
-                   ORDER BY created_at DESC, id LIMIT $5",
+                    "SELECT i.id, i.email, i.role, i.inviter_username, i.status, i.created_at, \
+                   i.expires_at, ar.name AS access_role FROM invites i \
+                   LEFT JOIN access_roles ar ON ar.id = i.access_role_id \
+                   WHERE i.vault_id = $1 AND i.status = 'pending' AND i.expires_at > $2 \
+                   AND (i.created_at < $3 OR (i.created_at = $3 AND i.id > $4)) \
+                   ORDER BY i.created_at DESC, i.id LIMIT $5",
                 )
                 .bind(authz.vault()?.as_str())
                 .bind(now_ms())
@@ -283,7 +302,8 @@ impl Store {
         let mut tx = self.db.begin().await?;
         let row = tx
             .optional(
-                q("SELECT i.vault_id, i.role, i.status, i.expires_at, v.deleted_at FROM invites i \
+                q("SELECT i.vault_id, i.role, i.status, i.expires_at, i.access_role_id, v.deleted_at \
+                   FROM invites i \
                    JOIN vaults v ON v.id = i.vault_id WHERE i.id = $1 AND i.email_key = $2")
                 .bind(id.as_str())
                 .bind(email_key),
@@ -343,15 +363,22 @@ impl Store {
         // The invite held a seat; this only refuses when the plan was lowered since.
         plan_usage(&mut tx, &vault).await?.plan_check()?;
         tx.execute(
-            q("INSERT INTO memberships (vault_id, user_id, role, joined_at) VALUES ($1, $2, $3, $4)")
-                .bind(vault.clone())
-                .bind(actor)
-                .bind(role.as_str())
-                .bind(now),
+            q(
+                "INSERT INTO memberships (vault_id, user_id, role, joined_at, access_role_id) \
+               VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(vault.clone())
+            .bind(actor)
+            .bind(role.as_str())
+            .bind(now)
+            .bind(row.opt_text("access_role_id")?),
         )
         .await
         .map_err(|e| match e.code() {
-            ErrorCode::AlreadyExists => Error::new(ErrorCode::Conflict, "you are already a member of this organization"),
+            ErrorCode::AlreadyExists => Error::new(
+                ErrorCode::Conflict,
+                "you are already a member of this organization",
+            ),
             _ => e,
         })?;
         record_member_action(

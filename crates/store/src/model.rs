@@ -194,6 +194,8 @@ pub struct InviteRecord {
     pub email: String,
     /// The offered vault role.
     pub role: VaultRole,
+    /// The offered access role, if any.
+    pub access_role: Option<String>,
     /// Who sent it.
     pub inviter_username: String,
     /// `pending`, `accepted`, `declined`, `revoked` or `expired`.

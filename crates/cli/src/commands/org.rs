@@ -170,8 +170,14 @@ pub async fn members(ctx: &Ctx, command: MembersCommand) -> CliResult {
                     .collect(),
             );
         }
-        MembersCommand::Invite { email, vault_role } => {
-            let sent = client.invite(&email, Some(&vault_role)).await?;
+        MembersCommand::Invite {
+            email,
+            vault_role,
+            access_role,
+        } => {
+            let sent = client
+                .invite_with_access_role(&email, Some(&vault_role), access_role.as_deref())
+                .await?;
             if ctx.json {
                 return output::json(&sent);
             }

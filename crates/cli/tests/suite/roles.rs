@@ -449,8 +449,54 @@ async fn check_explains_each_decision_as_it_is_enforced(app: TestApp) {
     );
 }
 
+async fn an_invite_can_carry_the_access_role_the_invitee_starts_with(app: TestApp) {
+    let (alice, _) = vault_with_a_developer(&app).await;
+    ok(alice
+        .client
+        .create_access_role(
+            "payments-api",
+            json!({"scope": {"projects": ["payments/api"]}}),
+        )
+        .await);
+    expect_code(
+        alice
+            .client
+            .invite_with_access_role("x@example.com", None, Some("no-such-role"))
+            .await,
+        "not_found",
+    );
+    let carol = app.verified_user("carol").await;
+    let sent = ok(alice
+        .client
+        .invite_with_access_role("carol@example.com", Some("developer"), Some("payments-api"))
+        .await);
+    assert_eq!(sent.access_role.as_deref(), Some("payments-api"));
+    let pending = ok(alice.client.pending_invites().await);
+    assert_eq!(pending[0].access_role.as_deref(), Some("payments-api"));
+    let invite = ok(carol.client.received_invites().await).remove(0);
+    let joined = ok(carol.client.accept_invite(&invite.id).await);
+    ok(carol.client.switch_vault(&joined.id).await);
+    assert_eq!(
+        ok(carol
+            .client
+            .reveal("payments/api/production/KEY", None)
+            .await)
+        .value
+        .expose(),
+        "v"
+    );
+    expect_code(
+        carol
+            .client
+            .reveal("billing/api/production/KEY", None)
+            .await,
+        "not_found",
+    );
+}
+
 crate::on_both_backends!(
     roles_are_listed_to_those_who_may_view_them,
+    an_invite_can_carry_the_access_role_the_invitee_starts_with,
     check_explains_each_decision_as_it_is_enforced,
     without_an_access_role_a_developer_opens_no_application,
     an_access_role_opens_its_scope_and_hides_everything_else,

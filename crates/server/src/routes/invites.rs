@@ -15,6 +15,7 @@ use strongroom_core::ErrorCode;
 use strongroom_core::account::Email;
 use strongroom_core::authz::{Action, VaultRole};
 use strongroom_core::ids::{InviteId, InviteLinkId};
+use strongroom_core::names::RoleName;
 use strongroom_crypto::token::{self, Token};
 use strongroom_proto::{
     CreateLinkRequest, ErrorBody, InviteInfo, InviteLinkCreated, InviteLinkInfo, InviteRequest,
@@ -44,9 +45,17 @@ pub async fn send_invite(
         .parse()?;
     let authz = caller.in_vault(Action::InviteMember(role))?;
     let email = Email::parse(&body.email)?;
+    let access_role: Option<RoleName> = body
+        .access_role
+        .as_deref()
+        .map(|name| {
+            name.parse()
+                .map_err(|_| Error::not_found(&format!("access role '{name}'")))
+        })
+        .transpose()?;
     let inserted = state
         .store
-        .invite_by_email(&authz, &email, role, &meta.origin())
+        .invite_by_email(&authz, &email, role, access_role.as_ref(), &meta.origin())
         .await?;
     let (store, mailer, to, inviter) = (
         state.store.clone(),
@@ -72,6 +81,7 @@ pub async fn send_invite(
         StatusCode::ACCEPTED,
         ApiJson(InviteSent {
             vault_role: role.to_string(),
+            access_role: access_role.map(|r| r.to_string()),
             expires_in_days: u32::try_from(INVITE_TTL_MS / (24 * HOUR_MS)).unwrap_or(7),
             message: "if this address belongs to a Strongroom account, the invite is waiting in \
                       its owner's invites (they need to have verified the address to accept)"

@@ -16,3 +16,6 @@ CREATE TABLE access_roles (
 ALTER TABLE memberships ADD COLUMN access_role_id TEXT REFERENCES access_roles (id);
 CREATE INDEX memberships_by_access_role ON memberships (access_role_id)
     WHERE access_role_id IS NOT NULL;
+
+-- An invite may carry the access role its invitee starts with.
+ALTER TABLE invites ADD COLUMN access_role_id TEXT REFERENCES access_roles (id);
