@@ -9,6 +9,7 @@ use crate::members::plan_usage;
 use crate::model::{
     InviteLinkRecord, InviteRecord, Origin, Page, PageRequest, ReceivedInvite, VaultRecord,
 };
+use crate::organizations::vault_as_member;
 use crate::{Store, decode_newest_first_cursor, now_ms, paginate};
 use strongroom_core::account::Email;
 use strongroom_core::authz::{Action, Authorized, VaultRole};
@@ -391,18 +392,7 @@ impl Store {
             Severity::Notice,
         )
         .await?;
-        let record = tx
-            .one(
-                q(concat!(
-                    "SELECT ",
-                    crate::accounts::vault_columns!(),
-                    " FROM vaults v JOIN memberships m ON m.vault_id = v.id WHERE v.id = $1 AND m.user_id = $2"
-                ))
-                .bind(vault)
-                .bind(actor),
-            )
-            .await?;
-        let record = crate::accounts::vault_from_row(&record)?;
+        let record = vault_as_member(&mut tx, &vault, authz.actor()).await?;
         tx.commit().await?;
         Ok(Some(record))
     }
@@ -600,18 +590,7 @@ impl Store {
             Severity::Notice,
         )
         .await?;
-        let record = tx
-            .one(
-                q(concat!(
-                    "SELECT ",
-                    crate::accounts::vault_columns!(),
-                    " FROM vaults v JOIN memberships m ON m.vault_id = v.id WHERE v.id = $1 AND m.user_id = $2"
-                ))
-                .bind(vault)
-                .bind(actor),
-            )
-            .await?;
-        let record = crate::accounts::vault_from_row(&record)?;
+        let record = vault_as_member(&mut tx, &vault, authz.actor()).await?;
         tx.commit().await?;
         Ok(record)
     }

@@ -4,7 +4,6 @@
 //! demotion of the actor or promotion of the target cannot slip between the decision and
 //! the write.
 
-use crate::accounts::{vault_columns, vault_from_row};
 use crate::audit::{Severity, record_member_action};
 use crate::db::{Dialect, Row, Tx, q};
 use crate::model::{CheckSubject, MemberRecord, Origin, Page, PageRequest, PlanUsage, VaultRecord};
@@ -424,19 +423,9 @@ impl Store {
                 .bind(vault),
         )
         .await?;
-        let row = tx
-            .one(
-                q(concat!(
-                    "SELECT ",
-                    vault_columns!(),
-                    " FROM vaults v JOIN memberships m ON m.vault_id = v.id \
-                     WHERE v.id = $1 AND m.user_id = $2"
-                ))
-                .bind(personal.as_str())
-                .bind(actor),
-            )
-            .await?;
-        let record = vault_from_row(&row)?;
+        let record =
+            crate::organizations::vault_as_member(&mut tx, personal.as_str(), authz.actor())
+                .await?;
         tx.commit().await?;
         Ok(record)
     }

@@ -54,7 +54,12 @@ pub(crate) async fn insert_owned_vault(
     Ok(())
 }
 
-async fn vault_as_member(tx: &mut Tx, vault: &str, user: &UserId) -> Result<VaultRecord, Error> {
+/// A vault as its member `user` sees it (their role and standing there).
+pub(crate) async fn vault_as_member(
+    tx: &mut Tx,
+    vault: &str,
+    user: &UserId,
+) -> Result<VaultRecord, Error> {
     let row = tx
         .optional(
             q(concat!(
