@@ -777,10 +777,11 @@ impl Store {
     ) -> Result<Vec<(SecretName, ImportOutcome)>, Error> {
         write.require(Action::WriteSecret)?;
         reveal.require(Action::RevealSecret)?;
-        let vault = write.vault()?.as_str();
-        if reveal.vault()?.as_str() != vault {
+        if reveal.vault()? != write.vault()? {
             return Err(Error::internal("import proofs are for different vaults"));
         }
+        let vault = scoped_vault(write, env)?;
+        write.permit_environment(Verb::Write, env)?;
         let mut tx = self.db.begin().await?;
         let sealer = self.sealer_in_tx(&mut tx, vault, env).await?;
         let rows = tx

@@ -161,6 +161,12 @@ async fn an_access_role_opens_its_scope_and_hides_everything_else(app: TestApp) 
         dev.client.secrets("payments/worker/production").await,
         "not_found",
     );
+    expect_code(
+        dev.client
+            .import("billing/api/production", Default::default())
+            .await,
+        "not_found",
+    );
     expect_code(dev.client.create_app("mine").await, "permission_denied");
 }
 
