@@ -274,17 +274,6 @@ pub struct AccessRoleRecord {
     pub updated_at: i64,
 }
 
-/// What an operator sees of an organization soft-deleted or purged.
-#[derive(Debug, Clone)]
-pub struct DeletedVault {
-    /// Id.
-    pub id: VaultId,
-    /// Name.
-    pub name: String,
-    /// When it was soft-deleted.
-    pub deleted_at: i64,
-}
-
 /// An application, project or environment: a named node of the tree.
 #[derive(Debug, Clone)]
 pub struct NodeRecord {
