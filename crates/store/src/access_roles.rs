@@ -19,6 +19,22 @@ use strongroom_crypto::random::new_id;
 pub(crate) type AccessRoleCache =
     Arc<std::sync::Mutex<std::collections::HashMap<String, (i64, Arc<AccessRole>)>>>;
 
+/// The id of access role `name` in `vault`, or "not found".
+pub(crate) async fn access_role_id(
+    tx: &mut crate::db::Tx,
+    vault: &str,
+    name: &RoleName,
+) -> Result<String, Error> {
+    tx.optional(
+        q("SELECT id FROM access_roles WHERE vault_id = $1 AND name = $2")
+            .bind(vault)
+            .bind(name.as_str()),
+    )
+    .await?
+    .ok_or_else(|| Error::not_found(&format!("access role '{name}'")))?
+    .text("id")
+}
+
 fn spec_from_text(text: &str) -> Result<AccessRoleSpec, Error> {
     serde_json::from_str(text)
         .map_err(|e| Error::internal(format!("stored access role is malformed: {e}")))
@@ -186,15 +202,7 @@ impl Store {
         authz.require(Action::ManageRoles)?;
         let vault = authz.vault()?.as_str();
         let mut tx = self.db.begin().await?;
-        let id = tx
-            .optional(
-                q("SELECT id FROM access_roles WHERE vault_id = $1 AND name = $2")
-                    .bind(vault)
-                    .bind(name.as_str()),
-            )
-            .await?
-            .ok_or_else(|| Error::not_found(&format!("access role '{name}'")))?
-            .text("id")?;
+        let id = access_role_id(&mut tx, vault, name).await?;
         tx.execute(
             q("UPDATE memberships SET access_role_id = NULL WHERE access_role_id = $1")
                 .bind(id.clone()),

@@ -3,6 +3,7 @@
 //! conditional insert), so the inviter's answer says nothing about other people. Only an
 //! account whose verified address matches may see or accept it.
 
+use crate::access_roles::access_role_id;
 use crate::audit::{Severity, record_member_action};
 use crate::db::{Row, q};
 use crate::members::plan_usage;
@@ -125,16 +126,7 @@ impl Store {
         plan_usage(&mut tx, vault).await?.plan_check()?;
         let access_role_id = match access_role {
             None => None,
-            Some(name) => Some(
-                tx.optional(
-                    q("SELECT id FROM access_roles WHERE vault_id = $1 AND name = $2")
-                        .bind(vault)
-                        .bind(name.as_str()),
-                )
-                .await?
-                .ok_or_else(|| Error::not_found(&format!("access role '{name}'")))?
-                .text("id")?,
-            ),
+            Some(name) => Some(access_role_id(&mut tx, vault, name).await?),
         };
         let inserted = tx
             .execute(

@@ -275,16 +275,9 @@ impl Store {
             MemberChange::SetAccessRole(name) => {
                 let id = match name {
                     None => None,
-                    Some(name) => Some(
-                        tx.optional(
-                            q("SELECT id FROM access_roles WHERE vault_id = $1 AND name = $2")
-                                .bind(vault)
-                                .bind(name.as_str()),
-                        )
-                        .await?
-                        .ok_or_else(|| Error::not_found(&format!("access role '{name}'")))?
-                        .text("id")?,
-                    ),
+                    Some(name) => {
+                        Some(crate::access_roles::access_role_id(&mut tx, vault, name).await?)
+                    }
                 };
                 tx.execute(
                     q("UPDATE memberships SET access_role_id = $1 WHERE vault_id = $2 AND user_id = $3")

@@ -18,6 +18,17 @@ use strongroom_crypto::random::new_id;
 /// How long a soft-deleted organization can be restored before it is purged.
 pub const RESTORE_WINDOW_MS: i64 = 30 * 24 * 60 * 60 * 1000;
 
+/// Organization names are unique per owner; says so in terms the owner can act on.
+fn name_taken(e: Error, name: &str) -> Error {
+    match e.code() {
+        ErrorCode::AlreadyExists => Error::new(
+            ErrorCode::AlreadyExists,
+            format!("you already own an organization named '{name}'; choose another name"),
+        ),
+        _ => e,
+    }
+}
+
 /// Inserts a vault and its owner's membership.
 pub(crate) async fn insert_owned_vault(
     tx: &mut Tx,
@@ -36,13 +47,7 @@ pub(crate) async fn insert_owned_vault(
             .bind(now),
     )
     .await
-    .map_err(|e| match e.code() {
-        ErrorCode::AlreadyExists => Error::new(
-            ErrorCode::AlreadyExists,
-            format!("you already own an organization named '{name}'; choose another name"),
-        ),
-        _ => e,
-    })?;
+    .map_err(|e| name_taken(e, name))?;
     tx.execute(
         q("INSERT INTO memberships (vault_id, user_id, role, joined_at) VALUES ($1, $2, $3, $4)")
             .bind(id.as_str())
@@ -133,13 +138,7 @@ impl Store {
                 .bind(authz.actor().as_str()),
             )
             .await
-            .map_err(|e| match e.code() {
-                ErrorCode::AlreadyExists => Error::new(
-                    ErrorCode::AlreadyExists,
-                    format!("you already own an organization named '{name}'; choose another name"),
-                ),
-                _ => e,
-            })?;
+            .map_err(|e| name_taken(e, name.as_str()))?;
         if n != 1 {
             return Err(Error::new(
                 ErrorCode::Conflict,
