@@ -294,7 +294,13 @@ pub struct AccessRole {
     deny_by_app: HashMap<String, Vec<DenyRule>>,
     deny_by_project: HashMap<String, Vec<DenyRule>>,
     deny_any: Vec<DenyRule>,
+    /// Every deny rule as written, in file order.
+    deny_texts: Vec<String>,
 }
+
+/// A name no application, project or environment can have: it stands for "any name the
+/// roles do not mention" when two roles are compared.
+const UNNAMED: &str = "\u{1}";
 
 /// What an access role says about one secret, for every verb at once.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -344,6 +350,7 @@ impl AccessRole {
             deny_by_app: HashMap::new(),
             deny_by_project: HashMap::new(),
             deny_any: Vec::new(),
+            deny_texts: spec.deny.clone(),
         };
         match &spec.scope {
             ScopeSpec::Everything => role.everything = true,
@@ -475,6 +482,187 @@ impl AccessRole {
 
     fn decide(&self, verb: Verb, path: &[&str], secret_type: Option<SecretType>) -> AccessOutcome {
         self.verdict_at(path, secret_type).outcome(verb)
+    }
+
+    /// A role that opens nothing: what a member without an access role holds.
+    pub fn nothing() -> Self {
+        Self {
+            everything: false,
+            applications: HashSet::new(),
+            projects: HashMap::new(),
+            everywhere: Switches::default(),
+            per_project: HashMap::new(),
+            deny_by_app: HashMap::new(),
+            deny_by_project: HashMap::new(),
+            deny_any: Vec::new(),
+            deny_texts: Vec::new(),
+        }
+    }
+
+    /// The deny rules as written, in file order.
+    pub fn deny_rules(&self) -> &[String] {
+        &self.deny_texts
+    }
+
+    /// Verbs switched off at `app/project/env` for secrets of `secret_type`, deny rules
+    /// aside.
+    fn off_at(
+        &self,
+        app: &str,
+        project: &str,
+        env: &str,
+        secret_type: Option<SecretType>,
+    ) -> Verbs {
+        let mut off = self.everywhere.off_for(env, secret_type);
+        if let Some(switches) = self.project_switches(app, project) {
+            off = off.union(switches.off_for(env, secret_type));
+        }
+        off
+    }
+
+    /// Checks that `other` opens nothing this role does not, so that the holder of this
+    /// role may author or hand out `other`. The answer is exact, not sampled: the switches
+    /// depend on a name only through whether a role mentions it, so comparing at every
+    /// mentioned name plus one unmentioned one covers every path. `other` must carry every
+    /// deny rule of this role. On failure, says in words the first thing `other` would add.
+    pub fn covers(&self, other: &AccessRole) -> Result<(), String> {
+        if other.everything && !self.everything {
+            return Err("it opens every application, and yours does not".into());
+        }
+        let mut whole: Vec<&String> = other.applications.iter().collect();
+        whole.sort();
+        for app in whole {
+            if !self.everything && !self.applications.contains(app) {
+                return Err(format!(
+                    "it opens application '{app}' whole, and yours does not"
+                ));
+            }
+        }
+        let mut projects: Vec<(&String, &String)> = other
+            .projects
+            .iter()
+            .flat_map(|(app, ps)| ps.iter().map(move |p| (app, p)))
+            .collect();
+        projects.sort();
+        for (app, project) in projects {
+            if !self.opens_project(app, project) {
+                return Err(format!(
+                    "it opens project '{app}/{project}', and yours does not"
+                ));
+            }
+        }
+        if let Some(rule) = self
+            .deny_texts
+            .iter()
+            .find(|rule| !other.deny_texts.contains(rule))
+        {
+            return Err(format!("it lacks your deny rule '{rule}'"));
+        }
+        let envs = self.mentioned_environments(other);
+        let types: Vec<Option<SecretType>> = std::iter::once(None)
+            .chain(SecretType::ALL.into_iter().map(Some))
+            .collect();
+        for (app, project) in self.mentioned_projects(other) {
+            if !other.opens_project(&app, &project) {
+                continue;
+            }
+            let place = |env: Option<&str>| {
+                let name = |n: &str| {
+                    if n == UNNAMED {
+                        "*".to_owned()
+                    } else {
+                        n.to_owned()
+                    }
+                };
+                match env {
+                    Some(env) => format!("{}/{}/{}", name(&app), name(&project), name(env)),
+                    None => format!("{}/{}", name(&app), name(&project)),
+                }
+            };
+            for env in &envs {
+                for secret_type in &types {
+                    let mine = self.off_at(&app, &project, env, *secret_type);
+                    let theirs = other.off_at(&app, &project, env, *secret_type);
+                    if let Some(verb) = Verb::ALL
+                        .into_iter()
+                        .find(|v| mine.contains(*v) && !theirs.contains(*v))
+                    {
+                        let of_type = secret_type
+                            .map(|t| format!(" for {t} secrets"))
+                            .unwrap_or_default();
+                        return Err(format!(
+                            "it leaves '{verb}' on at {}{of_type}, where yours switches it off",
+                            place(Some(env))
+                        ));
+                    }
+                }
+            }
+            if other.may_attach_machines(&app, &project)
+                && !self.may_attach_machines(&app, &project)
+            {
+                return Err(format!(
+                    "it lets machines be attached at {}, where yours does not",
+                    place(None)
+                ));
+            }
+            if other.may_author_policies(&app, &project)
+                && !self.may_author_policies(&app, &project)
+            {
+                return Err(format!(
+                    "it lets access policies be authored at {}, where yours does not",
+                    place(None)
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Every `app/project` either role names, each application with one unnamed project,
+    /// and one unnamed application.
+    fn mentioned_projects(&self, other: &AccessRole) -> Vec<(String, String)> {
+        let mut by_app: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
+            std::collections::BTreeMap::new();
+        for role in [self, other] {
+            for app in &role.applications {
+                by_app.entry(app.clone()).or_default();
+            }
+            for (app, projects) in &role.projects {
+                by_app
+                    .entry(app.clone())
+                    .or_default()
+                    .extend(projects.iter().cloned());
+            }
+            for (app, projects) in &role.per_project {
+                by_app
+                    .entry(app.clone())
+                    .or_default()
+                    .extend(projects.keys().cloned());
+            }
+        }
+        by_app.entry(UNNAMED.to_owned()).or_default();
+        by_app
+            .into_iter()
+            .flat_map(|(app, projects)| {
+                projects
+                    .into_iter()
+                    .chain([UNNAMED.to_owned()])
+                    .map(move |p| (app.clone(), p))
+            })
+            .collect()
+    }
+
+    /// Every environment either role names, and one unnamed environment.
+    fn mentioned_environments(&self, other: &AccessRole) -> Vec<String> {
+        let mut envs = std::collections::BTreeSet::new();
+        for role in [self, other] {
+            let all = std::iter::once(&role.everywhere)
+                .chain(role.per_project.values().flat_map(HashMap::values));
+            for switches in all {
+                envs.extend(switches.environments.keys().cloned());
+            }
+        }
+        envs.insert(UNNAMED.to_owned());
+        envs.into_iter().collect()
     }
 
     /// Whether machines may be attached to and detached from `app/project`.
@@ -624,6 +812,106 @@ mod tests {
         assert!(glob_matches(b"*", b"anything"));
         assert!(!glob_matches(b"STRIPE_*", b"PAYPAL_KEY"));
         assert!(!glob_matches(b"KEY", b"KEYS"));
+    }
+
+    fn covers(author: &str, candidate: &str) -> Result<(), String> {
+        role(author).covers(&role(candidate))
+    }
+
+    #[test]
+    fn a_role_covers_itself_and_anything_narrower() {
+        let wide = r#"{"scope": "everything", "environments": {"production": ["reveal"]}, "deny": ["payments/api/production/ROOT_*"]}"#;
+        assert_eq!(covers(wide, wide), Ok(()));
+        assert_eq!(
+            covers(
+                wide,
+                r#"{"scope": {"projects": ["payments/api"]}, "off": ["reveal", "delete"], "deny": ["payments/api/production/ROOT_*", "payments/+/staging"]}"#
+            ),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn widening_the_scope_is_not_covered() {
+        let apps = r#"{"scope": {"applications": ["payments"]}}"#;
+        assert!(covers(apps, r#"{"scope": "everything"}"#).is_err());
+        assert!(covers(apps, r#"{"scope": {"applications": ["billing"]}}"#).is_err());
+        assert!(covers(apps, r#"{"scope": {"projects": ["billing/api"]}}"#).is_err());
+        assert_eq!(
+            covers(apps, r#"{"scope": {"projects": ["payments/api"]}}"#),
+            Ok(())
+        );
+        let projects = r#"{"scope": {"projects": ["payments/api"]}}"#;
+        let err = covers(projects, r#"{"scope": {"applications": ["payments"]}}"#);
+        assert_eq!(
+            err,
+            Err("it opens application 'payments' whole, and yours does not".into())
+        );
+    }
+
+    #[test]
+    fn turning_a_switched_off_verb_back_on_is_not_covered() {
+        let author = r#"{"scope": "everything", "environments": {"production": ["reveal"]}}"#;
+        assert_eq!(
+            covers(author, r#"{"scope": "everything"}"#),
+            Err("it leaves 'reveal' on at */*/production, where yours switches it off".into())
+        );
+        let by_type = r#"{"scope": "everything", "off_by_type": {"certificate": ["reveal"]}}"#;
+        assert!(covers(by_type, r#"{"scope": {"projects": ["a/b"]}}"#).is_err());
+        let per_project = r#"{"scope": "everything", "projects": {"a/b": {"off": ["write"]}}}"#;
+        assert!(covers(per_project, r#"{"scope": {"applications": ["a"]}}"#).is_err());
+        assert_eq!(
+            covers(per_project, r#"{"scope": {"projects": ["a/c"]}}"#),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn switching_a_verb_off_only_inside_the_narrower_scope_is_enough() {
+        assert_eq!(
+            covers(
+                r#"{"scope": "everything", "off": ["reveal"]}"#,
+                r#"{"scope": {"projects": ["a/b"]}, "projects": {"a/b": {"off": ["reveal"]}}}"#
+            ),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn machines_and_policies_switched_off_stay_off() {
+        let author = r#"{"scope": "everything", "machines": false}"#;
+        assert!(covers(author, r#"{"scope": "everything"}"#).is_err());
+        assert_eq!(
+            covers(author, r#"{"scope": "everything", "machines": false}"#),
+            Ok(())
+        );
+        let author = r#"{"scope": "everything", "projects": {"a/b": {"policies": false}}}"#;
+        assert!(covers(author, r#"{"scope": {"projects": ["a/b"]}}"#).is_err());
+    }
+
+    #[test]
+    fn a_role_without_the_authors_deny_rule_is_not_covered() {
+        assert_eq!(
+            covers(
+                r#"{"scope": "everything", "deny": ["payments/+/production/STRIPE_*"]}"#,
+                r#"{"scope": {"projects": ["billing/api"]}}"#
+            ),
+            Err("it lacks your deny rule 'payments/+/production/STRIPE_*'".into())
+        );
+    }
+
+    #[test]
+    fn nothing_covers_only_a_role_that_opens_nothing() {
+        let nothing = AccessRole::nothing();
+        assert!(
+            nothing
+                .covers(&role(r#"{"scope": {"projects": ["a/b"]}}"#))
+                .is_err()
+        );
+        assert_eq!(
+            nothing.covers(&role(r#"{"scope": {"projects": []}}"#)),
+            Ok(())
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! Denials of things the principal may not even know exist are marked `hidden`, and the
 //! API answers them exactly like "not found".
 
-use crate::access::{AccessOutcome, AccessRole, Verb};
+use crate::access::{AccessOutcome, AccessRole, AccessRoleSpec, Verb};
 use crate::capability::{Capabilities, Capability};
 use crate::error::{Error, ErrorCode};
 use crate::ids::{UserId, VaultId};
@@ -17,7 +17,9 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
-/// A member's role in a vault (the management matrix arrives with custom roles).
+/// A member's role in a vault: one of the built-in rows of the management matrix, or a
+/// custom row authored on the enterprise plan. Seniority is inclusion of rows, so "below"
+/// means the same for built-in and custom roles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum VaultRole {
     /// The one owner: holds everything.
@@ -28,17 +30,22 @@ pub enum VaultRole {
     Developer,
     /// The overview and their own audit entries.
     Collaborator,
+    /// A custom role: exactly these cells, and applications only through an access role.
+    Custom(Capabilities),
 }
 
 impl VaultRole {
-    /// Seniority: a member may act only on members, and assign only roles, strictly below.
-    pub fn rank(self) -> u8 {
-        match self {
-            Self::Owner => 3,
-            Self::Admin => 2,
-            Self::Developer => 1,
-            Self::Collaborator => 0,
-        }
+    /// Whether the role opens every application without an access role (owner, admin).
+    pub fn sees_everything(self) -> bool {
+        matches!(self, Self::Owner | Self::Admin)
+    }
+
+    /// Seniority: a member may act only on members, and assign only roles, strictly below
+    /// their own. Below means fewer cells of the matrix, and never a wider view of the
+    /// data: a custom role holding more cells than Admin still cannot make an admin.
+    pub fn is_below(self, other: VaultRole) -> bool {
+        self.capabilities().is_strictly_below(other.capabilities())
+            && (!self.sees_everything() || other.sees_everything())
     }
 
     /// The built-in role's row of the management matrix.
@@ -67,6 +74,7 @@ impl VaultRole {
                 AuditViewOwn,
             ]),
             Self::Collaborator => Capabilities::of(&[Overview, AuditViewOwn]),
+            Self::Custom(cells) => cells,
         }
     }
 
@@ -96,16 +104,20 @@ impl VaultRole {
                 "Developer: machines, AI agents, integrations, the member roster, own trash and own audit entries"
             }
             Self::Collaborator => "Collaborator: the overview and their own audit entries",
+            Self::Custom(_) => {
+                "A custom role: the cells listed, and applications through an access role"
+            }
         }
     }
 
-    /// Storage and wire form.
+    /// Storage form; a custom role is stored as `custom` with a reference to its row.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Owner => "owner",
             Self::Admin => "admin",
             Self::Developer => "developer",
             Self::Collaborator => "collaborator",
+            Self::Custom(_) => "custom",
         }
     }
 }
@@ -374,7 +386,7 @@ fn capability(role: VaultRole, capability: Capability, reason: &'static str) -> 
 }
 
 fn decide_in_vault(role: VaultRole, has_access_role: bool, action: Action) -> Decision {
-    let sees_everything = matches!(role, VaultRole::Owner | VaultRole::Admin);
+    let sees_everything = role.sees_everything();
     match action {
         Action::WriteStructure => {
             if sees_everything {
@@ -416,7 +428,7 @@ fn decide_in_vault(role: VaultRole, has_access_role: bool, action: Action) -> De
                 allowed
             } else if offered == VaultRole::Owner {
                 Decision::deny("the owner role is not assignable; ownership moves only by transfer")
-            } else if offered.rank() >= role.rank() {
+            } else if !offered.is_below(role) {
                 Decision::deny("an invite may only offer a vault role below your own")
             } else {
                 allowed
@@ -465,7 +477,7 @@ fn decide_on_member(role: VaultRole, action: Action, target: VaultRole) -> Decis
     if target == VaultRole::Owner {
         return Decision::deny("nobody can suspend, remove or change the role of the owner");
     }
-    if target.rank() >= role.rank() {
+    if !target.is_below(role) {
         return Decision::deny("you can act only on members whose role is below your own");
     }
     if let Action::AssignRole(new) = action {
@@ -474,7 +486,7 @@ fn decide_on_member(role: VaultRole, action: Action, target: VaultRole) -> Decis
                 "the owner role is not assignable; ownership moves only by transfer",
             );
         }
-        if new.rank() >= role.rank() {
+        if !new.is_below(role) {
             return Decision::deny("you can assign only vault roles below your own");
         }
     }
@@ -489,6 +501,9 @@ pub struct Authorized {
     vault: Option<VaultId>,
     action: Action,
     lens: Lens,
+    /// The actor's cells of the management matrix: the ceiling of any vault role they
+    /// author.
+    capabilities: Capabilities,
 }
 
 /// How much of the vault a proof opens.
@@ -637,6 +652,107 @@ impl Authorized {
         }
     }
 
+    /// Checks a custom vault role its author is about to create (`old` is `None`), edit
+    /// or delete (`new` is `None`): nobody writes a cell they do not hold, touches a role
+    /// that holds more than they do, or gives a custom role an owner-only cell.
+    pub fn permit_vault_role_authoring(
+        &self,
+        old: Option<Capabilities>,
+        new: Option<Capabilities>,
+    ) -> Result<(), Error> {
+        self.require(Action::ManageRoles)?;
+        if let Some(old) = old {
+            let beyond = old.beyond(self.capabilities);
+            if !beyond.is_empty() {
+                return Err(escalation(format!(
+                    "this role holds {} and you do not, so you cannot change it",
+                    cell_list(&beyond)
+                )));
+            }
+        }
+        if let Some(new) = new {
+            let owner_only = new.beyond(Capabilities::all().without(Capabilities::OWNER_ONLY));
+            if !owner_only.is_empty() {
+                return Err(Error::new(
+                    ErrorCode::InvalidValue,
+                    format!(
+                        "{} belong to the owner alone; ownership moves only by transfer",
+                        cell_list(&owner_only)
+                    ),
+                ));
+            }
+            let beyond = new.beyond(self.capabilities);
+            if !beyond.is_empty() {
+                return Err(escalation(format!(
+                    "you cannot grant {}: your own vault role does not hold it",
+                    cell_list(&beyond)
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks an access role its author is about to create (`old` is `None`) or edit, and
+    /// returns the file to store: the author's own deny rules travel into it. Nobody
+    /// writes a role that opens more than their own, edits one that already does, or
+    /// removes a deny rule that binds them.
+    pub fn permit_access_role_authoring(
+        &self,
+        old: Option<&AccessRole>,
+        new: &AccessRoleSpec,
+    ) -> Result<AccessRoleSpec, Error> {
+        self.require(Action::ManageRoles)?;
+        let nothing = AccessRole::nothing();
+        let author = match &self.lens {
+            Lens::Everything => return Ok(new.clone()),
+            Lens::AccessRole(role) => role.as_ref(),
+            Lens::Nothing => &nothing,
+        };
+        if let Some(old) = old {
+            author.covers(old).map_err(|why| {
+                escalation(format!(
+                    "this access role opens more than yours ({why}), so you cannot change it"
+                ))
+            })?;
+            if let Some(rule) = author
+                .deny_rules()
+                .iter()
+                .find(|rule| old.deny_rules().contains(rule) && !new.deny.contains(rule))
+            {
+                return Err(escalation(format!(
+                    "deny rule '{rule}' binds you, so you cannot remove it"
+                )));
+            }
+        }
+        let mut merged = new.clone();
+        for rule in author.deny_rules() {
+            if !merged.deny.contains(rule) {
+                merged.deny.push(rule.clone());
+            }
+        }
+        let compiled = AccessRole::compile(&merged)?;
+        author
+            .covers(&compiled)
+            .map_err(|why| escalation(format!("the role would grant more than you hold: {why}")))?;
+        Ok(merged)
+    }
+
+    /// Checks that the actor may hand `role` to a member (assigning it, or offering it in
+    /// an invite): it must open nothing the actor's own access does not.
+    pub fn permit_granting_access_role(&self, role: &AccessRole) -> Result<(), Error> {
+        let nothing = AccessRole::nothing();
+        let author = match &self.lens {
+            Lens::Everything => return Ok(()),
+            Lens::AccessRole(own) => own.as_ref(),
+            Lens::Nothing => &nothing,
+        };
+        author.covers(role).map_err(|why| {
+            escalation(format!(
+                "you can hand out only access you hold yourself: {why}"
+            ))
+        })
+    }
+
     /// Checks that this proof covers `action`; a mismatch is a programming error.
     pub fn require(&self, action: Action) -> Result<(), Error> {
         if self.action == action {
@@ -669,8 +785,12 @@ pub fn authorize(
         });
     }
     let Principal::Member(member) = principal;
+    let capabilities = match member.standing {
+        Standing::Active(role) => role.capabilities(),
+        _ => Capabilities::NONE,
+    };
     let lens = match (member.standing, &member.access) {
-        (Standing::Active(VaultRole::Owner | VaultRole::Admin), _) => Lens::Everything,
+        (Standing::Active(role), _) if role.sees_everything() => Lens::Everything,
         (_, Some(role)) => Lens::AccessRole(role.clone()),
         (_, None) => Lens::Nothing,
     };
@@ -682,7 +802,23 @@ pub fn authorize(
         },
         action,
         lens,
+        capabilities,
     })
+}
+
+fn escalation(reason: String) -> Error {
+    Error::new(
+        ErrorCode::PermissionDenied,
+        format!("permission denied: {reason}"),
+    )
+}
+
+fn cell_list(cells: &[Capability]) -> String {
+    cells
+        .iter()
+        .map(|c| format!("'{c}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn denial(outcome: AccessOutcome, what: &str) -> Error {
@@ -856,18 +992,48 @@ mod tests {
     }
 
     #[test]
-    fn built_in_seniority_is_strict_inclusion_of_rows() {
-        for higher in VaultRole::ALL {
-            for lower in VaultRole::ALL {
-                assert_eq!(
-                    lower
-                        .capabilities()
-                        .is_strictly_below(higher.capabilities()),
-                    lower.rank() < higher.rank(),
-                    "{lower:?} vs {higher:?}"
-                );
+    fn built_in_seniority_is_owner_then_admin_then_developer_then_collaborator() {
+        for (i, higher) in VaultRole::ALL.into_iter().enumerate() {
+            for (j, lower) in VaultRole::ALL.into_iter().enumerate() {
+                assert_eq!(lower.is_below(higher), j > i, "{lower:?} vs {higher:?}");
             }
         }
+    }
+
+    #[test]
+    fn a_custom_role_with_more_cells_than_admin_still_cannot_act_on_or_make_an_admin() {
+        let above_admin =
+            VaultRole::Custom(VaultRole::Admin.capabilities().with(Capability::Billing));
+        assert!(!VaultRole::Admin.is_below(above_admin));
+        assert!(VaultRole::Developer.is_below(above_admin));
+        let p = member(above_admin);
+        let v = vault_of(&p);
+        let on_admin = decide(
+            &p,
+            Action::ManageMember,
+            Resource::Member {
+                vault: &v,
+                role: VaultRole::Admin,
+            },
+        );
+        assert!(!on_admin.allowed);
+        let make_admin = decide(
+            &p,
+            Action::AssignRole(VaultRole::Admin),
+            Resource::Member {
+                vault: &v,
+                role: VaultRole::Collaborator,
+            },
+        );
+        assert!(!make_admin.allowed);
+    }
+
+    #[test]
+    fn a_custom_role_opens_applications_only_through_an_access_role() {
+        let p = member(VaultRole::Custom(Capabilities::all()));
+        let v = vault_of(&p);
+        assert!(!decide(&p, Action::RevealSecret, Resource::Vault(&v)).allowed);
+        assert!(!decide(&p, Action::WriteStructure, Resource::Vault(&v)).allowed);
     }
 
     #[test]
@@ -898,7 +1064,8 @@ mod tests {
                 let d = decide(&p, Action::InviteMember(offered), Resource::Vault(&v));
                 let expected = inviter.holds(Capability::MembersInvite)
                     && offered != VaultRole::Owner
-                    && offered.rank() < inviter.rank();
+                    && ROLES.iter().position(|r| *r == offered)
+                        > ROLES.iter().position(|r| *r == inviter);
                 assert_eq!(d.allowed, expected, "{inviter:?} offering {offered:?}");
             }
         }
@@ -920,7 +1087,8 @@ mod tests {
                 );
                 let expected = actor.holds(Capability::MembersManage)
                     && target != VaultRole::Owner
-                    && target.rank() < actor.rank();
+                    && ROLES.iter().position(|r| *r == target)
+                        > ROLES.iter().position(|r| *r == actor);
                 assert_eq!(d.allowed, expected, "{actor:?} on {target:?}");
             }
         }
@@ -942,7 +1110,8 @@ mod tests {
                 );
                 let expected = actor.holds(Capability::MembersManage)
                     && new != VaultRole::Owner
-                    && new.rank() < actor.rank();
+                    && ROLES.iter().position(|r| *r == new)
+                        > ROLES.iter().position(|r| *r == actor);
                 assert_eq!(d.allowed, expected, "{actor:?} assigning {new:?}");
             }
         }
@@ -970,6 +1139,170 @@ mod tests {
                 !is_owner
             );
         }
+    }
+
+    fn author(role: VaultRole, access: Option<&str>) -> Authorized {
+        let p = Principal::Member(Member {
+            user_id: UserId::from_random([1; 16]),
+            vault_id: VaultId::from_random([2; 16]),
+            standing: Standing::Active(role),
+            access: access.map(|json| Arc::new(compile(json))),
+        });
+        let v = vault_of(&p);
+        authorize(&p, Action::ManageRoles, Resource::Vault(&v)).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn spec(json: &str) -> AccessRoleSpec {
+        serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {json}"))
+    }
+
+    fn compile(json: &str) -> AccessRole {
+        AccessRole::compile(&spec(json)).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn role_author() -> VaultRole {
+        VaultRole::Custom(Capabilities::of(&[
+            Capability::Overview,
+            Capability::RolesView,
+            Capability::RolesManage,
+            Capability::Machines,
+        ]))
+    }
+
+    #[test]
+    fn a_custom_vault_role_cannot_hold_a_cell_its_author_lacks() {
+        let a = author(role_author(), None);
+        let mine = Capabilities::of(&[Capability::Overview, Capability::Machines]);
+        assert!(a.permit_vault_role_authoring(None, Some(mine)).is_ok());
+        let err = a
+            .permit_vault_role_authoring(None, Some(mine.with(Capability::Billing)))
+            .err()
+            .map(|e| (e.code(), e.to_string()));
+        assert_eq!(err.as_ref().map(|e| e.0), Some(ErrorCode::PermissionDenied));
+        assert!(err.is_some_and(|e| e.1.contains("'billing'")));
+    }
+
+    #[test]
+    fn a_custom_vault_role_holding_more_than_its_editor_cannot_be_edited_or_deleted() {
+        let a = author(role_author(), None);
+        let above = Capabilities::of(&[Capability::Overview, Capability::Billing]);
+        let narrow = Capabilities::of(&[Capability::Overview]);
+        assert!(
+            a.permit_vault_role_authoring(Some(above), Some(narrow))
+                .is_err()
+        );
+        assert!(a.permit_vault_role_authoring(Some(above), None).is_err());
+        assert!(a.permit_vault_role_authoring(Some(narrow), None).is_ok());
+    }
+
+    #[test]
+    fn no_custom_vault_role_holds_an_owner_only_cell_not_even_one_the_owner_writes() {
+        let a = author(VaultRole::Owner, None);
+        for cell in [
+            Capability::OrganizationDelete,
+            Capability::OrganizationTransfer,
+        ] {
+            let err = a.permit_vault_role_authoring(None, Some(Capabilities::of(&[cell])));
+            assert_eq!(err.err().map(|e| e.code()), Some(ErrorCode::InvalidValue));
+        }
+    }
+
+    #[test]
+    fn the_authors_deny_rules_travel_into_every_access_role_they_write() {
+        let a = author(
+            role_author(),
+            Some(
+                r#"{"scope": {"applications": ["payments"]}, "deny": ["payments/+/production/STRIPE_*"]}"#,
+            ),
+        );
+        let stored = a
+            .permit_access_role_authoring(
+                None,
+                &spec(r#"{"scope": {"projects": ["payments/api"]}}"#),
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            stored.deny,
+            vec!["payments/+/production/STRIPE_*".to_owned()]
+        );
+    }
+
+    #[test]
+    fn an_access_role_opening_more_than_its_author_is_refused() {
+        let a = author(
+            role_author(),
+            Some(
+                r#"{"scope": {"applications": ["payments"]}, "environments": {"production": ["reveal"]}}"#,
+            ),
+        );
+        for wider in [
+            r#"{"scope": "everything", "environments": {"production": ["reveal"]}}"#,
+            r#"{"scope": {"applications": ["payments"]}}"#,
+        ] {
+            let err = a.permit_access_role_authoring(None, &spec(wider));
+            assert_eq!(
+                err.err().map(|e| e.code()),
+                Some(ErrorCode::PermissionDenied),
+                "{wider}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_deny_rule_that_binds_the_author_cannot_be_removed_by_an_edit() {
+        let own = r#"{"scope": {"applications": ["payments"]}, "deny": ["payments/api/production/ROOT"]}"#;
+        let a = author(role_author(), Some(own));
+        let err = a.permit_access_role_authoring(
+            Some(&compile(own)),
+            &spec(r#"{"scope": {"applications": ["payments"]}}"#),
+        );
+        assert!(err.is_err_and(|e| e.to_string().contains("binds you")));
+    }
+
+    #[test]
+    fn an_access_role_wider_than_the_editor_cannot_be_edited() {
+        let a = author(
+            role_author(),
+            Some(r#"{"scope": {"applications": ["payments"]}}"#),
+        );
+        let err = a.permit_access_role_authoring(
+            Some(&compile(r#"{"scope": "everything"}"#)),
+            &spec(r#"{"scope": {"applications": ["payments"]}}"#),
+        );
+        assert_eq!(
+            err.err().map(|e| e.code()),
+            Some(ErrorCode::PermissionDenied)
+        );
+    }
+
+    #[test]
+    fn only_access_one_holds_can_be_handed_out() {
+        let a = author(
+            role_author(),
+            Some(r#"{"scope": {"applications": ["payments"]}}"#),
+        );
+        assert!(
+            a.permit_granting_access_role(&compile(r#"{"scope": {"projects": ["payments/api"]}}"#))
+                .is_ok()
+        );
+        assert!(
+            a.permit_granting_access_role(&compile(r#"{"scope": "everything"}"#))
+                .is_err()
+        );
+        let nobody = author(role_author(), None);
+        assert!(
+            nobody
+                .permit_granting_access_role(&compile(
+                    r#"{"scope": {"projects": ["payments/api"]}}"#
+                ))
+                .is_err()
+        );
+        let owner = author(VaultRole::Owner, None);
+        assert!(
+            owner
+                .permit_granting_access_role(&compile(r#"{"scope": "everything"}"#))
+                .is_ok()
+        );
     }
 
     #[test]

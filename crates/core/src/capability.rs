@@ -202,6 +202,42 @@ impl Capabilities {
             .filter(move |c| self.contains(*c))
     }
 
+    /// Cells only the owner can hold: a custom role may not include them, because the
+    /// organization is deleted or handed on only by its one owner.
+    pub const OWNER_ONLY: Capabilities = Capabilities(
+        1 << Capability::OrganizationDelete as u8 | 1 << Capability::OrganizationTransfer as u8,
+    );
+
+    /// The storage form.
+    pub fn bits(self) -> u32 {
+        self.0
+    }
+
+    /// Reads the storage form back, refusing bits no cell uses.
+    pub fn from_bits(bits: u32) -> Result<Self, Error> {
+        let known = Self::all().0;
+        if bits & !known == 0 {
+            Ok(Self(bits))
+        } else {
+            Err(Error::internal("a stored role holds an unknown capability"))
+        }
+    }
+
+    /// The cells of `self` that are not in `other`.
+    pub fn without(self, other: Capabilities) -> Self {
+        Self(self.0 & !other.0)
+    }
+
+    /// The set with `cell` added.
+    pub fn with(self, cell: Capability) -> Self {
+        Self(self.0 | cell.bit())
+    }
+
+    /// Whether the set holds no cell.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
     /// Parses cell names, refusing unknown and repeated ones.
     pub fn parse_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<Self, Error> {
         let mut bits = 0;
@@ -250,6 +286,13 @@ mod tests {
         assert_eq!(big.beyond(small), vec![Capability::Machines]);
         let other = Capabilities::of(&[Capability::Billing]);
         assert!(!other.is_strictly_below(big) && !big.is_strictly_below(other));
+    }
+
+    #[test]
+    fn the_storage_form_round_trips_and_refuses_unknown_bits() {
+        let set = Capabilities::of(&[Capability::Billing, Capability::Support]);
+        assert_eq!(Capabilities::from_bits(set.bits()).ok(), Some(set));
+        assert!(Capabilities::from_bits(1 << 31).is_err());
     }
 
     #[test]
