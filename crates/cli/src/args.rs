@@ -390,6 +390,28 @@ pub enum RolesCommand {
         /// owner, admin, developer, collaborator, or a custom role's name.
         role: String,
     },
+    /// Create a custom vault role from a role file (enterprise plan; JSON, or TOML for a
+    /// .toml file): {"description": "...", "capabilities": ["overview", ...]}.
+    Create {
+        /// Name (lowercase letters, digits, '.', '-', '_'; not a built-in role's).
+        name: String,
+        /// The role file.
+        #[arg(long, value_name = "FILE")]
+        from_file: std::path::PathBuf,
+    },
+    /// Replace a custom role's cells; its holders hold the new ones on their next request.
+    Edit {
+        /// Name.
+        name: String,
+        /// The role file.
+        #[arg(long, value_name = "FILE")]
+        from_file: std::path::PathBuf,
+    },
+    /// Delete a custom role nobody holds.
+    Delete {
+        /// Name.
+        name: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -63,7 +63,9 @@ impl From<ClientError> for Failure {
                 Some("add --totp CODE (or --recovery-code CODE)"),
             ),
             Some("step_up_required") => (exit::AUTH, Some("run `strongroom step-up`, then retry")),
-            Some("permission_denied" | "plan_limit_reached") => (exit::DENIED, None),
+            Some("permission_denied" | "plan_limit_reached" | "plan_required") => {
+                (exit::DENIED, None)
+            }
             Some("email_not_verified") => (
                 exit::DENIED,
                 Some("enter the code you were sent with `strongroom verify-email CODE`"),

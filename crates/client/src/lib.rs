@@ -510,6 +510,31 @@ impl Client {
         self.get(&["roles", name], &[]).await
     }
 
+    /// Creates a custom vault role from its role file (enterprise plan).
+    pub async fn create_role(&self, name: &str, spec: serde_json::Value) -> Result<RoleInfo> {
+        self.send(
+            Method::POST,
+            &["roles"],
+            &CreateRoleRequest {
+                name: name.to_owned(),
+                spec,
+            },
+        )
+        .await
+    }
+
+    /// Replaces a custom vault role's file.
+    pub async fn edit_role(&self, name: &str, spec: serde_json::Value) -> Result<RoleInfo> {
+        self.send(Method::PUT, &["roles", name], &EditRoleRequest { spec })
+            .await
+    }
+
+    /// Deletes a custom vault role nobody holds.
+    pub async fn delete_role(&self, name: &str) -> Result<()> {
+        self.empty(self.api(Method::DELETE, &["roles", name])?)
+            .await
+    }
+
     /// Invites an email address.
     pub async fn invite(&self, email: &str, role: Option<&str>) -> Result<InviteSent> {
         self.invite_with_access_role(email, role, None).await

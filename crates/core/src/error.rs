@@ -54,6 +54,8 @@ pub enum ErrorCode {
     Unavailable,
     /// The organization's plan allows no more members (members plus pending invites).
     PlanLimitReached,
+    /// The feature needs a higher plan than the organization's.
+    PlanRequired,
     /// The invite or invite link has expired.
     InviteExpired,
     /// The invite or invite link was revoked, already answered or used up.
@@ -92,6 +94,7 @@ impl ErrorCode {
             Self::RateLimited => "rate_limited",
             Self::Unavailable => "unavailable",
             Self::PlanLimitReached => "plan_limit_reached",
+            Self::PlanRequired => "plan_required",
             Self::InviteExpired => "invite_expired",
             Self::InviteUnusable => "invite_unusable",
             Self::EmailNotVerified => "email_not_verified",
@@ -100,7 +103,7 @@ impl ErrorCode {
     }
 
     /// Every code, for documentation and exhaustive tests.
-    pub const ALL: [ErrorCode; 28] = [
+    pub const ALL: [ErrorCode; 29] = [
         Self::InvalidRequest,
         Self::InvalidName,
         Self::InvalidPath,
@@ -125,6 +128,7 @@ impl ErrorCode {
         Self::RateLimited,
         Self::Unavailable,
         Self::PlanLimitReached,
+        Self::PlanRequired,
         Self::InviteExpired,
         Self::InviteUnusable,
         Self::EmailNotVerified,

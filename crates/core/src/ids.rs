@@ -132,6 +132,11 @@ id_type!(
     "arole"
 );
 id_type!(
+    /// A custom vault role (a row of the management matrix authored on enterprise plans).
+    VaultRoleId,
+    "vrole"
+);
+id_type!(
     /// A shareable invite link (its token is separate and stored only hashed).
     InviteLinkId,
     "link"

@@ -8,6 +8,7 @@ pub mod access;
 pub mod account;
 pub mod authz;
 pub mod capability;
+pub mod custom_role;
 pub mod error;
 pub mod explain;
 pub mod ids;

@@ -41,6 +41,22 @@ impl Plan {
         }
     }
 
+    /// Refuses authoring custom vault roles below the enterprise plan.
+    pub fn check_custom_roles(self) -> Result<(), Error> {
+        if self == Self::Enterprise {
+            Ok(())
+        } else {
+            Err(Error::new(
+                ErrorCode::PlanRequired,
+                format!(
+                    "custom vault roles need the enterprise plan, and this organization is on the {} plan; \
+                     upgrade at {BILLING_PATH}, or give members a built-in role",
+                    self.as_str()
+                ),
+            ))
+        }
+    }
+
     /// Refuses one more member when `used` already reaches the cap.
     pub fn check_room_for_one_more(self, used: u64) -> Result<(), Error> {
         match self.member_cap() {
@@ -81,6 +97,20 @@ impl fmt::Display for Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_enterprise_plan_authors_custom_roles_and_the_refusal_names_the_plan() {
+        assert!(Plan::Enterprise.check_custom_roles().is_ok());
+        for plan in [Plan::Free, Plan::Team] {
+            let err = plan.check_custom_roles().err();
+            assert_eq!(err.as_ref().map(Error::code), Some(ErrorCode::PlanRequired));
+            let text = err.map(|e| e.to_string()).unwrap_or_default();
+            assert!(
+                text.contains(plan.as_str()) && text.contains("enterprise"),
+                "{text}"
+            );
+        }
+    }
 
     #[test]
     fn the_caps_are_three_twenty_five_and_unlimited() {

@@ -639,6 +639,27 @@ pub struct RoleInfo {
     pub summary: String,
     /// The matrix cells it holds, such as `members.view`.
     pub capabilities: Vec<String>,
+    /// How many members hold it (custom roles).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub members: Option<i64>,
+}
+
+/// `POST /api/v1/roles`: a custom vault role (enterprise plan).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CreateRoleRequest {
+    /// Name (lowercase letters, digits, `.`, `-`, `_`; not a built-in role's).
+    pub name: String,
+    /// The role file: `{"description": "…", "capabilities": ["overview", …]}`.
+    #[schema(value_type = Object)]
+    pub spec: serde_json::Value,
+}
+
+/// `PUT /api/v1/roles/{name}`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EditRoleRequest {
+    /// The new role file (replaces the old one).
+    #[schema(value_type = Object)]
+    pub spec: serde_json::Value,
 }
 
 /// `POST /api/v1/auth/email/verify`.

@@ -48,7 +48,7 @@ pub fn vault(v: &VaultRecord, current: &VaultId) -> proto::VaultInfo {
         id: v.id.to_string(),
         kind: v.kind.clone(),
         name: v.name.clone(),
-        role: v.role.to_string(),
+        role: v.role_name.clone(),
         status: if v.deleted_at.is_some() {
             "deleted".into()
         } else {
@@ -65,7 +65,7 @@ pub fn member(m: &MemberRecord) -> proto::MemberInfo {
     proto::MemberInfo {
         user_id: m.user_id.to_string(),
         username: m.username.to_string(),
-        vault_role: m.role.to_string(),
+        vault_role: m.role_name.clone(),
         access_role: m.access_role.clone(),
         status: m.status.clone(),
         joined_at: ts(m.joined_at),

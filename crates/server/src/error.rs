@@ -34,9 +34,10 @@ pub fn status_for(code: ErrorCode) -> StatusCode {
         | ErrorCode::TotpRequired
         | ErrorCode::InvalidTotp
         | ErrorCode::StepUpRequired => StatusCode::UNAUTHORIZED,
-        ErrorCode::PermissionDenied | ErrorCode::PlanLimitReached | ErrorCode::EmailNotVerified => {
-            StatusCode::FORBIDDEN
-        }
+        ErrorCode::PermissionDenied
+        | ErrorCode::PlanLimitReached
+        | ErrorCode::PlanRequired
+        | ErrorCode::EmailNotVerified => StatusCode::FORBIDDEN,
         ErrorCode::InviteExpired | ErrorCode::InviteUnusable => StatusCode::GONE,
         ErrorCode::NotFound | ErrorCode::RouteNotFound => StatusCode::NOT_FOUND,
         ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,

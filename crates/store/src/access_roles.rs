@@ -19,20 +19,25 @@ use strongroom_crypto::random::new_id;
 pub(crate) type AccessRoleCache =
     Arc<std::sync::Mutex<std::collections::HashMap<String, (i64, Arc<AccessRole>)>>>;
 
-/// The id of access role `name` in `vault`, or "not found".
-pub(crate) async fn access_role_id(
+/// The id and compiled form of access role `name` in `vault`, read in `tx`, or "not
+/// found". The compiled form is what the caller must be able to hand out.
+pub(crate) async fn access_role_by_name(
+    store: &Store,
     tx: &mut crate::db::Tx,
     vault: &str,
     name: &RoleName,
-) -> Result<String, Error> {
-    tx.optional(
-        q("SELECT id FROM access_roles WHERE vault_id = $1 AND name = $2")
-            .bind(vault)
-            .bind(name.as_str()),
-    )
-    .await?
-    .ok_or_else(|| Error::not_found(&format!("access role '{name}'")))?
-    .text("id")
+) -> Result<(String, Arc<AccessRole>), Error> {
+    let row = tx
+        .optional(
+            q("SELECT id, spec, version FROM access_roles WHERE vault_id = $1 AND name = $2")
+                .bind(vault)
+                .bind(name.as_str()),
+        )
+        .await?
+        .ok_or_else(|| Error::not_found(&format!("access role '{name}'")))?;
+    let id = row.text("id")?;
+    let role = store.compile_cached(&id, &row)?;
+    Ok((id, role))
 }
 
 fn spec_from_text(text: &str) -> Result<AccessRoleSpec, Error> {
@@ -88,9 +93,21 @@ impl Store {
             .db
             .one(q("SELECT spec, version FROM access_roles WHERE id = $1").bind(id))
             .await?;
+        self.compile_cached(id, &row)
+    }
+
+    /// The compiled form of a row holding `spec` and `version`, through the cache.
+    fn compile_cached(&self, id: &str, row: &Row) -> Result<Arc<AccessRole>, Error> {
+        let version = row.i64("version")?;
+        if let Ok(cache) = self.access_roles.lock()
+            && let Some((cached, role)) = cache.get(id)
+            && *cached == version
+        {
+            return Ok(role.clone());
+        }
         let role = Arc::new(AccessRole::compile(&spec_from_text(&row.text("spec")?)?)?);
         if let Ok(mut cache) = self.access_roles.lock() {
-            cache.insert(id.to_owned(), (row.i64("version")?, role.clone()));
+            cache.insert(id.to_owned(), (version, role.clone()));
         }
         Ok(role)
     }
@@ -103,7 +120,7 @@ impl Store {
         spec: &AccessRoleSpec,
         origin: &Origin,
     ) -> Result<AccessRoleRecord, Error> {
-        authz.require(Action::ManageRoles)?;
+        let spec = authz.permit_access_role_authoring(None, spec)?;
         let vault = authz.vault()?.as_str();
         let id = new_id(AccessRoleId::from_random)?;
         let now = now_ms();
@@ -114,7 +131,7 @@ impl Store {
             .bind(id.as_str())
             .bind(vault)
             .bind(name.as_str())
-            .bind(encode(spec)?)
+            .bind(encode(&spec)?)
             .bind(now),
         )
         .await
@@ -155,13 +172,15 @@ impl Store {
         authz.require(Action::ManageRoles)?;
         let vault = authz.vault()?.as_str();
         let mut tx = self.db.begin().await?;
+        let (_, old) = access_role_by_name(self, &mut tx, vault, name).await?;
+        let spec = authz.permit_access_role_authoring(Some(&old), spec)?;
         let n = tx
             .execute(
                 q(
                     "UPDATE access_roles SET spec = $1, version = version + 1, updated_at = $2 \
                    WHERE vault_id = $3 AND name = $4",
                 )
-                .bind(encode(spec)?)
+                .bind(encode(&spec)?)
                 .bind(now_ms())
                 .bind(vault)
                 .bind(name.as_str()),
@@ -192,7 +211,8 @@ impl Store {
         Ok(record)
     }
 
-    /// Deletes an access role; the members who held it hold none from their next request.
+    /// Deletes an access role (only one the caller could hand out); the members who held
+    /// it hold none from their next request.
     pub async fn delete_access_role(
         &self,
         authz: &Authorized,
@@ -202,7 +222,8 @@ impl Store {
         authz.require(Action::ManageRoles)?;
         let vault = authz.vault()?.as_str();
         let mut tx = self.db.begin().await?;
-        let id = access_role_id(&mut tx, vault, name).await?;
+        let (id, old) = access_role_by_name(self, &mut tx, vault, name).await?;
+        authz.permit_granting_access_role(&old)?;
         tx.execute(
             q("UPDATE memberships SET access_role_id = NULL WHERE access_role_id = $1")
                 .bind(id.clone()),

@@ -30,10 +30,14 @@ macro_rules! user_columns {
     };
 }
 
-/// The columns [`vault_from_row`] reads, from `vaults v` joined with `memberships m`.
+/// The columns [`vault_from_row`] reads, from `vaults v` joined with `memberships m` and
+/// `LEFT JOIN vault_roles vr ON vr.id = m.vault_role_id`.
 macro_rules! vault_columns {
     () => {
-        "v.id, v.kind, v.name, v.plan, v.deleted_at, v.created_at, m.role, m.status"
+        concat!(
+            "v.id, v.kind, v.name, v.plan, v.deleted_at, v.created_at, m.status, ",
+            crate::vault_roles::role_columns!()
+        )
     };
 }
 pub(crate) use vault_columns;
@@ -179,7 +183,8 @@ impl Store {
                 q(concat!(
                     "SELECT ",
                     vault_columns!(),
-                    " FROM memberships m JOIN vaults v ON v.id = m.vault_id WHERE m.user_id = $1 \
+                    " FROM memberships m JOIN vaults v ON v.id = m.vault_id \
+                     LEFT JOIN vault_roles vr ON vr.id = m.vault_role_id WHERE m.user_id = $1 \
                      ORDER BY v.kind DESC, v.name, v.id"
                 ))
                 .bind(authz.actor().as_str()),
@@ -194,7 +199,8 @@ pub(crate) fn vault_from_row(row: &Row) -> Result<VaultRecord, Error> {
         id: VaultId::from_trusted(row.text("id")?),
         kind: row.text("kind")?,
         name: row.text("name")?,
-        role: row.text("role")?.parse()?,
+        role: crate::vault_roles::role_from_row(row)?,
+        role_name: crate::vault_roles::role_name_from_row(row)?,
         member_status: row.text("status")?,
         plan: row.text("plan")?.parse()?,
         deleted_at: row.opt_i64("deleted_at")?,

@@ -3,7 +3,7 @@
 //! conditional insert), so the inviter's answer says nothing about other people. Only an
 //! account whose verified address matches may see or accept it.
 
-use crate::access_roles::access_role_id;
+use crate::access_roles::access_role_by_name;
 use crate::audit::{Severity, record_member_action};
 use crate::db::{Row, q};
 use crate::members::plan_usage;
@@ -126,7 +126,11 @@ impl Store {
         plan_usage(&mut tx, vault).await?.plan_check()?;
         let access_role_id = match access_role {
             None => None,
-            Some(name) => Some(access_role_id(&mut tx, vault, name).await?),
+            Some(name) => {
+                let (id, role) = access_role_by_name(self, &mut tx, vault, name).await?;
+                authz.permit_granting_access_role(&role)?;
+                Some(id)
+            }
         };
         let inserted = tx
             .execute(

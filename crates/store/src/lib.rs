@@ -21,6 +21,7 @@ mod secrets;
 mod sessions;
 mod structure;
 mod throttle;
+mod vault_roles;
 mod verification;
 
 pub use second_factor::TotpState;

@@ -7,6 +7,7 @@
 use crate::audit::{Severity, record_member_action};
 use crate::db::{Dialect, Row, Tx, q};
 use crate::model::{CheckSubject, MemberRecord, Origin, Page, PageRequest, PlanUsage, VaultRecord};
+use crate::vault_roles::{resolve_role, role_columns, role_from_row, role_name_from_row};
 use crate::{Store, now_ms, paginate};
 use strongroom_core::account::Username;
 use strongroom_core::authz::{
@@ -26,20 +27,13 @@ pub enum MemberChange {
     Unsuspend,
     /// Drop the membership.
     Remove,
-    /// Give them another vault role.
-    AssignRole(VaultRole),
+    /// Give them another vault role, built-in or custom, by name.
+    AssignRole(RoleName),
     /// Give them this access role, or take theirs away.
     SetAccessRole(Option<RoleName>),
 }
 
 impl MemberChange {
-    fn action(&self) -> Action {
-        match self {
-            Self::AssignRole(role) => Action::AssignRole(*role),
-            _ => Action::ManageMember,
-        }
-    }
-
     fn audit_action(&self) -> &'static str {
         match self {
             Self::Suspend => "member.suspend",
@@ -55,7 +49,8 @@ fn member_from_row(row: &Row) -> Result<MemberRecord, Error> {
     Ok(MemberRecord {
         user_id: UserId::from_trusted(row.text("user_id")?),
         username: Username::from_trusted(row.text("username")?),
-        role: row.text("role")?.parse()?,
+        role: role_from_row(row)?,
+        role_name: role_name_from_row(row)?,
         access_role: row.opt_text("access_role")?,
         status: row.text("status")?,
         joined_at: row.i64("joined_at")?,
@@ -107,12 +102,18 @@ async fn fresh_standing(tx: &mut Tx, vault: &str, user: &UserId) -> Result<Stand
         return Ok(Standing::VaultDeleted);
     }
     let sql = match tx.dialect() {
-        Dialect::Sqlite => {
-            "SELECT role, status FROM memberships WHERE vault_id = $1 AND user_id = $2"
-        }
-        Dialect::Postgres => {
-            "SELECT role, status FROM memberships WHERE vault_id = $1 AND user_id = $2 FOR SHARE"
-        }
+        Dialect::Sqlite => concat!(
+            "SELECT m.status, ",
+            role_columns!(),
+            " FROM memberships m LEFT JOIN vault_roles vr ON vr.id = m.vault_role_id \
+             WHERE m.vault_id = $1 AND m.user_id = $2"
+        ),
+        Dialect::Postgres => concat!(
+            "SELECT m.status, ",
+            role_columns!(),
+            " FROM memberships m LEFT JOIN vault_roles vr ON vr.id = m.vault_role_id \
+             WHERE m.vault_id = $1 AND m.user_id = $2 FOR SHARE OF m"
+        ),
     };
     let Some(row) = tx.optional(q(sql).bind(vault).bind(user.as_str())).await? else {
         return Ok(Standing::NotMember);
@@ -120,7 +121,7 @@ async fn fresh_standing(tx: &mut Tx, vault: &str, user: &UserId) -> Result<Stand
     Ok(if row.text("status")? == "suspended" {
         Standing::Suspended
     } else {
-        Standing::Active(row.text("role")?.parse()?)
+        Standing::Active(role_from_row(&row)?)
     })
 }
 
@@ -145,12 +146,14 @@ impl Store {
         let rows = self
             .db
             .all(
-                q(
-                    "SELECT m.user_id, u.username, m.role, m.status, m.joined_at, \
-                   ar.name AS access_role FROM memberships m JOIN users u ON u.id = m.user_id \
-                   LEFT JOIN access_roles ar ON ar.id = m.access_role_id \
-                   WHERE m.vault_id = $1 AND u.username > $2 ORDER BY u.username LIMIT $3",
-                )
+                q(concat!(
+                    "SELECT m.user_id, u.username, m.status, m.joined_at, ar.name AS access_role, ",
+                    role_columns!(),
+                    " FROM memberships m JOIN users u ON u.id = m.user_id \
+                     LEFT JOIN access_roles ar ON ar.id = m.access_role_id \
+                     LEFT JOIN vault_roles vr ON vr.id = m.vault_role_id \
+                     WHERE m.vault_id = $1 AND u.username > $2 ORDER BY u.username LIMIT $3"
+                ))
                 .bind(authz.vault()?.as_str())
                 .bind(page.after.clone().unwrap_or_default())
                 .bind(i64::from(page.limit) + 1),
@@ -179,18 +182,22 @@ impl Store {
         let mut tx = self.db.begin().await?;
         let standing = fresh_standing(&mut tx, vault, &actor.user_id).await?;
         let sql = match tx.dialect() {
-            Dialect::Sqlite => {
-                "SELECT m.user_id, u.username, m.role, m.status, m.joined_at, ar.name AS access_role \
-                 FROM memberships m JOIN users u ON u.id = m.user_id \
+            Dialect::Sqlite => concat!(
+                "SELECT m.user_id, u.username, m.status, m.joined_at, ar.name AS access_role, ",
+                role_columns!(),
+                " FROM memberships m JOIN users u ON u.id = m.user_id \
                  LEFT JOIN access_roles ar ON ar.id = m.access_role_id \
+                 LEFT JOIN vault_roles vr ON vr.id = m.vault_role_id \
                  WHERE m.vault_id = $1 AND u.username = $2"
-            }
-            Dialect::Postgres => {
-                "SELECT m.user_id, u.username, m.role, m.status, m.joined_at, \
-                 ar.name AS access_role FROM memberships m JOIN users u ON u.id = m.user_id \
+            ),
+            Dialect::Postgres => concat!(
+                "SELECT m.user_id, u.username, m.status, m.joined_at, ar.name AS access_role, ",
+                role_columns!(),
+                " FROM memberships m JOIN users u ON u.id = m.user_id \
                  LEFT JOIN access_roles ar ON ar.id = m.access_role_id \
+                 LEFT JOIN vault_roles vr ON vr.id = m.vault_role_id \
                  WHERE m.vault_id = $1 AND u.username = $2 FOR UPDATE OF m"
-            }
+            ),
         };
         let fresh = Principal::Member(Member {
             user_id: actor.user_id.clone(),
@@ -206,7 +213,7 @@ impl Store {
             // a member; then say the member does not exist.
             authorize(
                 &fresh,
-                change.action(),
+                Action::ManageMember,
                 Resource::Member {
                     vault: &actor.vault_id,
                     role: VaultRole::Collaborator,
@@ -215,14 +222,13 @@ impl Store {
             return Err(Error::not_found(&format!("member '{target}'")));
         };
         let mut member = member_from_row(&row)?;
-        authorize(
-            &fresh,
-            change.action(),
-            Resource::Member {
-                vault: &actor.vault_id,
-                role: member.role,
-            },
-        )?;
+        let on_target = Resource::Member {
+            vault: &actor.vault_id,
+            role: member.role,
+        };
+        // Acting on this member at all comes first; only then are role names looked up,
+        // so nobody learns which custom or access roles exist by trying to assign them.
+        let proof = authorize(&fresh, Action::ManageMember, on_target)?;
         let now = now_ms();
         let detail = match &change {
             MemberChange::Suspend | MemberChange::Unsuspend => {
@@ -260,23 +266,31 @@ impl Store {
                 .await?;
                 target.as_str().to_owned()
             }
-            MemberChange::AssignRole(role) => {
+            MemberChange::AssignRole(name) => {
+                let new = resolve_role(&mut tx, vault, name).await?;
+                authorize(&fresh, Action::AssignRole(new.role), on_target)?;
                 tx.execute(
-                    q("UPDATE memberships SET role = $1 WHERE vault_id = $2 AND user_id = $3")
-                        .bind(role.as_str())
-                        .bind(vault)
-                        .bind(member.user_id.as_str()),
+                    q("UPDATE memberships SET role = $1, vault_role_id = $2 \
+                       WHERE vault_id = $3 AND user_id = $4")
+                    .bind(new.role.as_str())
+                    .bind(new.custom_id.clone())
+                    .bind(vault)
+                    .bind(member.user_id.as_str()),
                 )
                 .await?;
-                let previous = member.role;
-                member.role = *role;
-                format!("{target}: {previous} -> {role}")
+                let previous = std::mem::replace(&mut member.role_name, new.name.clone());
+                member.role = new.role;
+                format!("{target}: {previous} -> {}", new.name)
             }
             MemberChange::SetAccessRole(name) => {
                 let id = match name {
                     None => None,
                     Some(name) => {
-                        Some(crate::access_roles::access_role_id(&mut tx, vault, name).await?)
+                        let (id, role) =
+                            crate::access_roles::access_role_by_name(self, &mut tx, vault, name)
+                                .await?;
+                        proof.permit_granting_access_role(&role)?;
+                        Some(id)
                     }
                 };
                 tx.execute(
@@ -322,13 +336,15 @@ impl Store {
         let row = self
             .db
             .optional(
-                q(
-                    "SELECT u.id, m.role, m.status, v.deleted_at, ar.id AS access_role_id, \
-                   ar.name AS access_role, ar.version AS access_role_version \
-                   FROM users u JOIN memberships m ON m.user_id = u.id AND m.vault_id = $1 \
-                   JOIN vaults v ON v.id = m.vault_id \
-                   LEFT JOIN access_roles ar ON ar.id = m.access_role_id WHERE u.username = $2",
-                )
+                q(concat!(
+                    "SELECT u.id, m.status, v.deleted_at, ar.id AS access_role_id, \
+                     ar.name AS access_role, ar.version AS access_role_version, ",
+                    role_columns!(),
+                    " FROM users u JOIN memberships m ON m.user_id = u.id AND m.vault_id = $1 \
+                     JOIN vaults v ON v.id = m.vault_id \
+                     LEFT JOIN access_roles ar ON ar.id = m.access_role_id \
+                     LEFT JOIN vault_roles vr ON vr.id = m.vault_role_id WHERE u.username = $2"
+                ))
                 .bind(vault)
                 .bind(username.as_str()),
             )
@@ -344,7 +360,7 @@ impl Store {
         } else if row.text("status")? == "suspended" {
             Standing::Suspended
         } else {
-            Standing::Active(row.text("role")?.parse()?)
+            Standing::Active(role_from_row(&row)?)
         };
         let access = match (
             row.opt_text("access_role_id")?,

@@ -129,6 +129,8 @@ pub struct VaultRecord {
     pub name: String,
     /// The user's role there.
     pub role: VaultRole,
+    /// Its name (a custom role's own name).
+    pub role_name: String,
     /// `active` or `suspended`.
     pub member_status: String,
     /// The organization's plan.
@@ -159,6 +161,8 @@ pub struct MemberRecord {
     pub username: Username,
     /// Vault role.
     pub role: VaultRole,
+    /// Its name (a custom role's own name).
+    pub role_name: String,
     /// Access role, if any.
     pub access_role: Option<String>,
     /// `active` or `suspended`.
@@ -266,6 +270,25 @@ pub struct AccessRoleRecord {
     pub spec: strongroom_core::access::AccessRoleSpec,
     /// Grows with every edit.
     pub version: i64,
+    /// How many members hold it.
+    pub members: i64,
+    /// Creation time.
+    pub created_at: i64,
+    /// Last edit.
+    pub updated_at: i64,
+}
+
+/// A custom vault role as stored.
+#[derive(Debug, Clone)]
+pub struct CustomRoleRecord {
+    /// Id.
+    pub id: strongroom_core::ids::VaultRoleId,
+    /// Name, unique in the vault and never a built-in role's.
+    pub name: strongroom_core::names::RoleName,
+    /// One line for role pickers.
+    pub description: String,
+    /// The cells it holds.
+    pub capabilities: strongroom_core::capability::Capabilities,
     /// How many members hold it.
     pub members: i64,
     /// Creation time.

@@ -71,6 +71,7 @@ pub(crate) async fn vault_as_member(
                 "SELECT ",
                 vault_columns!(),
                 " FROM vaults v JOIN memberships m ON m.vault_id = v.id \
+                 LEFT JOIN vault_roles vr ON vr.id = m.vault_role_id \
                  WHERE v.id = $1 AND m.user_id = $2"
             ))
             .bind(vault)
@@ -249,10 +250,11 @@ impl Store {
         ] {
             let n = tx
                 .execute(
-                    q("UPDATE memberships SET role = $1 WHERE vault_id = $2 AND user_id = $3")
-                        .bind(role.as_str())
-                        .bind(vault)
-                        .bind(user.as_str()),
+                    q("UPDATE memberships SET role = $1, vault_role_id = NULL \
+                       WHERE vault_id = $2 AND user_id = $3")
+                    .bind(role.as_str())
+                    .bind(vault)
+                    .bind(user.as_str()),
                 )
                 .await?;
             if n != 1 {

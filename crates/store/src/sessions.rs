@@ -86,12 +86,15 @@ impl Store {
                 q(concat!(
                     "SELECT ",
                     session_columns!(),
-                    ", u.username, m.role, m.status, v.deleted_at, ar.id AS access_role_id, \
-                     ar.version AS access_role_version FROM sessions s \
+                    ", u.username, m.status, v.deleted_at, ar.id AS access_role_id, \
+                     ar.version AS access_role_version, ",
+                    crate::vault_roles::role_columns!(),
+                    " FROM sessions s \
                      JOIN users u ON u.id = s.user_id \
                      JOIN vaults v ON v.id = s.vault_id \
                      LEFT JOIN memberships m ON m.vault_id = s.vault_id AND m.user_id = s.user_id \
                      LEFT JOIN access_roles ar ON ar.id = m.access_role_id \
+                     LEFT JOIN vault_roles vr ON vr.id = m.vault_role_id \
                      WHERE s.token_hash = $1 AND s.expires_at > $2"
                 ))
                 .bind(token_hash)
@@ -116,7 +119,7 @@ impl Store {
             match (row.opt_text("role")?, row.opt_text("status")?.as_deref()) {
                 (None, _) => Standing::NotMember,
                 (Some(_), Some("suspended")) => Standing::Suspended,
-                (Some(role), _) => Standing::Active(role.parse()?),
+                (Some(_), _) => Standing::Active(crate::vault_roles::role_from_row(&row)?),
             }
         };
         let access = match (

@@ -69,6 +69,39 @@ pub async fn roles(ctx: &Ctx, command: RolesCommand) -> CliResult {
             }
             print_matrix(&info);
         }
+        RolesCommand::Create { name, from_file } => {
+            let role = client
+                .create_role(&name, read_role_file(&from_file)?)
+                .await?;
+            if ctx.json {
+                return output::json(&role);
+            }
+            println!(
+                "Created vault role {} ({} cells). Give it to a member with `strongroom members set-role USERNAME --vault-role {}`.",
+                role.name,
+                role.capabilities.len(),
+                role.name
+            );
+        }
+        RolesCommand::Edit { name, from_file } => {
+            let role = client.edit_role(&name, read_role_file(&from_file)?).await?;
+            if ctx.json {
+                return output::json(&role);
+            }
+            println!(
+                "Vault role {} now holds {} cells; its {} holders hold them from their next request.",
+                role.name,
+                role.capabilities.len(),
+                role.members.unwrap_or(0)
+            );
+        }
+        RolesCommand::Delete { name } => {
+            client.delete_role(&name).await?;
+            if ctx.json {
+                return output::json(&serde_json::json!({ "deleted": name }));
+            }
+            println!("Deleted vault role {name}.");
+        }
     }
     Ok(())
 }

@@ -729,6 +729,56 @@ async fn access_roles_are_authored_from_a_toml_file(app: TestApp) {
         dev.run(&["apps", "list"], None).await.status.code(),
         Some(4)
     );
+
+    // Custom vault roles: refused below enterprise (exit 4, naming the plan), then authored
+    // from a TOML file, held, and deletable only once nobody holds them.
+    let role_file = app.scratch().join("auditors.toml");
+    std::fs::write(
+        &role_file,
+        "description = \"Auditors\"\ncapabilities = [\"overview\", \"members.view\"]\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let role_file = role_file.display().to_string();
+    let create = ["roles", "create", "auditors", "--from-file", &role_file];
+    let refused = alice.run(&create, None).await;
+    assert_eq!(refused.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("free plan"));
+    admin(&alice, &app, &["admin", "set-plan", "acme", "enterprise"]).await;
+    assert!(alice.ok(&create, None).await.contains("set-role"));
+    alice
+        .ok(
+            &["members", "set-role", "dev", "--vault-role", "auditors"],
+            None,
+        )
+        .await;
+    let roles = json(&alice.ok(&["roles", "list", "--json"], None).await);
+    assert_eq!(roles[4]["name"], "auditors");
+    assert_eq!(roles[4]["members"], 1);
+    let shown = alice.ok(&["roles", "show", "auditors"], None).await;
+    assert!(
+        shown.contains("Auditors") && shown.contains("members.view"),
+        "{shown}"
+    );
+    assert!(
+        dev.ok(&["members", "list"], None)
+            .await
+            .contains("auditors")
+    );
+    assert_eq!(
+        alice
+            .run(&["roles", "delete", "auditors"], None)
+            .await
+            .status
+            .code(),
+        Some(1)
+    );
+    alice
+        .ok(
+            &["members", "set-role", "dev", "--vault-role", "developer"],
+            None,
+        )
+        .await;
+    alice.ok(&["roles", "delete", "auditors"], None).await;
 }
 
 crate::on_both_backends!(
@@ -764,6 +814,9 @@ fn every_command_has_help() {
         vec!["links", "create", "--help"],
         vec!["join", "--help"],
         vec!["roles", "show", "--help"],
+        vec!["roles", "create", "--help"],
+        vec!["roles", "edit", "--help"],
+        vec!["roles", "delete", "--help"],
         vec!["access-roles", "create", "--help"],
         vec!["check", "--help"],
         vec!["verify-email", "--help"],

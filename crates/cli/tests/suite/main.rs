@@ -5,6 +5,7 @@
 mod accounts;
 mod api;
 mod cli;
+mod custom_roles;
 mod encryption;
 mod isolation;
 mod organizations;

@@ -9,7 +9,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use strongroom_core::Error;
 use strongroom_core::account::Username;
-use strongroom_core::authz::{Action, VaultRole};
+use strongroom_core::authz::Action;
+use strongroom_core::names::RoleName;
 use strongroom_core::plan::BILLING_PATH;
 use strongroom_proto::{ErrorBody, MemberInfo, Roster, SetRoleRequest};
 use strongroom_store::MemberChange;
@@ -113,7 +114,7 @@ pub async fn set_member_role(
     ApiPath(username): ApiPath<String>,
     ApiJson(body): ApiJson<SetRoleRequest>,
 ) -> Result<ApiJson<MemberInfo>, ApiError> {
-    let role: VaultRole = body.vault_role.parse()?;
+    let role: RoleName = body.vault_role.parse()?;
     Ok(ApiJson(
         change(
             &state,

@@ -116,7 +116,7 @@ fn api_v1() -> OpenApiRouter<AppState> {
         .routes(routes!(members::unsuspend_member))
         .routes(routes!(members::remove_member))
         .routes(routes!(members::set_member_role))
-        .routes(routes!(roles::list_roles))
+        .routes(routes!(roles::list_roles, roles::create_role))
         .routes(routes!(
             access_roles::list_access_roles,
             access_roles::create_access_role
@@ -128,7 +128,11 @@ fn api_v1() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(access_roles::set_member_access_role))
         .routes(routes!(check::check))
-        .routes(routes!(roles::get_role))
+        .routes(routes!(
+            roles::get_role,
+            roles::edit_role,
+            roles::delete_role
+        ))
         .routes(routes!(invites::send_invite, invites::list_invites))
         .routes(routes!(invites::revoke_invite))
         .routes(routes!(invites::received_invites))

@@ -1,13 +1,25 @@
-//! Vault roles and their rows of the management matrix.
+//! Vault roles and their rows of the management matrix: the four built-in roles, and
+//! custom roles authored cell by cell on the enterprise plan.
 
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiPath, Caller};
+use crate::extract::{ApiJson, ApiPath, Caller, ClientMeta};
 use crate::state::AppState;
 use axum::extract::State;
-use strongroom_core::Error;
+use axum::http::StatusCode;
 use strongroom_core::authz::{Action, VaultRole};
-use strongroom_core::capability::Capability;
-use strongroom_proto::{ErrorBody, List, RoleInfo};
+use strongroom_core::capability::{Capabilities, Capability};
+use strongroom_core::custom_role::CustomRoleSpec;
+use strongroom_core::names::RoleName;
+use strongroom_core::{Error, ErrorCode};
+use strongroom_proto::{CreateRoleRequest, EditRoleRequest, ErrorBody, List, RoleInfo};
+use strongroom_store::CustomRoleRecord;
+
+fn cell_names(cells: Capabilities) -> Vec<String> {
+    cells
+        .iter()
+        .map(|c| Capability::as_str(c).to_owned())
+        .collect()
+}
 
 /// The wire form of a built-in role (also what `strongroom roles show` prints offline).
 pub fn built_in(role: VaultRole) -> RoleInfo {
@@ -16,26 +28,94 @@ pub fn built_in(role: VaultRole) -> RoleInfo {
         kind: "built_in".into(),
         assignable: role != VaultRole::Owner,
         summary: role.summary().into(),
-        capabilities: role
-            .capabilities()
-            .iter()
-            .map(|c| Capability::as_str(c).to_owned())
-            .collect(),
+        capabilities: cell_names(role.capabilities()),
+        members: None,
     }
 }
 
-/// The vault roles, most senior first, with the cells each holds.
+fn custom(record: &CustomRoleRecord) -> RoleInfo {
+    RoleInfo {
+        name: record.name.to_string(),
+        kind: "custom".into(),
+        assignable: true,
+        summary: if record.description.is_empty() {
+            VaultRole::Custom(record.capabilities).summary().into()
+        } else {
+            record.description.clone()
+        },
+        capabilities: cell_names(record.capabilities),
+        members: Some(record.members),
+    }
+}
+
+fn spec(value: serde_json::Value) -> Result<CustomRoleSpec, ApiError> {
+    serde_json::from_value(value).map_err(|e| {
+        Error::new(
+            ErrorCode::InvalidValue,
+            format!("the role file is not valid: {e}"),
+        )
+        .into()
+    })
+}
+
+fn role_name(name: &str) -> Result<RoleName, ApiError> {
+    name.parse()
+        .map_err(|_| Error::not_found(&format!("vault role '{name}'")).into())
+}
+
+fn built_in_named(name: &str) -> Option<VaultRole> {
+    name.parse().ok()
+}
+
+fn refuse_built_in(name: &str) -> Result<(), ApiError> {
+    match built_in_named(name) {
+        Some(role) => Err(Error::new(
+            ErrorCode::PermissionDenied,
+            format!("permission denied: '{role}' is a built-in role and cannot be changed"),
+        )
+        .into()),
+        None => Ok(()),
+    }
+}
+
+/// The vault roles: built-in ones most senior first, then custom ones by name.
 #[utoipa::path(get, path = "/roles", tag = "members", security(("bearer" = [])),
     responses((status = 200, body = List<RoleInfo>), (status = 403, body = ErrorBody)))]
 pub async fn list_roles(
-    State(_state): State<AppState>,
+    State(state): State<AppState>,
     caller: Caller,
 ) -> Result<ApiJson<List<RoleInfo>>, ApiError> {
-    caller.in_vault(Action::ViewRoles)?;
+    let authz = caller.in_vault(Action::ViewRoles)?;
+    let custom_roles = state.store.custom_roles(&authz).await?;
     Ok(ApiJson(List {
-        items: VaultRole::ALL.into_iter().map(built_in).collect(),
+        items: VaultRole::ALL
+            .into_iter()
+            .map(built_in)
+            .chain(custom_roles.iter().map(custom))
+            .collect(),
         next_cursor: None,
     }))
+}
+
+/// Creates a custom vault role (enterprise plan; needs Roles: manage, and only cells you
+/// hold yourself).
+#[utoipa::path(post, path = "/roles", tag = "members", security(("bearer" = [])),
+    request_body = CreateRoleRequest,
+    responses((status = 201, body = RoleInfo), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+pub async fn create_role(
+    State(state): State<AppState>,
+    caller: Caller,
+    meta: ClientMeta,
+    ApiJson(body): ApiJson<CreateRoleRequest>,
+) -> Result<(StatusCode, ApiJson<RoleInfo>), ApiError> {
+    let authz = caller.in_vault(Action::ManageRoles)?;
+    let name: RoleName = body.name.parse()?;
+    let record = state
+        .store
+        .create_custom_role(&authz, &name, &spec(body.spec)?, &meta.origin())
+        .await?;
+    Ok((StatusCode::CREATED, ApiJson(custom(&record))))
 }
 
 /// One vault role and the cells it holds.
@@ -43,13 +123,60 @@ pub async fn list_roles(
     params(("name" = String, Path, description = "Role name")),
     responses((status = 200, body = RoleInfo), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_role(
-    State(_state): State<AppState>,
+    State(state): State<AppState>,
     caller: Caller,
     ApiPath(name): ApiPath<String>,
 ) -> Result<ApiJson<RoleInfo>, ApiError> {
-    caller.in_vault(Action::ViewRoles)?;
-    let role: VaultRole = name
-        .parse()
-        .map_err(|_| Error::not_found(&format!("role '{name}'")))?;
-    Ok(ApiJson(built_in(role)))
+    let authz = caller.in_vault(Action::ViewRoles)?;
+    if let Some(role) = built_in_named(&name) {
+        return Ok(ApiJson(built_in(role)));
+    }
+    let record = state.store.custom_role(&authz, &role_name(&name)?).await?;
+    Ok(ApiJson(custom(&record)))
+}
+
+/// Replaces a custom role's cells; its holders hold the new ones from their next request.
+#[utoipa::path(put, path = "/roles/{name}", tag = "members", security(("bearer" = [])),
+    params(("name" = String, Path, description = "Role name")), request_body = EditRoleRequest,
+    responses((status = 200, body = RoleInfo), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn edit_role(
+    State(state): State<AppState>,
+    caller: Caller,
+    meta: ClientMeta,
+    ApiPath(name): ApiPath<String>,
+    ApiJson(body): ApiJson<EditRoleRequest>,
+) -> Result<ApiJson<RoleInfo>, ApiError> {
+    let authz = caller.in_vault(Action::ManageRoles)?;
+    refuse_built_in(&name)?;
+    let record = state
+        .store
+        .update_custom_role(
+            &authz,
+            &role_name(&name)?,
+            &spec(body.spec)?,
+            &meta.origin(),
+        )
+        .await?;
+    Ok(ApiJson(custom(&record)))
+}
+
+/// Deletes a custom role nobody holds.
+#[utoipa::path(delete, path = "/roles/{name}", tag = "members", security(("bearer" = [])),
+    params(("name" = String, Path, description = "Role name")),
+    responses((status = 204, description = "Deleted"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+pub async fn delete_role(
+    State(state): State<AppState>,
+    caller: Caller,
+    meta: ClientMeta,
+    ApiPath(name): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    let authz = caller.in_vault(Action::ManageRoles)?;
+    refuse_built_in(&name)?;
+    state
+        .store
+        .delete_custom_role(&authz, &role_name(&name)?, &meta.origin())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
