@@ -164,6 +164,10 @@ pub struct ServerArgs {
     /// Allow plain HTTP on a non-loopback address (only behind a TLS-terminating proxy).
     #[arg(long, env = "STRONGROOM_INSECURE_HTTP")]
     pub insecure_http: bool,
+    /// Values a member may reveal per hour in one vault (default 1000; 0 lifts the limit;
+    /// every reveal is recorded either way).
+    #[arg(long, env = "STRONGROOM_REVEALS_PER_MEMBER_PER_HOUR", value_name = "N")]
+    pub reveals_per_member_per_hour: Option<u32>,
 }
 
 #[derive(Debug, Args)]

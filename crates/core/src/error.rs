@@ -201,6 +201,12 @@ impl Error {
         }
     }
 
+    /// The same error, telling the client when a retry may succeed (`Retry-After`).
+    pub fn with_retry_after(mut self, secs: u64) -> Self {
+        self.retry_after_secs = Some(secs);
+        self
+    }
+
     /// The stable code.
     pub fn code(&self) -> ErrorCode {
         self.code

@@ -39,6 +39,8 @@ pub struct ServerConfig {
     /// Outgoing mail for invites and verification codes; without it, codes are printed
     /// to the console (development only).
     pub smtp: Option<SmtpSettings>,
+    /// Values a member may reveal per hour in one vault; 0 lifts the limit.
+    pub reveals_per_member_per_hour: u32,
 }
 
 /// The `[smtp]` table of the configuration file.
@@ -79,6 +81,8 @@ pub struct FileConfig {
     pub insecure_http: Option<bool>,
     /// `[smtp]` with `host`, `port`, `security`, `username`, `password`, `from`.
     pub smtp: Option<SmtpSettings>,
+    /// `reveals_per_member_per_hour = 1000` (0 lifts the limit).
+    pub reveals_per_member_per_hour: Option<u32>,
 }
 
 /// A configuration that cannot work, with what to do about it.
@@ -128,6 +132,7 @@ impl ServerConfig {
             tls: None,
             insecure_http: false,
             smtp: None,
+            reveals_per_member_per_hour: strongroom_store::DEFAULT_REVEALS_PER_HOUR,
         }
     }
 
@@ -160,7 +165,15 @@ impl ServerConfig {
         if file.smtp.is_some() {
             self.smtp = file.smtp;
         }
+        if let Some(limit) = file.reveals_per_member_per_hour {
+            self.reveals_per_member_per_hour = limit;
+        }
         Ok(())
+    }
+
+    /// The reveal limit as the store takes it: `None` when lifted.
+    pub fn reveal_limit(&self) -> Option<u32> {
+        Some(self.reveals_per_member_per_hour).filter(|n| *n > 0)
     }
 
     /// Where the root key file is.

@@ -87,7 +87,8 @@ pub async fn open_store(config: &ServerConfig) -> Result<OpenedStore, StartError
     };
     let store = Store::open(backend, keyring.clone())
         .await
-        .map_err(|e| StartError::Database(e.internal_detail().unwrap_or(e.message()).to_owned()))?;
+        .map_err(|e| StartError::Database(e.internal_detail().unwrap_or(e.message()).to_owned()))?
+        .with_reveal_limit(config.reveal_limit());
     Ok(OpenedStore {
         store,
         keyring,

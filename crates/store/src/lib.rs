@@ -12,6 +12,7 @@ mod accounts;
 mod audit;
 mod db;
 mod invites;
+mod journal;
 mod keys;
 mod members;
 mod model;
@@ -57,9 +58,21 @@ pub struct Store {
     keys: Arc<dyn RootKeyProvider>,
     accounts_key: Arc<OnceCell<DataKey>>,
     access_roles: access_roles::AccessRoleCache,
+    journal: journal::Journal,
+    /// Reveals a member may make per hour in a vault; `None` for no limit.
+    reveal_limit: Option<u32>,
 }
 
+/// Reveals a member may make per hour in one vault unless the operator says otherwise.
+pub const DEFAULT_REVEALS_PER_HOUR: u32 = 1000;
+
 impl Store {
+    /// Sets how many values a member may reveal per hour in a vault; `None` lifts the limit.
+    pub fn with_reveal_limit(mut self, per_hour: Option<u32>) -> Self {
+        self.reveal_limit = per_hour;
+        self
+    }
+
     /// Connects, applies migrations and checks that `keys` opens this database's data
     /// keys (a wrong key file is refused here, not at the first read).
     pub async fn open(backend: Backend<'_>, keys: Arc<dyn RootKeyProvider>) -> Result<Self, Error> {
@@ -69,10 +82,12 @@ impl Store {
         };
         db.migrate().await?;
         let store = Self {
+            journal: journal::Journal::start(db.clone()),
             db,
             keys,
             accounts_key: Arc::new(OnceCell::new()),
             access_roles: Default::default(),
+            reveal_limit: Some(DEFAULT_REVEALS_PER_HOUR),
         };
         store.ensure_keyring_state().await?;
         Ok(store)

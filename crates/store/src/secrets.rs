@@ -4,6 +4,7 @@
 //! trash, restore brings it back, purge (only from the trash) destroys every version.
 
 use crate::db::{Q, Row, Tx, q};
+use crate::model::Origin;
 use crate::model::{
     ImportOutcome, Page, PageRequest, RevealedSecret, SecretInput, SecretMeta, TrashedSecret,
     VersionMeta, WriteOutcome,
@@ -425,12 +426,14 @@ impl Store {
         Ok(paginate(items, page.limit, |v| v.version.to_string()))
     }
 
-    /// The plaintext of a live secret's latest version, or of `version`.
+    /// The plaintext of a live secret's latest version, or of `version`. It is returned
+    /// only once the reveal is recorded and within the member's hourly limit.
     pub async fn reveal_secret(
         &self,
         authz: &Authorized,
         path: &SecretPath,
         version: Option<i64>,
+        origin: &Origin,
     ) -> Result<RevealedSecret, Error> {
         authz.require(Action::RevealSecret)?;
         let vault = scoped_vault(authz, &path.environment)?;
@@ -448,7 +451,29 @@ impl Store {
             row.text("secret_type")?.parse()?,
             || Error::not_found(&format!("secret '{path}'")),
         )?;
-        self.open_revealed(vault, &row)
+        let revealed = self.open_revealed(vault, &row)?;
+        self.record_reveal(authz, vec![path.to_string()], origin)
+            .await?;
+        Ok(revealed)
+    }
+
+    /// Records a reveal and counts it against the limit; the values wait for the answer.
+    async fn record_reveal(
+        &self,
+        authz: &Authorized,
+        targets: Vec<String>,
+        origin: &Origin,
+    ) -> Result<(), Error> {
+        if targets.is_empty() {
+            return Ok(());
+        }
+        let record = crate::journal::RevealRecord {
+            vault: authz.vault()?.as_str().to_owned(),
+            actor: authz.actor().clone(),
+            targets,
+            origin: origin.clone(),
+        };
+        self.journal.record(record, self.reveal_limit).await
     }
 
     fn open_revealed(&self, vault: &str, row: &Row) -> Result<RevealedSecret, Error> {
@@ -496,11 +521,13 @@ impl Store {
         }
     }
 
-    /// The latest plaintext of every live secret in an environment, by name.
+    /// The latest plaintext of every live secret in an environment, by name; each one is
+    /// a recorded reveal, counted against the member's hourly limit.
     pub async fn reveal_environment(
         &self,
         authz: &Authorized,
         env: &EnvironmentPath,
+        origin: &Origin,
     ) -> Result<Vec<RevealedSecret>, Error> {
         authz.require(Action::RevealSecret)?;
         let vault = scoped_vault(authz, env)?;
@@ -534,7 +561,7 @@ impl Store {
                 revealable.push(row);
             }
         }
-        revealable
+        let revealed = revealable
             .iter()
             .map(|row| {
                 let name = row.text("name")?;
@@ -551,7 +578,13 @@ impl Store {
                     secret_type: row.text("secret_type")?.parse()?,
                 })
             })
-            .collect()
+            .collect::<Result<Vec<_>, Error>>()?;
+        let targets = revealed
+            .iter()
+            .map(|s| format!("{env}/{}", s.name))
+            .collect();
+        self.record_reveal(authz, targets, origin).await?;
+        Ok(revealed)
     }
 
     /// Makes a new version equal to version `to` (value and metadata).

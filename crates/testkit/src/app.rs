@@ -73,7 +73,8 @@ impl TestApp {
         Self::spawn_configured(backend, settings, |_| {}).await
     }
 
-    async fn spawn_configured(
+    /// Starts a server with default settings and `configure` applied to its configuration.
+    pub async fn spawn_configured(
         backend: Backend,
         settings: Settings,
         configure: impl FnOnce(&mut ServerConfig),

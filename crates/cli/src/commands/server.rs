@@ -51,6 +51,9 @@ pub async fn run(args: ServerArgs) -> CliResult {
     if args.insecure_http {
         config.insecure_http = true;
     }
+    if let Some(limit) = args.reveals_per_member_per_hour {
+        config.reveals_per_member_per_hour = limit;
+    }
     config
         .validate()
         .map_err(|e| Failure::usage(e.to_string()))?;

@@ -10,6 +10,7 @@ mod encryption;
 mod isolation;
 mod organizations;
 mod process;
+mod reveals;
 mod roles;
 mod secrets;
 

@@ -3,7 +3,9 @@
 
 use crate::convert;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiPath, ApiQuery, Caller, EnvParams, ListParams, SecretParams};
+use crate::extract::{
+    ApiJson, ApiPath, ApiQuery, Caller, ClientMeta, EnvParams, ListParams, SecretParams,
+};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -56,15 +58,20 @@ pub async fn list_secrets(
 /// Every live value of an environment, for `strongroom run` and `export`.
 #[utoipa::path(get, path = "/apps/{app}/projects/{project}/envs/{env}/values", tag = "secrets",
     security(("bearer" = [])), params(EnvParams),
-    responses((status = 200, body = EnvironmentValues), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = EnvironmentValues), (status = 404, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "The hourly reveal limit would be passed")))]
 pub async fn environment_values(
     State(state): State<AppState>,
     caller: Caller,
+    meta: ClientMeta,
     ApiPath(params): ApiPath<EnvParams>,
 ) -> Result<Json<EnvironmentValues>, ApiError> {
     let env = params.path()?;
     let authz = caller.in_vault(Action::RevealSecret)?;
-    let values = state.store.reveal_environment(&authz, &env).await?;
+    let values = state
+        .store
+        .reveal_environment(&authz, &env, &meta.origin())
+        .await?;
     Ok(Json(EnvironmentValues {
         environment: env.to_string(),
         secrets: values
@@ -184,17 +191,22 @@ pub struct VersionQuery {
 /// The plaintext value of the latest version, or of `?version=N`.
 #[utoipa::path(get, path = "/apps/{app}/projects/{project}/envs/{env}/secrets/{name}/value", tag = "secrets",
     security(("bearer" = [])), params(SecretParams, VersionQuery),
-    responses((status = 200, body = SecretValueResponse), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = SecretValueResponse), (status = 404, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "The hourly reveal limit would be passed")))]
 pub async fn reveal_secret(
     State(state): State<AppState>,
     caller: Caller,
+    meta: ClientMeta,
     ApiPath(params): ApiPath<SecretParams>,
     ApiQuery(query): ApiQuery<VersionQuery>,
 ) -> Result<Json<SecretValueResponse>, ApiError> {
     let path = params.path()?;
     let version = query.version.map(check_version).transpose()?;
     let authz = caller.in_vault(Action::RevealSecret)?;
-    let revealed = state.store.reveal_secret(&authz, &path, version).await?;
+    let revealed = state
+        .store
+        .reveal_secret(&authz, &path, version, &meta.origin())
+        .await?;
     Ok(Json(SecretValueResponse {
         path: path.to_string(),
         version: revealed.version,

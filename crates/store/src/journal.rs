@@ -1,0 +1,215 @@
+//! The reveal journal: every plaintext a member sees is recorded, and counted against
+//! their hourly reveal limit, before it leaves the server. Recording each reveal in a
+//! transaction of its own would make every read a commit; instead one task drains the
+//! queue and commits whatever is waiting in one transaction, then answers each request.
+//! A request whose record did not commit gets an error, never its value.
+
+use crate::db::{Db, Tx, q};
+use crate::model::Origin;
+use crate::now_ms;
+use strongroom_core::ids::UserId;
+use strongroom_core::{Error, ErrorCode};
+use tokio::sync::{mpsc, oneshot};
+
+/// The hourly window reveals are counted in.
+const HOUR_MS: i64 = 3_600_000;
+/// Most records committed together.
+const MAX_BATCH: usize = 512;
+
+/// One member's reveal of one or more values.
+#[derive(Debug, Clone)]
+pub(crate) struct RevealRecord {
+    /// The vault.
+    pub vault: String,
+    /// Who saw the values.
+    pub actor: UserId,
+    /// The secret paths revealed (one entry each).
+    pub targets: Vec<String>,
+    /// Where the request came from.
+    pub origin: Origin,
+}
+
+struct Pending {
+    record: RevealRecord,
+    limit: Option<u32>,
+    done: oneshot::Sender<Result<(), Error>>,
+}
+
+/// A handle on the journal task; clones share it.
+#[derive(Debug, Clone)]
+pub(crate) struct Journal {
+    queue: mpsc::Sender<Pending>,
+}
+
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pending").finish_non_exhaustive()
+    }
+}
+
+impl Journal {
+    /// Starts the journal task on `db`; it ends when the last handle is dropped.
+    pub(crate) fn start(db: Db) -> Self {
+        let (queue, waiting) = mpsc::channel(4 * MAX_BATCH);
+        tokio::spawn(run(db, waiting));
+        Self { queue }
+    }
+
+    /// Records `record` and counts it against `limit` reveals per member per hour; returns
+    /// once it is committed, or the reason it was refused.
+    pub(crate) async fn record(
+        &self,
+        record: RevealRecord,
+        limit: Option<u32>,
+    ) -> Result<(), Error> {
+        let (done, answer) = oneshot::channel();
+        self.queue
+            .send(Pending {
+                record,
+                limit,
+                done,
+            })
+            .await
+            .map_err(|_| Error::internal("the reveal journal has stopped"))?;
+        answer
+            .await
+            .map_err(|_| Error::internal("the reveal journal dropped a record"))?
+    }
+}
+
+async fn run(db: Db, mut waiting: mpsc::Receiver<Pending>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while waiting.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        match write_batch(&db, &batch).await {
+            Ok(verdicts) => {
+                for (pending, verdict) in batch.drain(..).zip(verdicts) {
+                    let _ = pending.done.send(verdict);
+                }
+            }
+            Err(e) => {
+                for pending in batch.drain(..) {
+                    let _ = pending.done.send(Err(same_error(&e)));
+                }
+            }
+        }
+    }
+}
+
+fn same_error(e: &Error) -> Error {
+    match e.code() {
+        ErrorCode::Internal => {
+            Error::internal(e.internal_detail().unwrap_or("journal write failed"))
+        }
+        code => Error::new(code, e.message()),
+    }
+}
+
+/// Writes every record of the batch in one transaction; a refused record is recorded as
+/// denied and answered with its reason.
+async fn write_batch(db: &Db, batch: &[Pending]) -> Result<Vec<Result<(), Error>>, Error> {
+    let mut tx = db.begin().await?;
+    let now = now_ms();
+    let mut verdicts = Vec::with_capacity(batch.len());
+    for pending in batch {
+        let verdict = match count_against_limit(&mut tx, pending, now).await? {
+            Ok(()) => {
+                insert_entries(&mut tx, &pending.record, now, "allowed").await?;
+                Ok(())
+            }
+            Err(refusal) => {
+                insert_entries(&mut tx, &pending.record, now, "denied").await?;
+                Err(refusal)
+            }
+        };
+        verdicts.push(verdict);
+    }
+    tx.commit().await?;
+    Ok(verdicts)
+}
+
+/// Adds the record's reveals to the member's count for this hour, unless that would pass
+/// the limit. One statement, so concurrent nodes cannot both take the last reveal.
+async fn count_against_limit(
+    tx: &mut Tx,
+    pending: &Pending,
+    now: i64,
+) -> Result<Result<(), Error>, Error> {
+    let Some(limit) = pending.limit else {
+        return Ok(Ok(()));
+    };
+    let record = &pending.record;
+    let window = now - now.rem_euclid(HOUR_MS);
+    let count = i64::try_from(record.targets.len()).unwrap_or(i64::MAX);
+    let counted = if count > i64::from(limit) {
+        None
+    } else {
+        tx.optional(
+            q(
+                "INSERT INTO reveal_windows (vault_id, user_id, window_start, reveals) \
+                 VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (vault_id, user_id) DO UPDATE SET \
+                 window_start = excluded.window_start, \
+                 reveals = CASE WHEN reveal_windows.window_start = excluded.window_start \
+                     THEN reveal_windows.reveals + excluded.reveals ELSE excluded.reveals END \
+                 WHERE reveal_windows.window_start <> excluded.window_start \
+                    OR reveal_windows.reveals + excluded.reveals <= $5 \
+                 RETURNING reveals",
+            )
+            .bind(record.vault.clone())
+            .bind(record.actor.as_str())
+            .bind(window)
+            .bind(count)
+            .bind(i64::from(limit)),
+        )
+        .await?
+    };
+    Ok(match counted {
+        Some(_) => Ok(()),
+        None => {
+            let secs = u64::try_from((window + HOUR_MS - now + 999) / 1000).unwrap_or(1);
+            Err(Error::new(
+                ErrorCode::RateLimited,
+                format!(
+                    "you may reveal {limit} values an hour in this vault, and this would pass \
+                     that; retry in {secs} seconds, or ask the operator to raise \
+                     reveals_per_member_per_hour"
+                ),
+            )
+            .with_retry_after(secs))
+        }
+    })
+}
+
+async fn insert_entries(
+    tx: &mut Tx,
+    record: &RevealRecord,
+    now: i64,
+    outcome: &'static str,
+) -> Result<(), Error> {
+    let severity = if outcome == "allowed" {
+        "notice"
+    } else {
+        "warning"
+    };
+    for target in &record.targets {
+        tx.execute(
+            q(
+                "INSERT INTO audit_events (vault_id, at, actor_kind, actor_id, actor_name, action, \
+               target, outcome, severity, ip, user_agent, request_id) \
+               SELECT $1, $2, 'member', u.id, u.username, 'secret.reveal', $3, $4, $5, $6, $7, $8 \
+               FROM users u WHERE u.id = $9",
+            )
+            .bind(record.vault.clone())
+            .bind(now)
+            .bind(target.clone())
+            .bind(outcome)
+            .bind(severity)
+            .bind(record.origin.ip.clone())
+            .bind(record.origin.user_agent.clone())
+            .bind(record.origin.request_id.clone())
+            .bind(record.actor.as_str()),
+        )
+        .await?;
+    }
+    Ok(())
+}
