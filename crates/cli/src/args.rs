@@ -308,7 +308,7 @@ pub enum MembersCommand {
     Invite {
         /// Email address.
         email: String,
-        /// Vault role to offer, below your own.
+        /// Vault role to offer (built-in or custom), below your own.
         #[arg(long, value_name = "ROLE", default_value = "collaborator")]
         vault_role: String,
         /// Access role the invitee starts with (default none).
@@ -341,7 +341,7 @@ pub enum MembersCommand {
     SetRole {
         /// Username.
         username: String,
-        /// New vault role: admin, developer or collaborator (below your own).
+        /// New vault role: admin, developer, collaborator or a custom role (below your own).
         #[arg(long, value_name = "ROLE")]
         vault_role: Option<String>,
         /// Access role to hold.

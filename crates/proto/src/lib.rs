@@ -453,7 +453,7 @@ pub struct Roster {
 /// `PUT /api/v1/members/{username}/role`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SetRoleRequest {
-    /// `admin`, `developer` or `collaborator` (below your own role).
+    /// `admin`, `developer`, `collaborator` or a custom role's name (below your own role).
     pub vault_role: String,
 }
 
@@ -462,7 +462,7 @@ pub struct SetRoleRequest {
 pub struct InviteRequest {
     /// The invitee's email address (they need an account with it, verified).
     pub email: String,
-    /// The vault role offered (default `collaborator`; below your own).
+    /// The vault role offered, built-in or custom (default `collaborator`; below your own).
     pub vault_role: Option<String>,
     /// The access role the invitee starts with (default none).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -11,6 +11,7 @@ use crate::model::{
     InviteLinkRecord, InviteRecord, Origin, Page, PageRequest, ReceivedInvite, VaultRecord,
 };
 use crate::organizations::vault_as_member;
+use crate::vault_roles::NamedRole;
 use crate::{Store, decode_newest_first_cursor, now_ms, paginate};
 use strongroom_core::account::Email;
 use strongroom_core::authz::{Action, Authorized, VaultRole};
@@ -33,11 +34,29 @@ pub struct NewInviteLink {
     pub max_uses: Option<i64>,
 }
 
+/// The name of the role an invite offers (`role` and `custom_role` columns); a custom
+/// role deleted since reads as `custom`.
+fn offered_role_name(row: &Row) -> Result<String, Error> {
+    Ok(row.opt_text("custom_role")?.unwrap_or(row.text("role")?))
+}
+
+/// One line on the offered role: a custom role's description, or the built-in summary.
+fn offered_role_summary(row: &Row) -> Result<String, Error> {
+    let role = row.text("role")?;
+    Ok(
+        match (role.parse::<VaultRole>(), row.opt_text("role_description")?) {
+            (Ok(built_in), _) => built_in.summary().to_owned(),
+            (Err(_), Some(description)) if !description.is_empty() => description,
+            (Err(_), _) => VaultRole::Custom(Default::default()).summary().to_owned(),
+        },
+    )
+}
+
 fn invite_from_row(row: &Row) -> Result<InviteRecord, Error> {
     Ok(InviteRecord {
         id: InviteId::from_trusted(row.text("id")?),
         email: row.text("email")?,
-        role: row.text("role")?.parse()?,
+        role_name: offered_role_name(row)?,
         access_role: row.opt_text("access_role")?,
         inviter_username: row.text("inviter_username")?,
         status: row.text("status")?,
@@ -103,11 +122,11 @@ impl Store {
         &self,
         authz: &Authorized,
         email: &Email,
-        role: VaultRole,
+        role: &NamedRole,
         access_role: Option<&RoleName>,
         origin: &Origin,
     ) -> Result<bool, Error> {
-        authz.require(Action::InviteMember(role))?;
+        authz.require(Action::InviteMember(role.role))?;
         let vault = authz.vault()?.as_str();
         let now = now_ms();
         let id = new_id(InviteId::from_random)?;
@@ -136,8 +155,8 @@ impl Store {
             .execute(
                 q(
                     "INSERT INTO invites (id, vault_id, email, email_key, role, invited_by, \
-                   inviter_username, created_at, expires_at, status, access_role_id) \
-                   SELECT $1, $2, $3, $4, $5, u.id, u.username, $6, $7, 'pending', $9 FROM users u \
+                   inviter_username, created_at, expires_at, status, access_role_id, vault_role_id) \
+                   SELECT $1, $2, $3, $4, $5, u.id, u.username, $6, $7, 'pending', $9, $10 FROM users u \
                    WHERE u.id = $8 \
                    AND NOT EXISTS (SELECT 1 FROM memberships m JOIN users x ON x.id = m.user_id \
                                    WHERE m.vault_id = $2 AND x.email_key = $4 \
@@ -149,11 +168,12 @@ impl Store {
                 .bind(vault)
                 .bind(email.as_str())
                 .bind(email.key())
-                .bind(role.as_str())
+                .bind(role.role.as_str())
                 .bind(now)
                 .bind(now + INVITE_TTL_MS)
                 .bind(authz.actor().as_str())
-                .bind(access_role_id),
+                .bind(access_role_id)
+                .bind(role.custom_id.clone()),
             )
             .await?;
         record_member_action(
@@ -162,7 +182,7 @@ impl Store {
             vault,
             authz.actor(),
             "member.invite",
-            &format!("{} as {role}", email.as_str()),
+            &format!("{} as {}", email.as_str(), role.name),
             Severity::Notice,
         )
         .await?;
@@ -193,8 +213,9 @@ impl Store {
             .all(
                 q(
                     "SELECT i.id, i.email, i.role, i.inviter_username, i.status, i.created_at, \
-                   i.expires_at, ar.name AS access_role FROM invites i \
+                   i.expires_at, ar.name AS access_role, vr.name AS custom_role FROM invites i \
                    LEFT JOIN access_roles ar ON ar.id = i.access_role_id \
+                   LEFT JOIN vault_roles vr ON vr.id = i.vault_role_id \
                    WHERE i.vault_id = $1 AND i.status = 'pending' AND i.expires_at > $2 \
                    AND (i.created_at < $3 OR (i.created_at = $3 AND i.id > $4)) \
                    ORDER BY i.created_at DESC, i.id LIMIT $5",
@@ -260,7 +281,10 @@ impl Store {
             .all(
                 q(
                     "SELECT i.id, i.vault_id, v.name AS vault_name, i.role, i.inviter_username, \
-                   i.created_at, i.expires_at FROM invites i JOIN vaults v ON v.id = i.vault_id \
+                   i.created_at, i.expires_at, vr.name AS custom_role, \
+                   vr.description AS role_description FROM invites i \
+                   JOIN vaults v ON v.id = i.vault_id \
+                   LEFT JOIN vault_roles vr ON vr.id = i.vault_role_id \
                    WHERE i.email_key = $1 AND i.status = 'pending' AND i.expires_at > $2 \
                    AND v.deleted_at IS NULL ORDER BY i.created_at DESC, i.id LIMIT 1000",
                 )
@@ -274,7 +298,8 @@ impl Store {
                     id: InviteId::from_trusted(row.text("id")?),
                     vault_id: VaultId::from_trusted(row.text("vault_id")?),
                     vault_name: row.text("vault_name")?,
-                    role: row.text("role")?.parse()?,
+                    role_name: offered_role_name(row)?,
+                    role_summary: offered_role_summary(row)?,
                     inviter_username: row.text("inviter_username")?,
                     created_at: row.i64("created_at")?,
                     expires_at: row.i64("expires_at")?,
@@ -299,9 +324,13 @@ impl Store {
         let mut tx = self.db.begin().await?;
         let row = tx
             .optional(
-                q("SELECT i.vault_id, i.role, i.status, i.expires_at, i.access_role_id, v.deleted_at \
-                   FROM invites i \
-                   JOIN vaults v ON v.id = i.vault_id WHERE i.id = $1 AND i.email_key = $2")
+                q(
+                    "SELECT i.vault_id, i.role, i.vault_role_id, i.status, i.expires_at, \
+                   i.access_role_id, v.deleted_at, vr.name AS custom_role FROM invites i \
+                   JOIN vaults v ON v.id = i.vault_id \
+                   LEFT JOIN vault_roles vr ON vr.id = i.vault_role_id \
+                   WHERE i.id = $1 AND i.email_key = $2",
+                )
                 .bind(id.as_str())
                 .bind(email_key),
             )
@@ -326,7 +355,15 @@ impl Store {
             ));
         }
         let vault = row.text("vault_id")?;
-        let role: VaultRole = row.text("role")?.parse()?;
+        let role = row.text("role")?;
+        let custom_role = row.opt_text("vault_role_id")?;
+        if role == "custom" && custom_role.is_none() {
+            return Err(Error::new(
+                ErrorCode::InviteUnusable,
+                "the role this invite offered no longer exists; ask for a new invite",
+            ));
+        }
+        let role_name = offered_role_name(&row)?;
         // Conditional, so a revocation or another answer that commits meanwhile wins.
         let answered = tx
             .execute(
@@ -361,14 +398,15 @@ impl Store {
         plan_usage(&mut tx, &vault).await?.plan_check()?;
         tx.execute(
             q(
-                "INSERT INTO memberships (vault_id, user_id, role, joined_at, access_role_id) \
-               VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO memberships (vault_id, user_id, role, joined_at, access_role_id, \
+               vault_role_id) VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(vault.clone())
             .bind(actor)
-            .bind(role.as_str())
+            .bind(role)
             .bind(now)
-            .bind(row.opt_text("access_role_id")?),
+            .bind(row.opt_text("access_role_id")?)
+            .bind(custom_role),
         )
         .await
         .map_err(|e| match e.code() {
@@ -384,7 +422,7 @@ impl Store {
             &vault,
             authz.actor(),
             "member.join",
-            &format!("invite {} as {role}", id.as_str()),
+            &format!("invite {} as {role_name}", id.as_str()),
             Severity::Notice,
         )
         .await?;

@@ -33,6 +33,7 @@ pub use keys::RotationReport;
 pub use members::MemberChange;
 pub use model::*;
 pub use organizations::RESTORE_WINDOW_MS;
+pub use vault_roles::NamedRole;
 
 use db::Db;
 use std::path::Path;

@@ -196,8 +196,8 @@ pub struct InviteRecord {
     pub id: InviteId,
     /// The invited address.
     pub email: String,
-    /// The offered vault role.
-    pub role: VaultRole,
+    /// The offered vault role's name (`custom` if that custom role was deleted since).
+    pub role_name: String,
     /// The offered access role, if any.
     pub access_role: Option<String>,
     /// Who sent it.
@@ -219,8 +219,10 @@ pub struct ReceivedInvite {
     pub vault_id: VaultId,
     /// The organization's name.
     pub vault_name: String,
-    /// The offered vault role.
-    pub role: VaultRole,
+    /// The offered vault role's name.
+    pub role_name: String,
+    /// One line on what it may do.
+    pub role_summary: String,
     /// Who sent it.
     pub inviter_username: String,
     /// When it was sent.

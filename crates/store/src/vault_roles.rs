@@ -47,41 +47,51 @@ pub(crate) fn role_name_from_row(row: &Row) -> Result<String, Error> {
 
 /// A vault role named by a person, resolved in the vault it is used in.
 #[derive(Debug, Clone)]
-pub(crate) struct ResolvedRole {
+pub struct NamedRole {
     /// What the decision sees.
     pub role: VaultRole,
-    /// The custom role's row, if it is one.
-    pub custom_id: Option<String>,
     /// Its name.
     pub name: String,
+    /// The custom role's row, if it is one.
+    pub(crate) custom_id: Option<String>,
 }
 
-/// Resolves `name` to a built-in role or one of `vault`'s custom roles.
+impl NamedRole {
+    /// A built-in role.
+    pub fn built_in(role: VaultRole) -> Self {
+        Self {
+            role,
+            name: role.to_string(),
+            custom_id: None,
+        }
+    }
+}
+
+const CUSTOM_BY_NAME: &str =
+    "SELECT id, capabilities FROM vault_roles WHERE vault_id = $1 AND name = $2";
+
+fn named(name: &RoleName, row: Option<Row>) -> Result<NamedRole, Error> {
+    let row = row.ok_or_else(|| Error::not_found(&format!("vault role '{name}'")))?;
+    Ok(NamedRole {
+        role: VaultRole::Custom(capabilities(&row)?),
+        name: name.as_str().to_owned(),
+        custom_id: Some(row.text("id")?),
+    })
+}
+
+/// Resolves `name` to a built-in role or one of `vault`'s custom roles, inside `tx`.
 pub(crate) async fn resolve_role(
     tx: &mut Tx,
     vault: &str,
     name: &RoleName,
-) -> Result<ResolvedRole, Error> {
+) -> Result<NamedRole, Error> {
     if let Ok(role) = name.as_str().parse::<VaultRole>() {
-        return Ok(ResolvedRole {
-            role,
-            custom_id: None,
-            name: role.to_string(),
-        });
+        return Ok(NamedRole::built_in(role));
     }
     let row = tx
-        .optional(
-            q("SELECT id, capabilities FROM vault_roles WHERE vault_id = $1 AND name = $2")
-                .bind(vault)
-                .bind(name.as_str()),
-        )
-        .await?
-        .ok_or_else(|| Error::not_found(&format!("vault role '{name}'")))?;
-    Ok(ResolvedRole {
-        role: VaultRole::Custom(capabilities(&row)?),
-        custom_id: Some(row.text("id")?),
-        name: name.as_str().to_owned(),
-    })
+        .optional(q(CUSTOM_BY_NAME).bind(vault).bind(name.as_str()))
+        .await?;
+    named(name, row)
 }
 
 fn capabilities(row: &Row) -> Result<Capabilities, Error> {
@@ -264,6 +274,34 @@ impl Store {
             )
             .await?
             .i64("n")?;
+        // Invites that lapsed are marked so; a pending one still offers the role.
+        tx.execute(
+            q("UPDATE invites SET status = 'expired' WHERE status = 'pending' AND expires_at <= $1 \
+               AND vault_role_id IN (SELECT id FROM vault_roles WHERE vault_id = $2 AND name = $3)")
+            .bind(now_ms())
+            .bind(vault)
+            .bind(name.as_str()),
+        )
+        .await?;
+        let offered = tx
+            .one(
+                q("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM invites i \
+                   JOIN vault_roles r ON r.id = i.vault_role_id \
+                   WHERE r.vault_id = $1 AND r.name = $2 AND i.status = 'pending'")
+                .bind(vault)
+                .bind(name.as_str()),
+            )
+            .await?
+            .i64("n")?;
+        if offered > 0 {
+            return Err(Error::new(
+                ErrorCode::Conflict,
+                format!(
+                    "{offered} pending invite(s) offer '{name}'; revoke them first \
+                     (`strongroom members invites`, then `strongroom members revoke-invite ID`)"
+                ),
+            ));
+        }
         if holders > 0 {
             return Err(Error::new(
                 ErrorCode::Conflict,
@@ -290,6 +328,27 @@ impl Store {
         )
         .await?;
         tx.commit().await
+    }
+
+    /// Resolves the role an invite offers: built-in, or one of the vault's custom roles.
+    pub async fn offered_role(
+        &self,
+        authz: &Authorized,
+        name: &RoleName,
+    ) -> Result<NamedRole, Error> {
+        authz.require(Action::ManageInvites)?;
+        if let Ok(role) = name.as_str().parse::<VaultRole>() {
+            return Ok(NamedRole::built_in(role));
+        }
+        let row = self
+            .db
+            .optional(
+                q(CUSTOM_BY_NAME)
+                    .bind(authz.vault()?.as_str())
+                    .bind(name.as_str()),
+            )
+            .await?;
+        named(name, row)
     }
 
     /// The vault's custom roles, by name.

@@ -354,7 +354,65 @@ async fn nobody_hands_out_an_access_role_opening_more_than_their_own(app: TestAp
     ok(dan.client.apps().await);
 }
 
+async fn an_invite_can_offer_a_custom_role_below_the_inviters_own(app: TestApp) {
+    let (alice, carol, _) = a_lead(&app).await;
+    ok(alice
+        .client
+        .create_role(
+            "auditors",
+            json!({"description": "Auditors: the roster", "capabilities": ["overview", "members.view"]}),
+        )
+        .await);
+    expect_code(
+        carol
+            .client
+            .invite("x@example.com", Some("no-such-role"))
+            .await,
+        "not_found",
+    );
+    // A custom role is offered only below the inviter's own, like a built-in one.
+    refused_because(
+        carol.client.invite("x@example.com", Some("lead")).await,
+        "below your own",
+    );
+    let bob = app.verified_user("bob").await;
+    let erin = app.verified_user("erin").await;
+    let sent = ok(carol
+        .client
+        .invite("bob@example.com", Some("auditors"))
+        .await);
+    assert_eq!(sent.vault_role, "auditors");
+    ok(carol
+        .client
+        .invite("erin@example.com", Some("auditors"))
+        .await);
+    let pending: Vec<String> = ok(alice.client.pending_invites().await)
+        .into_iter()
+        .map(|i| i.vault_role)
+        .collect();
+    assert_eq!(pending, vec!["auditors", "auditors"]);
+    let invite = ok(bob.client.received_invites().await).remove(0);
+    assert_eq!(
+        (invite.vault_role.as_str(), invite.role_summary.as_str()),
+        ("auditors", "Auditors: the roster")
+    );
+    let joined = ok(bob.client.accept_invite(&invite.id).await);
+    assert_eq!(joined.role, "auditors");
+    ok(bob.client.switch_vault(&joined.id).await);
+    assert_eq!(ok(bob.client.members().await).items.len(), 4);
+    expect_code(bob.client.roles().await, "permission_denied");
+    // Neither a pending invite nor a holder lets the role be deleted from under them.
+    let refused = expect_code(alice.client.delete_role("auditors").await, "conflict");
+    assert!(refused.to_string().contains("revoke"), "{refused}");
+    let erins = ok(erin.client.received_invites().await).remove(0);
+    ok(alice.client.revoke_invite(&erins.id).await);
+    expect_code(alice.client.delete_role("auditors").await, "conflict");
+    ok(alice.client.set_member_role("bob", "collaborator").await);
+    ok(alice.client.delete_role("auditors").await);
+}
+
 crate::on_both_backends!(
+    an_invite_can_offer_a_custom_role_below_the_inviters_own,
     custom_vault_roles_need_the_enterprise_plan_and_the_refusal_names_it,
     a_custom_role_holds_exactly_its_cells_and_an_edit_holds_on_the_next_request,
     custom_roles_cannot_take_a_built_in_name_or_owner_cells_and_held_ones_stay,

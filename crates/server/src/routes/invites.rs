@@ -21,7 +21,7 @@ use strongroom_proto::{
     CreateLinkRequest, ErrorBody, InviteInfo, InviteLinkCreated, InviteLinkInfo, InviteRequest,
     InviteSent, JoinRequest, List, ReceivedInviteInfo, Sensitive, VaultInfo,
 };
-use strongroom_store::{INVITE_TTL_MS, NewInviteLink, now_ms};
+use strongroom_store::{INVITE_TTL_MS, NamedRole, NewInviteLink, now_ms};
 
 const HOUR_MS: i64 = 60 * 60 * 1000;
 const DEFAULT_LINK_HOURS: u32 = 7 * 24;
@@ -38,12 +38,21 @@ pub async fn send_invite(
     meta: ClientMeta,
     ApiJson(body): ApiJson<InviteRequest>,
 ) -> Result<(StatusCode, ApiJson<InviteSent>), ApiError> {
-    let role: VaultRole = body
+    let role_name: RoleName = body
         .vault_role
         .as_deref()
         .unwrap_or(VaultRole::Collaborator.as_str())
         .parse()?;
-    let authz = caller.in_vault(Action::InviteMember(role))?;
+    // A custom role is looked up only for those who may invite at all; the offer is then
+    // decided for the role's own cells.
+    let role = match role_name.as_str().parse::<VaultRole>() {
+        Ok(built_in) => NamedRole::built_in(built_in),
+        Err(_) => {
+            let inviter = caller.in_vault(Action::ManageInvites)?;
+            state.store.offered_role(&inviter, &role_name).await?
+        }
+    };
+    let authz = caller.in_vault(Action::InviteMember(role.role))?;
     let email = Email::parse(&body.email)?;
     let access_role: Option<RoleName> = body
         .access_role
@@ -55,13 +64,14 @@ pub async fn send_invite(
         .transpose()?;
     let inserted = state
         .store
-        .invite_by_email(&authz, &email, role, access_role.as_ref(), &meta.origin())
+        .invite_by_email(&authz, &email, &role, access_role.as_ref(), &meta.origin())
         .await?;
-    let (store, mailer, to, inviter) = (
+    let (store, mailer, to, inviter, offered) = (
         state.store.clone(),
         state.mailer.clone(),
         email.clone(),
         caller.username.to_string(),
+        role.name.clone(),
     );
     tokio::spawn(async move {
         if inserted && mailer.is_smtp() && store.has_account_with_email(&to).await.unwrap_or(false)
@@ -70,7 +80,7 @@ pub async fn send_invite(
                 to: to.as_str().to_owned(),
                 subject: format!("{inviter} invited you to an organization on Strongroom"),
                 body: format!(
-                    "{inviter} invited you to join their organization on Strongroom as {role}.\n\n\
+                    "{inviter} invited you to join their organization on Strongroom as {offered}.\n\n\
                      Sign in and run `strongroom invites list` (or open your invites in the \
                      dashboard) to accept or decline. The invite expires in 7 days.\n"
                 ),
@@ -80,7 +90,7 @@ pub async fn send_invite(
     Ok((
         StatusCode::ACCEPTED,
         ApiJson(InviteSent {
-            vault_role: role.to_string(),
+            vault_role: role.name.clone(),
             access_role: access_role.map(|r| r.to_string()),
             expires_in_days: u32::try_from(INVITE_TTL_MS / (24 * HOUR_MS)).unwrap_or(7),
             message: "if this address belongs to a Strongroom account, the invite is waiting in \
