@@ -3,7 +3,7 @@
 //! the explanation cannot drift from what the server enforces.
 
 use crate::access::{AccessRole, Verb, Verdict};
-use crate::authz::{Standing, VaultRole};
+use crate::authz::Standing;
 use crate::capability::Capability;
 use crate::names::SecretPath;
 use crate::secret::SecretType;
@@ -31,6 +31,8 @@ pub struct Subject<'a> {
     pub username: &'a str,
     /// Their standing in the vault.
     pub standing: Standing,
+    /// Their vault role's name (a custom role's own name).
+    pub role_name: &'a str,
     /// Their access role's name and compiled form, if they hold one.
     pub access: Option<(&'a str, &'a AccessRole)>,
 }
@@ -61,6 +63,7 @@ fn deny(reason: String) -> Explanation {
 /// Explains the decision for `subject` on `question`.
 pub fn explain(subject: &Subject<'_>, question: &Question) -> Explanation {
     let who = subject.username;
+    let role_name = subject.role_name;
     let role = match subject.standing {
         Standing::Active(role) => role,
         Standing::Suspended => {
@@ -74,10 +77,10 @@ pub fn explain(subject: &Subject<'_>, question: &Question) -> Explanation {
     match question {
         Question::Capability(cell) => {
             if role.holds(*cell) {
-                allow(format!("{who} may: vault role {role} holds {cell}"))
+                allow(format!("{who} may: vault role {role_name} holds {cell}"))
             } else {
                 deny(format!(
-                    "{who} may not: vault role {role} does not hold {cell} (`strongroom roles show {role}`)"
+                    "{who} may not: vault role {role_name} does not hold {cell} (`strongroom roles show {role_name}`)"
                 ))
             }
         }
@@ -86,9 +89,9 @@ pub fn explain(subject: &Subject<'_>, question: &Question) -> Explanation {
             path,
             secret_type,
         } => {
-            if matches!(role, VaultRole::Owner | VaultRole::Admin) {
+            if role.sees_everything() {
                 return allow(format!(
-                    "{who} may {verb} {path}: vault role {role} opens every secret"
+                    "{who} may {verb} {path}: vault role {role_name} opens every secret"
                 ));
             }
             let Some((name, access)) = subject.access else {
@@ -125,6 +128,7 @@ pub fn explain(subject: &Subject<'_>, question: &Question) -> Explanation {
 mod tests {
     use super::*;
     use crate::access::AccessRoleSpec;
+    use crate::authz::VaultRole;
 
     fn role(json: &str) -> AccessRole {
         let spec: AccessRoleSpec = serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}"));
@@ -148,6 +152,7 @@ mod tests {
         let dev = Subject {
             username: "bob",
             standing: Standing::Active(VaultRole::Developer),
+            role_name: "developer",
             access: Some(("readers", &readers)),
         };
         let cases = [

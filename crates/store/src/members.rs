@@ -372,7 +372,11 @@ impl Store {
             }
             _ => None,
         };
-        Ok(CheckSubject { standing, access })
+        Ok(CheckSubject {
+            standing,
+            role_name: role_name_from_row(&row)?,
+            access,
+        })
     }
 
     /// The caller leaves the vault the proof is for. Their sessions acting there move to

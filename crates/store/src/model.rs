@@ -257,6 +257,8 @@ pub struct InviteLinkRecord {
 pub struct CheckSubject {
     /// Their standing and vault role.
     pub standing: Standing,
+    /// Their vault role's name (a custom role's own name).
+    pub role_name: String,
     /// Their access role: name and compiled form.
     pub access: Option<(String, std::sync::Arc<strongroom_core::access::AccessRole>)>,
 }

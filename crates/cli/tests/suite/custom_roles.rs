@@ -96,6 +96,17 @@ async fn a_custom_role_holds_exactly_its_cells_and_an_edit_holds_on_the_next_req
         .await);
     assert_eq!(edited.members, Some(1));
     expect_code(carol.client.roles().await, "permission_denied");
+    let why = ok(alice
+        .client
+        .check("carol", "roles.view", Some("vault"))
+        .await);
+    assert!(!why.allowed);
+    assert!(
+        why.reason
+            .contains("vault role auditors does not hold roles.view"),
+        "{}",
+        why.reason
+    );
     // A custom role opens applications only through an access role.
     expect_code(carol.client.apps().await, "permission_denied");
 }

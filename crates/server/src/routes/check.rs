@@ -92,6 +92,7 @@ pub async fn check(
         &Subject {
             username: username.as_str(),
             standing: subject.standing,
+            role_name: &subject.role_name,
             access: subject
                 .access
                 .as_ref()
