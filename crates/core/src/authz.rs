@@ -753,6 +753,35 @@ impl Authorized {
         })
     }
 
+    /// Checks the trash cells of the matrix for restoring or purging a secret that
+    /// `deleted_by` (a user id) moved to the trash: one's own needs Trash: own, anyone
+    /// else's Trash: others.
+    pub fn permit_trash(&self, deleted_by: Option<&str>) -> Result<(), Error> {
+        if self.may_handle_trash_of(deleted_by) {
+            return Ok(());
+        }
+        Err(escalation(if self.is_own(deleted_by) {
+            "your vault role does not include Trash: own (restoring or purging secrets you deleted)"
+                .into()
+        } else {
+            "your vault role does not include Trash: others (restoring or purging secrets someone else deleted)".into()
+        }))
+    }
+
+    /// Whether the trash listing shows a secret that `deleted_by` moved there.
+    pub fn may_handle_trash_of(&self, deleted_by: Option<&str>) -> bool {
+        let cell = if self.is_own(deleted_by) {
+            Capability::TrashOwn
+        } else {
+            Capability::TrashOthers
+        };
+        self.capabilities.contains(cell)
+    }
+
+    fn is_own(&self, deleted_by: Option<&str>) -> bool {
+        deleted_by == Some(self.actor.as_str())
+    }
+
     /// Checks that this proof covers `action`; a mismatch is a programming error.
     pub fn require(&self, action: Action) -> Result<(), Error> {
         if self.action == action {

@@ -413,4 +413,6 @@ pub struct TrashedSecret {
     pub deleted_at: i64,
     /// Who deleted it (username), if the account still exists.
     pub deleted_by: Option<String>,
+    /// Their account id: the trash cells tell one's own deletions from others'.
+    pub deleted_by_id: Option<String>,
 }

@@ -658,20 +658,24 @@ impl Store {
         self.permit_by_type(authz, vault, path, Verb::Delete)
             .await?;
         let mut tx = self.db.begin().await?;
-        let n = tx
-            .execute(bind_secret_path(
-                q(concat!(
-                    "UPDATE secrets SET deleted_at = NULL, deleted_by = NULL WHERE deleted_at IS NOT NULL AND id IN (",
-                    by_secret_path!("s.id", "", ""),
-                    ")"
+        let row = tx
+            .optional(bind_secret_path(
+                q(by_secret_path!(
+                    "s.id, s.deleted_by",
+                    "",
+                    "AND s.deleted_at IS NOT NULL"
                 )),
                 vault,
                 path,
             ))
-            .await?;
-        if n == 0 {
-            return Err(Error::not_found(&format!("secret '{path}' in the trash")));
-        }
+            .await?
+            .ok_or_else(|| Error::not_found(&format!("secret '{path}' in the trash")))?;
+        authz.permit_trash(row.opt_text("deleted_by")?.as_deref())?;
+        tx.execute(
+            q("UPDATE secrets SET deleted_at = NULL, deleted_by = NULL WHERE id = $1")
+                .bind(row.text("id")?),
+        )
+        .await?;
         tx.commit().await
     }
 
@@ -685,7 +689,7 @@ impl Store {
         let mut tx = self.db.begin().await?;
         let row = tx
             .optional(bind_secret_path(
-                q(by_secret_path!("s.id, s.deleted_at", "", "")),
+                q(by_secret_path!("s.id, s.deleted_at, s.deleted_by", "", "")),
                 vault,
                 path,
             ))
@@ -697,6 +701,7 @@ impl Store {
                 format!("secret '{path}' is not in the trash: delete it first, then purge it"),
             ));
         }
+        authz.permit_trash(row.opt_text("deleted_by")?.as_deref())?;
         let id = row.text("id")?;
         tx.execute(q("DELETE FROM secret_versions WHERE secret_id = $1").bind(&id))
             .await?;
@@ -756,7 +761,7 @@ impl Store {
             .db
             .all(
                 q("SELECT s.id, a.name AS app, p.name AS project, e.name AS env, s.name, \
-                   s.latest_version, s.deleted_at, u.username FROM secrets s \
+                   s.latest_version, s.deleted_at, s.deleted_by, u.username FROM secrets s \
                    JOIN environments e ON e.id = s.environment_id JOIN projects p ON p.id = e.project_id \
                    JOIN applications a ON a.id = p.application_id LEFT JOIN users u ON u.id = s.deleted_by \
                    WHERE s.vault_id = $1 AND s.deleted_at IS NOT NULL \
@@ -783,6 +788,7 @@ impl Store {
                     version: row.i64("latest_version")?,
                     deleted_at: row.i64("deleted_at")?,
                     deleted_by: row.opt_text("username")?,
+                    deleted_by_id: row.opt_text("deleted_by")?,
                 })
             })
             .collect::<Result<Vec<_>, Error>>()?;
@@ -790,9 +796,10 @@ impl Store {
             items,
             page.limit,
             |t| {
-                t.path
-                    .parse::<SecretPath>()
-                    .is_ok_and(|path| authz.may_read(&path, None))
+                authz.may_handle_trash_of(t.deleted_by_id.as_deref())
+                    && t.path
+                        .parse::<SecretPath>()
+                        .is_ok_and(|path| authz.may_read(&path, None))
             },
             |t| format!("{}:{}", t.deleted_at, t.id),
         ))

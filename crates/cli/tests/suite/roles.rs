@@ -500,7 +500,65 @@ async fn an_invite_can_carry_the_access_role_the_invitee_starts_with(app: TestAp
     );
 }
 
+async fn the_trash_cells_separate_ones_own_deletions_from_others(app: TestApp) {
+    let (alice, dev) = vault_with_a_developer(&app).await;
+    give(&alice, "all", json!({"scope": "everything"})).await;
+    ok(dev
+        .client
+        .delete_secret("payments/api/production/KEY")
+        .await);
+    ok(alice
+        .client
+        .delete_secret("billing/api/production/KEY")
+        .await);
+    let paths = |list: Vec<strongroom_proto::TrashedSecretInfo>| -> Vec<String> {
+        list.into_iter().map(|t| t.path).collect()
+    };
+    // A developer holds Trash: own, so sees and handles only what they deleted.
+    assert_eq!(
+        paths(ok(dev.client.trash().await)),
+        vec!["payments/api/production/KEY"]
+    );
+    assert_eq!(ok(alice.client.trash().await).len(), 2);
+    for refused in [
+        dev.client
+            .restore_secret("billing/api/production/KEY")
+            .await,
+        dev.client.purge_secret("billing/api/production/KEY").await,
+    ] {
+        let err = expect_code(refused, "permission_denied");
+        assert!(err.to_string().contains("Trash: others"), "{err}");
+    }
+    ok(dev
+        .client
+        .restore_secret("payments/api/production/KEY")
+        .await);
+    // A collaborator holds neither cell: what they delete, someone else restores.
+    ok(alice.client.set_member_role("dev", "collaborator").await);
+    ok(dev
+        .client
+        .delete_secret("payments/api/production/KEY")
+        .await);
+    let err = expect_code(
+        dev.client
+            .restore_secret("payments/api/production/KEY")
+            .await,
+        "permission_denied",
+    );
+    assert!(err.to_string().contains("Trash: own"), "{err}");
+    assert!(ok(dev.client.trash().await).is_empty());
+    ok(alice
+        .client
+        .restore_secret("payments/api/production/KEY")
+        .await);
+    ok(alice
+        .client
+        .purge_secret("billing/api/production/KEY")
+        .await);
+}
+
 crate::on_both_backends!(
+    the_trash_cells_separate_ones_own_deletions_from_others,
     roles_are_listed_to_those_who_may_view_them,
     an_invite_can_carry_the_access_role_the_invitee_starts_with,
     check_explains_each_decision_as_it_is_enforced,
