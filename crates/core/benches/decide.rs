@@ -97,5 +97,43 @@ fn bench(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, bench);
+/// Checking that an access role opens nothing its author's does not (authoring without
+/// escalation), for the largest roles a vault accepts in switches and environments, and
+/// a scope of 1,000 projects.
+fn bench_covers(c: &mut Criterion) {
+    use strongroom_core::access::{MAX_ENVIRONMENT_NAMES, MAX_PROJECT_SWITCHES};
+    let spec = |offset: usize| AccessRoleSpec {
+        scope: ScopeSpec::Projects(
+            (0..1_000)
+                .map(|i| format!("app{}/project{i}", i % APPLICATIONS))
+                .collect(),
+        ),
+        everywhere: SwitchesSpec {
+            environments: (0..MAX_ENVIRONMENT_NAMES)
+                .map(|i| (format!("env{i}"), vec!["write".to_owned()]))
+                .collect(),
+            ..SwitchesSpec::default()
+        },
+        projects: (0..MAX_PROJECT_SWITCHES)
+            .map(|i| {
+                (
+                    format!("app{}/project{}", i % APPLICATIONS, i + offset),
+                    SwitchesSpec {
+                        off: vec!["delete".to_owned()],
+                        ..SwitchesSpec::default()
+                    },
+                )
+            })
+            .collect(),
+        deny: Vec::new(),
+    };
+    let author = AccessRole::compile(&spec(0)).unwrap_or_else(|e| panic!("{e}"));
+    let candidate = AccessRole::compile(&spec(0)).unwrap_or_else(|e| panic!("{e}"));
+    c.bench_function(
+        "covers (1k projects, 100 switched projects, 50 environments)",
+        |b| b.iter(|| black_box(author.covers(black_box(&candidate)).is_ok())),
+    );
+}
+
+criterion_group!(benches, bench, bench_covers);
 criterion_main!(benches);

@@ -279,6 +279,50 @@ impl DenyRule {
     }
 }
 
+/// Most applications or projects a role's scope lists.
+pub const MAX_SCOPE_ENTRIES: usize = 5000;
+/// Most projects with switches of their own.
+pub const MAX_PROJECT_SWITCHES: usize = 100;
+/// Most distinct environment names a role's overrides mention.
+pub const MAX_ENVIRONMENT_NAMES: usize = 50;
+/// Most deny rules.
+pub const MAX_DENY_RULES: usize = 200;
+
+/// Refuses role files too large to compare quickly: comparing two roles (authoring
+/// without escalation) looks at every project and environment either one names.
+fn check_size(spec: &AccessRoleSpec) -> Result<(), Error> {
+    let scope = match &spec.scope {
+        ScopeSpec::Everything => 0,
+        ScopeSpec::Applications(list) | ScopeSpec::Projects(list) => list.len(),
+    };
+    let environments: HashSet<&String> = std::iter::once(&spec.everywhere)
+        .chain(spec.projects.values())
+        .flat_map(|s| s.environments.keys())
+        .collect();
+    for (count, max, what) in [
+        (scope, MAX_SCOPE_ENTRIES, "scope entries"),
+        (
+            spec.projects.len(),
+            MAX_PROJECT_SWITCHES,
+            "projects with switches",
+        ),
+        (
+            environments.len(),
+            MAX_ENVIRONMENT_NAMES,
+            "environment names",
+        ),
+        (spec.deny.len(), MAX_DENY_RULES, "deny rules"),
+    ] {
+        if count > max {
+            return Err(invalid(format!(
+                "an access role holds at most {max} {what}, and this one has {count}; \
+                 split it, or scope it by application"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// A compiled access role.
 #[derive(Debug, Clone)]
 pub struct AccessRole {
@@ -341,6 +385,7 @@ pub enum AccessOutcome {
 impl AccessRole {
     /// Compiles and checks a role file.
     pub fn compile(spec: &AccessRoleSpec) -> Result<Self, Error> {
+        check_size(spec)?;
         let mut role = Self {
             everything: false,
             applications: HashSet::new(),
@@ -522,9 +567,12 @@ impl AccessRole {
 
     /// Checks that `other` opens nothing this role does not, so that the holder of this
     /// role may author or hand out `other`. The answer is exact, not sampled: the switches
-    /// depend on a name only through whether a role mentions it, so comparing at every
-    /// mentioned name plus one unmentioned one covers every path. `other` must carry every
+    /// depend on a project only through whether either role switches it, and on an
+    /// environment only through whether either names it, so comparing at each of those and
+    /// at one of all the others covers every path. `other` must carry every
     /// deny rule of this role. On failure, says in words the first thing `other` would add.
+    /// The cost grows with the projects and environments the two roles switch, not with
+    /// the size of their scopes beyond one pass over them.
     pub fn covers(&self, other: &AccessRole) -> Result<(), String> {
         if other.everything && !self.everything {
             return Err("it opens every application, and yours does not".into());
@@ -562,10 +610,7 @@ impl AccessRole {
         let types: Vec<Option<SecretType>> = std::iter::once(None)
             .chain(SecretType::ALL.into_iter().map(Some))
             .collect();
-        for (app, project) in self.mentioned_projects(other) {
-            if !other.opens_project(&app, &project) {
-                continue;
-            }
+        for (app, project) in self.places_to_compare(other) {
             let place = |env: Option<&str>| {
                 let name = |n: &str| {
                     if n == UNNAMED {
@@ -617,38 +662,41 @@ impl AccessRole {
         Ok(())
     }
 
-    /// Every `app/project` either role names, each application with one unnamed project,
-    /// and one unnamed application.
-    fn mentioned_projects(&self, other: &AccessRole) -> Vec<(String, String)> {
-        let mut by_app: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
-            std::collections::BTreeMap::new();
-        for role in [self, other] {
-            for app in &role.applications {
-                by_app.entry(app.clone()).or_default();
-            }
-            for (app, projects) in &role.projects {
-                by_app
-                    .entry(app.clone())
-                    .or_default()
-                    .extend(projects.iter().cloned());
-            }
-            for (app, projects) in &role.per_project {
-                by_app
-                    .entry(app.clone())
-                    .or_default()
-                    .extend(projects.keys().cloned());
-            }
-        }
-        by_app.entry(UNNAMED.to_owned()).or_default();
-        by_app
+    /// The projects in `other`'s scope whose switches must be compared: each one either
+    /// role has switches for, and one representative of all the rest (their switches are
+    /// the role-wide ones in both roles), if `other` opens any.
+    fn places_to_compare(&self, other: &AccessRole) -> Vec<(String, String)> {
+        let switched: std::collections::BTreeSet<(&String, &String)> = [self, other]
             .into_iter()
-            .flat_map(|(app, projects)| {
-                projects
-                    .into_iter()
-                    .chain([UNNAMED.to_owned()])
-                    .map(move |p| (app.clone(), p))
+            .flat_map(|role| {
+                role.per_project
+                    .iter()
+                    .flat_map(|(app, ps)| ps.keys().map(move |p| (app, p)))
             })
-            .collect()
+            .collect();
+        let mut places: Vec<(String, String)> = switched
+            .iter()
+            .filter(|(app, project)| other.opens_project(app, project))
+            .map(|(app, project)| ((*app).clone(), (*project).clone()))
+            .collect();
+        let plain = if other.everything {
+            Some((UNNAMED.to_owned(), UNNAMED.to_owned()))
+        } else if let Some(app) = other.applications.iter().min() {
+            Some((app.clone(), UNNAMED.to_owned()))
+        } else {
+            let mut listed: Vec<(&String, &String)> = other
+                .projects
+                .iter()
+                .flat_map(|(app, ps)| ps.iter().map(move |p| (app, p)))
+                .filter(|pair| !switched.contains(pair))
+                .collect();
+            listed.sort();
+            listed
+                .first()
+                .map(|(app, project)| ((*app).clone(), (*project).clone()))
+        };
+        places.extend(plain);
+        places
     }
 
     /// Every environment either role names, and one unnamed environment.
@@ -912,6 +960,65 @@ mod tests {
             nothing.covers(&role(r#"{"scope": {"projects": []}}"#)),
             Ok(())
         );
+    }
+
+    #[test]
+    fn oversized_role_files_are_refused_before_they_are_compared() {
+        let projects: Vec<String> = (0..=MAX_SCOPE_ENTRIES).map(|i| format!("a/p{i}")).collect();
+        let spec = AccessRoleSpec {
+            scope: ScopeSpec::Projects(projects),
+            everywhere: SwitchesSpec::default(),
+            projects: BTreeMap::new(),
+            deny: Vec::new(),
+        };
+        let err = AccessRole::compile(&spec).err().map(|e| e.to_string());
+        assert!(
+            err.as_deref()
+                .is_some_and(|e| e.contains("at most 5000 scope entries")),
+            "{err:?}"
+        );
+        let environments = (0..=MAX_ENVIRONMENT_NAMES)
+            .map(|i| (format!("e{i}"), vec!["reveal".to_owned()]))
+            .collect();
+        let spec = AccessRoleSpec {
+            scope: ScopeSpec::Everything,
+            everywhere: SwitchesSpec {
+                environments,
+                ..SwitchesSpec::default()
+            },
+            projects: BTreeMap::new(),
+            deny: Vec::new(),
+        };
+        assert!(AccessRole::compile(&spec).is_err());
+    }
+
+    #[test]
+    fn comparing_the_largest_roles_allowed_stays_within_a_request() {
+        let spec = |offset: usize| AccessRoleSpec {
+            scope: ScopeSpec::Projects(
+                (0..MAX_SCOPE_ENTRIES)
+                    .map(|i| format!("a{}/p{i}", i % 7))
+                    .collect(),
+            ),
+            everywhere: SwitchesSpec {
+                environments: (0..MAX_ENVIRONMENT_NAMES)
+                    .map(|i| (format!("e{}", i + offset), vec!["write".to_owned()]))
+                    .collect(),
+                ..SwitchesSpec::default()
+            },
+            projects: (0..MAX_PROJECT_SWITCHES)
+                .map(|i| (format!("b/q{}", i + offset), SwitchesSpec::default()))
+                .collect(),
+            deny: Vec::new(),
+        };
+        let (author, candidate) = (
+            AccessRole::compile(&spec(0)).unwrap_or_else(|e| panic!("{e}")),
+            AccessRole::compile(&spec(1000)).unwrap_or_else(|e| panic!("{e}")),
+        );
+        // The answer matters here, not the time: a role this large must still be compared
+        // exactly (timings belong in benchmarks).
+        assert!(author.covers(&candidate).is_err());
+        assert_eq!(author.covers(&author), Ok(()));
     }
 
     #[test]

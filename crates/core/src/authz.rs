@@ -652,9 +652,17 @@ impl Authorized {
         }
     }
 
+    /// Whether the actor's vault role is above `role` (see [`VaultRole::is_below`]): they
+    /// may change what members holding `role` hold.
+    pub fn outranks(&self, role: VaultRole) -> bool {
+        role.capabilities().is_strictly_below(self.capabilities)
+            && (!role.sees_everything() || matches!(self.lens, Lens::Everything))
+    }
+
     /// Checks a custom vault role its author is about to create (`old` is `None`), edit
     /// or delete (`new` is `None`): nobody writes a cell they do not hold, touches a role
-    /// that holds more than they do, or gives a custom role an owner-only cell.
+    /// that is not below their own (so not their peers' nor their own), or gives a custom
+    /// role an owner-only cell.
     pub fn permit_vault_role_authoring(
         &self,
         old: Option<Capabilities>,
@@ -668,6 +676,12 @@ impl Authorized {
                     "this role holds {} and you do not, so you cannot change it",
                     cell_list(&beyond)
                 )));
+            }
+            if !old.is_strictly_below(self.capabilities) {
+                return Err(escalation(
+                    "this role holds as much as your own, so only someone above you can change it"
+                        .into(),
+                ));
             }
         }
         if let Some(new) = new {
@@ -1222,6 +1236,12 @@ mod tests {
         );
         assert!(a.permit_vault_role_authoring(Some(above), None).is_err());
         assert!(a.permit_vault_role_authoring(Some(narrow), None).is_ok());
+        // Nor one that holds exactly as much: that is the author's own, or a peer's.
+        let own = role_author().capabilities();
+        assert!(
+            a.permit_vault_role_authoring(Some(own), Some(narrow))
+                .is_err()
+        );
     }
 
     #[test]

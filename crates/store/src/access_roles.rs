@@ -27,17 +27,54 @@ pub(crate) async fn access_role_by_name(
     vault: &str,
     name: &RoleName,
 ) -> Result<(String, Arc<AccessRole>), Error> {
+    // Locked on PostgreSQL (SQLite has one writer): the role cannot change between the
+    // decision made on it here and the write that follows.
+    let sql = match tx.dialect() {
+        crate::db::Dialect::Sqlite => {
+            "SELECT id, spec, version FROM access_roles WHERE vault_id = $1 AND name = $2"
+        }
+        crate::db::Dialect::Postgres => {
+            "SELECT id, spec, version FROM access_roles WHERE vault_id = $1 AND name = $2 FOR UPDATE"
+        }
+    };
     let row = tx
-        .optional(
-            q("SELECT id, spec, version FROM access_roles WHERE vault_id = $1 AND name = $2")
-                .bind(vault)
-                .bind(name.as_str()),
-        )
+        .optional(q(sql).bind(vault).bind(name.as_str()))
         .await?
         .ok_or_else(|| Error::not_found(&format!("access role '{name}'")))?;
     let id = row.text("id")?;
     let role = store.compile_cached(&id, &row)?;
     Ok((id, role))
+}
+
+/// Refuses changing access role `id` while a member whose vault role is not below the
+/// caller's holds it: an edit or deletion changes what they hold.
+async fn require_holders_below(
+    tx: &mut crate::db::Tx,
+    authz: &Authorized,
+    id: &str,
+) -> Result<(), Error> {
+    let holders = tx
+        .all(
+            q(concat!(
+                "SELECT ",
+                crate::vault_roles::role_columns!(),
+                " FROM memberships m LEFT JOIN vault_roles vr \
+                 ON vr.id = m.vault_role_id AND vr.vault_id = m.vault_id \
+                 WHERE m.access_role_id = $1"
+            ))
+            .bind(id),
+        )
+        .await?;
+    for row in &holders {
+        if !authz.outranks(crate::vault_roles::role_from_row(row)?) {
+            return Err(Error::new(
+                ErrorCode::PermissionDenied,
+                "permission denied: a member whose vault role is not below yours holds this \
+                 access role (perhaps you), so only someone above them can change it",
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn spec_from_text(text: &str) -> Result<AccessRoleSpec, Error> {
@@ -172,8 +209,9 @@ impl Store {
         authz.require(Action::ManageRoles)?;
         let vault = authz.vault()?.as_str();
         let mut tx = self.db.begin().await?;
-        let (_, old) = access_role_by_name(self, &mut tx, vault, name).await?;
+        let (id, old) = access_role_by_name(self, &mut tx, vault, name).await?;
         let spec = authz.permit_access_role_authoring(Some(&old), spec)?;
+        require_holders_below(&mut tx, authz, &id).await?;
         let n = tx
             .execute(
                 q(
@@ -224,6 +262,7 @@ impl Store {
         let mut tx = self.db.begin().await?;
         let (id, old) = access_role_by_name(self, &mut tx, vault, name).await?;
         authz.permit_granting_access_role(&old)?;
+        require_holders_below(&mut tx, authz, &id).await?;
         tx.execute(
             q("UPDATE memberships SET access_role_id = NULL WHERE access_role_id = $1")
                 .bind(id.clone()),

@@ -132,6 +132,8 @@ impl Store {
         let id = new_id(InviteId::from_random)?;
         let mut tx = self.db.begin().await?;
         require_organization(&mut tx, vault).await?;
+        // The role first, as deleting a role does, so the two never wait on each other.
+        crate::vault_roles::confirm_unchanged(&mut tx, vault, role).await?;
         tx.execute(
             q(
                 "UPDATE invites SET status = 'expired' WHERE vault_id = $1 AND email_key = $2 \
@@ -215,7 +217,7 @@ impl Store {
                     "SELECT i.id, i.email, i.role, i.inviter_username, i.status, i.created_at, \
                    i.expires_at, ar.name AS access_role, vr.name AS custom_role FROM invites i \
                    LEFT JOIN access_roles ar ON ar.id = i.access_role_id \
-                   LEFT JOIN vault_roles vr ON vr.id = i.vault_role_id \
+                   LEFT JOIN vault_roles vr ON vr.id = i.vault_role_id AND vr.vault_id = i.vault_id \
                    WHERE i.vault_id = $1 AND i.status = 'pending' AND i.expires_at > $2 \
                    AND (i.created_at < $3 OR (i.created_at = $3 AND i.id > $4)) \
                    ORDER BY i.created_at DESC, i.id LIMIT $5",
@@ -284,7 +286,7 @@ impl Store {
                    i.created_at, i.expires_at, vr.name AS custom_role, \
                    vr.description AS role_description FROM invites i \
                    JOIN vaults v ON v.id = i.vault_id \
-                   LEFT JOIN vault_roles vr ON vr.id = i.vault_role_id \
+                   LEFT JOIN vault_roles vr ON vr.id = i.vault_role_id AND vr.vault_id = i.vault_id \
                    WHERE i.email_key = $1 AND i.status = 'pending' AND i.expires_at > $2 \
                    AND v.deleted_at IS NULL ORDER BY i.created_at DESC, i.id LIMIT 1000",
                 )
@@ -328,7 +330,7 @@ impl Store {
                     "SELECT i.vault_id, i.role, i.vault_role_id, i.status, i.expires_at, \
                    i.access_role_id, v.deleted_at, vr.name AS custom_role FROM invites i \
                    JOIN vaults v ON v.id = i.vault_id \
-                   LEFT JOIN vault_roles vr ON vr.id = i.vault_role_id \
+                   LEFT JOIN vault_roles vr ON vr.id = i.vault_role_id AND vr.vault_id = i.vault_id \
                    WHERE i.id = $1 AND i.email_key = $2",
                 )
                 .bind(id.as_str())

@@ -25,6 +25,9 @@ pub(crate) struct RevealRecord {
     pub actor: UserId,
     /// The secret paths revealed (one entry each).
     pub targets: Vec<String>,
+    /// What was asked for: the secret's path, or the environment's for a bulk reveal (a
+    /// refusal is one entry naming it).
+    pub asked_for: String,
     /// Where the request came from.
     pub origin: Origin,
 }
@@ -80,15 +83,28 @@ impl Journal {
 async fn run(db: Db, mut waiting: mpsc::Receiver<Pending>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while waiting.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        // Counters are taken in (vault, member) order, so batches committing on several
+        // nodes lock them in the same order and cannot deadlock.
+        batch.sort_by(|a, b| {
+            (&a.record.vault, a.record.actor.as_str())
+                .cmp(&(&b.record.vault, b.record.actor.as_str()))
+        });
         match write_batch(&db, &batch).await {
             Ok(verdicts) => {
                 for (pending, verdict) in batch.drain(..).zip(verdicts) {
                     let _ = pending.done.send(verdict);
                 }
             }
-            Err(e) => {
+            // One bad record must not fail the others: each is tried again on its own.
+            Err(_) => {
                 for pending in batch.drain(..) {
-                    let _ = pending.done.send(Err(same_error(&e)));
+                    let verdict = match write_batch(&db, std::slice::from_ref(&pending)).await {
+                        Ok(mut verdicts) => verdicts.pop().unwrap_or_else(|| {
+                            Err(Error::internal("the reveal journal lost a verdict"))
+                        }),
+                        Err(e) => Err(same_error(&e)),
+                    };
+                    let _ = pending.done.send(verdict);
                 }
             }
         }
@@ -111,13 +127,20 @@ async fn write_batch(db: &Db, batch: &[Pending]) -> Result<Vec<Result<(), Error>
     let now = now_ms();
     let mut verdicts = Vec::with_capacity(batch.len());
     for pending in batch {
+        let record = &pending.record;
         let verdict = match count_against_limit(&mut tx, pending, now).await? {
             Ok(()) => {
-                insert_entries(&mut tx, &pending.record, now, "allowed").await?;
+                for target in &record.targets {
+                    insert_entry(&mut tx, record, target, now, "allowed").await?;
+                }
                 Ok(())
             }
             Err(refusal) => {
-                insert_entries(&mut tx, &pending.record, now, "denied").await?;
+                let target = match record.targets.as_slice() {
+                    [one] => one.clone(),
+                    many => format!("{} ({} values)", record.asked_for, many.len()),
+                };
+                insert_entry(&mut tx, record, &target, now, "denied").await?;
                 Err(refusal)
             }
         };
@@ -140,9 +163,18 @@ async fn count_against_limit(
     let record = &pending.record;
     let window = now - now.rem_euclid(HOUR_MS);
     let count = i64::try_from(record.targets.len()).unwrap_or(i64::MAX);
-    let counted = if count > i64::from(limit) {
-        None
-    } else {
+    if count > i64::from(limit) {
+        return Ok(Err(Error::new(
+            ErrorCode::RateLimited,
+            format!(
+                "{} holds {count} values you may reveal, more than the {limit} a member may \
+                 reveal in an hour; reveal them a few at a time, or ask the operator to raise \
+                 reveals_per_member_per_hour",
+                record.asked_for
+            ),
+        )));
+    }
+    let counted = {
         tx.optional(
             q(
                 "INSERT INTO reveal_windows (vault_id, user_id, window_start, reveals) \
@@ -180,9 +212,11 @@ async fn count_against_limit(
     })
 }
 
-async fn insert_entries(
+/// Appends one entry; an entry that names no account fails its record.
+async fn insert_entry(
     tx: &mut Tx,
     record: &RevealRecord,
+    target: &str,
     now: i64,
     outcome: &'static str,
 ) -> Result<(), Error> {
@@ -191,8 +225,8 @@ async fn insert_entries(
     } else {
         "warning"
     };
-    for target in &record.targets {
-        tx.execute(
+    let inserted = tx
+        .execute(
             q(
                 "INSERT INTO audit_events (vault_id, at, actor_kind, actor_id, actor_name, action, \
                target, outcome, severity, ip, user_agent, request_id) \
@@ -201,7 +235,7 @@ async fn insert_entries(
             )
             .bind(record.vault.clone())
             .bind(now)
-            .bind(target.clone())
+            .bind(target.to_owned())
             .bind(outcome)
             .bind(severity)
             .bind(record.origin.ip.clone())
@@ -210,6 +244,11 @@ async fn insert_entries(
             .bind(record.actor.as_str()),
         )
         .await?;
+    if inserted == 1 {
+        Ok(())
+    } else {
+        Err(Error::internal(
+            "a reveal names an account that does not exist",
+        ))
     }
-    Ok(())
 }

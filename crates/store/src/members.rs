@@ -105,13 +105,13 @@ async fn fresh_standing(tx: &mut Tx, vault: &str, user: &UserId) -> Result<Stand
         Dialect::Sqlite => concat!(
             "SELECT m.status, ",
             role_columns!(),
-            " FROM memberships m LEFT JOIN vault_roles vr ON vr.id = m.vault_role_id \
+            " FROM memberships m LEFT JOIN vault_roles vr ON vr.id = m.vault_role_id AND vr.vault_id = m.vault_id \
              WHERE m.vault_id = $1 AND m.user_id = $2"
         ),
         Dialect::Postgres => concat!(
             "SELECT m.status, ",
             role_columns!(),
-            " FROM memberships m LEFT JOIN vault_roles vr ON vr.id = m.vault_role_id \
+            " FROM memberships m LEFT JOIN vault_roles vr ON vr.id = m.vault_role_id AND vr.vault_id = m.vault_id \
              WHERE m.vault_id = $1 AND m.user_id = $2 FOR SHARE OF m"
         ),
     };
@@ -151,7 +151,7 @@ impl Store {
                     role_columns!(),
                     " FROM memberships m JOIN users u ON u.id = m.user_id \
                      LEFT JOIN access_roles ar ON ar.id = m.access_role_id \
-                     LEFT JOIN vault_roles vr ON vr.id = m.vault_role_id \
+                     LEFT JOIN vault_roles vr ON vr.id = m.vault_role_id AND vr.vault_id = m.vault_id \
                      WHERE m.vault_id = $1 AND u.username > $2 ORDER BY u.username LIMIT $3"
                 ))
                 .bind(authz.vault()?.as_str())
@@ -187,7 +187,7 @@ impl Store {
                 role_columns!(),
                 " FROM memberships m JOIN users u ON u.id = m.user_id \
                  LEFT JOIN access_roles ar ON ar.id = m.access_role_id \
-                 LEFT JOIN vault_roles vr ON vr.id = m.vault_role_id \
+                 LEFT JOIN vault_roles vr ON vr.id = m.vault_role_id AND vr.vault_id = m.vault_id \
                  WHERE m.vault_id = $1 AND u.username = $2"
             ),
             Dialect::Postgres => concat!(
@@ -195,7 +195,7 @@ impl Store {
                 role_columns!(),
                 " FROM memberships m JOIN users u ON u.id = m.user_id \
                  LEFT JOIN access_roles ar ON ar.id = m.access_role_id \
-                 LEFT JOIN vault_roles vr ON vr.id = m.vault_role_id \
+                 LEFT JOIN vault_roles vr ON vr.id = m.vault_role_id AND vr.vault_id = m.vault_id \
                  WHERE m.vault_id = $1 AND u.username = $2 FOR UPDATE OF m"
             ),
         };
@@ -343,7 +343,7 @@ impl Store {
                     " FROM users u JOIN memberships m ON m.user_id = u.id AND m.vault_id = $1 \
                      JOIN vaults v ON v.id = m.vault_id \
                      LEFT JOIN access_roles ar ON ar.id = m.access_role_id \
-                     LEFT JOIN vault_roles vr ON vr.id = m.vault_role_id WHERE u.username = $2"
+                     LEFT JOIN vault_roles vr ON vr.id = m.vault_role_id AND vr.vault_id = m.vault_id WHERE u.username = $2"
                 ))
                 .bind(vault)
                 .bind(username.as_str()),

@@ -3,7 +3,7 @@
 //! version: a ciphertext copied anywhere else fails to open. Delete moves a secret to the
 //! trash, restore brings it back, purge (only from the trash) destroys every version.
 
-use crate::db::{Q, Row, Tx, q};
+use crate::db::{Dialect, Q, Row, Tx, q};
 use crate::model::Origin;
 use crate::model::{
     ImportOutcome, Page, PageRequest, RevealedSecret, SecretInput, SecretMeta, TrashedSecret,
@@ -452,7 +452,7 @@ impl Store {
             || Error::not_found(&format!("secret '{path}'")),
         )?;
         let revealed = self.open_revealed(vault, &row)?;
-        self.record_reveal(authz, vec![path.to_string()], origin)
+        self.record_reveal(authz, vec![path.to_string()], path.to_string(), origin)
             .await?;
         Ok(revealed)
     }
@@ -462,6 +462,7 @@ impl Store {
         &self,
         authz: &Authorized,
         targets: Vec<String>,
+        asked_for: String,
         origin: &Origin,
     ) -> Result<(), Error> {
         if targets.is_empty() {
@@ -471,6 +472,7 @@ impl Store {
             vault: authz.vault()?.as_str().to_owned(),
             actor: authz.actor().clone(),
             targets,
+            asked_for,
             origin: origin.clone(),
         };
         self.journal.record(record, self.reveal_limit).await
@@ -583,7 +585,8 @@ impl Store {
             .iter()
             .map(|s| format!("{env}/{}", s.name))
             .collect();
-        self.record_reveal(authz, targets, origin).await?;
+        self.record_reveal(authz, targets, env.to_string(), origin)
+            .await?;
         Ok(revealed)
     }
 
@@ -658,16 +661,20 @@ impl Store {
         self.permit_by_type(authz, vault, path, Verb::Delete)
             .await?;
         let mut tx = self.db.begin().await?;
+        // Locked on PostgreSQL (SQLite has one writer), so the deleter read here is the one
+        // whose deletion is undone.
+        let sql = match tx.dialect() {
+            Dialect::Sqlite => {
+                by_secret_path!("s.id, s.deleted_by", "", "AND s.deleted_at IS NOT NULL")
+            }
+            Dialect::Postgres => by_secret_path!(
+                "s.id, s.deleted_by",
+                "",
+                "AND s.deleted_at IS NOT NULL FOR UPDATE OF s"
+            ),
+        };
         let row = tx
-            .optional(bind_secret_path(
-                q(by_secret_path!(
-                    "s.id, s.deleted_by",
-                    "",
-                    "AND s.deleted_at IS NOT NULL"
-                )),
-                vault,
-                path,
-            ))
+            .optional(bind_secret_path(q(sql), vault, path))
             .await?
             .ok_or_else(|| Error::not_found(&format!("secret '{path}' in the trash")))?;
         authz.permit_trash(row.opt_text("deleted_by")?.as_deref())?;
@@ -687,12 +694,14 @@ impl Store {
         self.permit_by_type(authz, vault, path, Verb::Delete)
             .await?;
         let mut tx = self.db.begin().await?;
+        let sql = match tx.dialect() {
+            Dialect::Sqlite => by_secret_path!("s.id, s.deleted_at, s.deleted_by", "", ""),
+            Dialect::Postgres => {
+                by_secret_path!("s.id, s.deleted_at, s.deleted_by", "", "FOR UPDATE OF s")
+            }
+        };
         let row = tx
-            .optional(bind_secret_path(
-                q(by_secret_path!("s.id, s.deleted_at, s.deleted_by", "", "")),
-                vault,
-                path,
-            ))
+            .optional(bind_secret_path(q(sql), vault, path))
             .await?
             .ok_or_else(|| Error::not_found(&format!("secret '{path}'")))?;
         if row.opt_i64("deleted_at")?.is_none() {

@@ -3,7 +3,7 @@
 //! request, so an edit holds on the next request on every node without a cache.
 
 use crate::audit::{Severity, record_member_action};
-use crate::db::{Row, Tx, q};
+use crate::db::{Dialect, Row, Tx, q};
 use crate::model::{CustomRoleRecord, Origin};
 use crate::{Store, now_ms};
 use strongroom_core::authz::{Action, Authorized, VaultRole};
@@ -16,7 +16,7 @@ use strongroom_core::{Error, ErrorCode};
 use strongroom_crypto::random::new_id;
 
 /// The columns [`role_from_row`] and [`role_name_from_row`] read; the query must
-/// `LEFT JOIN vault_roles vr ON vr.id = m.vault_role_id`.
+/// `LEFT JOIN vault_roles vr ON vr.id = m.vault_role_id AND vr.vault_id = m.vault_id`.
 macro_rules! role_columns {
     () => {
         "m.role, vr.capabilities AS role_capabilities, vr.name AS custom_role"
@@ -69,6 +69,8 @@ impl NamedRole {
 
 const CUSTOM_BY_NAME: &str =
     "SELECT id, capabilities FROM vault_roles WHERE vault_id = $1 AND name = $2";
+const CUSTOM_BY_NAME_SHARED: &str =
+    "SELECT id, capabilities FROM vault_roles WHERE vault_id = $1 AND name = $2 FOR SHARE";
 
 fn named(name: &RoleName, row: Option<Row>) -> Result<NamedRole, Error> {
     let row = row.ok_or_else(|| Error::not_found(&format!("vault role '{name}'")))?;
@@ -88,10 +90,41 @@ pub(crate) async fn resolve_role(
     if let Ok(role) = name.as_str().parse::<VaultRole>() {
         return Ok(NamedRole::built_in(role));
     }
-    let row = tx
-        .optional(q(CUSTOM_BY_NAME).bind(vault).bind(name.as_str()))
-        .await?;
+    // Share-locked on PostgreSQL: the role cannot change between this decision and the
+    // write that gives it.
+    let sql = match tx.dialect() {
+        Dialect::Sqlite => CUSTOM_BY_NAME,
+        Dialect::Postgres => CUSTOM_BY_NAME_SHARED,
+    };
+    let row = tx.optional(q(sql).bind(vault).bind(name.as_str())).await?;
     named(name, row)
+}
+
+/// Checks, inside `tx`, that a custom role decided on outside it still holds the cells
+/// the decision saw (share-locked on PostgreSQL until the transaction ends).
+pub(crate) async fn confirm_unchanged(
+    tx: &mut Tx,
+    vault: &str,
+    role: &NamedRole,
+) -> Result<(), Error> {
+    let Some(id) = &role.custom_id else {
+        return Ok(());
+    };
+    let sql = match tx.dialect() {
+        Dialect::Sqlite => "SELECT capabilities FROM vault_roles WHERE id = $1 AND vault_id = $2",
+        Dialect::Postgres => {
+            "SELECT capabilities FROM vault_roles WHERE id = $1 AND vault_id = $2 FOR SHARE"
+        }
+    };
+    let row = tx.optional(q(sql).bind(id.clone()).bind(vault)).await?;
+    match row {
+        Some(row) if VaultRole::Custom(capabilities(&row)?) == role.role => Ok(()),
+        Some(_) => Err(Error::new(
+            ErrorCode::Conflict,
+            format!("vault role '{}' changed meanwhile; try again", role.name),
+        )),
+        None => Err(Error::not_found(&format!("vault role '{}'", role.name))),
+    }
 }
 
 fn capabilities(row: &Row) -> Result<Capabilities, Error> {
@@ -135,13 +168,17 @@ async fn require_enterprise(tx: &mut Tx, vault: &str) -> Result<(), Error> {
 }
 
 /// The cells of custom role `name` in `vault`, or "not found".
+/// Locked on PostgreSQL (SQLite has one writer), so two edits cannot both decide on the
+/// same old cells.
 async fn stored_cells(tx: &mut Tx, vault: &str, name: &RoleName) -> Result<Capabilities, Error> {
+    let sql = match tx.dialect() {
+        Dialect::Sqlite => "SELECT capabilities FROM vault_roles WHERE vault_id = $1 AND name = $2",
+        Dialect::Postgres => {
+            "SELECT capabilities FROM vault_roles WHERE vault_id = $1 AND name = $2 FOR UPDATE"
+        }
+    };
     let row = tx
-        .optional(
-            q("SELECT capabilities FROM vault_roles WHERE vault_id = $1 AND name = $2")
-                .bind(vault)
-                .bind(name.as_str()),
-        )
+        .optional(q(sql).bind(vault).bind(name.as_str()))
         .await?
         .ok_or_else(|| Error::not_found(&format!("vault role '{name}'")))?;
     capabilities(&row)

@@ -216,17 +216,6 @@ async fn nobody_authors_a_vault_role_holding_a_cell_they_lack(app: TestApp) {
             .await,
         "'billing'",
     );
-    refused_because(
-        carol
-            .client
-            .edit_role(
-                "lead",
-                json!({"capabilities": ["overview", "members.view", "members.invite",
-                "members.manage", "roles.view", "roles.manage", "audit.view_own", "machines"]}),
-            )
-            .await,
-        "'machines'",
-    );
     ok(carol
         .client
         .create_role(
@@ -234,6 +223,25 @@ async fn nobody_authors_a_vault_role_holding_a_cell_they_lack(app: TestApp) {
             json!({"capabilities": ["overview", "members.view"]}),
         )
         .await);
+    refused_because(
+        carol
+            .client
+            .edit_role(
+                "viewers",
+                json!({"capabilities": ["overview", "members.view", "machines"]}),
+            )
+            .await,
+        "'machines'",
+    );
+    // Her own role holds as much as she does: only someone above her changes it, even to
+    // narrow it.
+    refused_because(
+        carol
+            .client
+            .edit_role("lead", json!({"capabilities": ["overview"]}))
+            .await,
+        "as much as your own",
+    );
 }
 
 async fn nobody_assigns_or_invites_at_or_above_their_own_role(app: TestApp) {
@@ -308,7 +316,7 @@ async fn nobody_writes_an_access_role_opening_more_than_their_own(app: TestApp) 
 }
 
 async fn the_authors_deny_rules_travel_into_roles_they_write_and_stay(app: TestApp) {
-    let (_, carol, dan) = a_lead(&app).await;
+    let (alice, carol, dan) = a_lead(&app).await;
     let written = ok(carol
         .client
         .create_access_role(
@@ -339,6 +347,15 @@ async fn the_authors_deny_rules_travel_into_roles_they_write_and_stay(app: TestA
         .map(|s| s.name)
         .collect();
     assert_eq!(listed, vec!["KEY"]);
+    // Once someone not below her holds the role (here, she does), she cannot change it.
+    ok(alice
+        .client
+        .set_member_access_role("carol", Some("api-readers"))
+        .await);
+    refused_because(
+        carol.client.delete_access_role("api-readers").await,
+        "not below yours holds",
+    );
 }
 
 async fn nobody_hands_out_an_access_role_opening_more_than_their_own(app: TestApp) {
