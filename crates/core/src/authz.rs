@@ -34,6 +34,25 @@ pub enum VaultRole {
     Custom(Capabilities),
 }
 
+const OWNER_CELLS: Capabilities = Capabilities::all();
+const ADMIN_CELLS: Capabilities = Capabilities::all().without(Capabilities::of(&[
+    Capability::Billing,
+    Capability::RolesManage,
+    Capability::OrganizationDelete,
+    Capability::OrganizationTransfer,
+]));
+const DEVELOPER_CELLS: Capabilities = Capabilities::of(&[
+    Capability::Overview,
+    Capability::Machines,
+    Capability::AiAgents,
+    Capability::Integrations,
+    Capability::MembersView,
+    Capability::TrashOwn,
+    Capability::AuditViewOwn,
+]);
+const COLLABORATOR_CELLS: Capabilities =
+    Capabilities::of(&[Capability::Overview, Capability::AuditViewOwn]);
+
 impl VaultRole {
     /// Whether the role opens every application without an access role (owner, admin).
     pub fn sees_everything(self) -> bool {
@@ -48,32 +67,13 @@ impl VaultRole {
             && (!self.sees_everything() || other.sees_everything())
     }
 
-    /// The built-in role's row of the management matrix.
+    /// The role's row of the management matrix (a constant for built-in roles).
     pub fn capabilities(self) -> Capabilities {
-        use Capability::*;
         match self {
-            Self::Owner => Capabilities::all(),
-            Self::Admin => Capabilities::of(
-                &Capability::ALL
-                    .into_iter()
-                    .filter(|c| {
-                        !matches!(
-                            c,
-                            Billing | RolesManage | OrganizationDelete | OrganizationTransfer
-                        )
-                    })
-                    .collect::<Vec<_>>(),
-            ),
-            Self::Developer => Capabilities::of(&[
-                Overview,
-                Machines,
-                AiAgents,
-                Integrations,
-                MembersView,
-                TrashOwn,
-                AuditViewOwn,
-            ]),
-            Self::Collaborator => Capabilities::of(&[Overview, AuditViewOwn]),
+            Self::Owner => OWNER_CELLS,
+            Self::Admin => ADMIN_CELLS,
+            Self::Developer => DEVELOPER_CELLS,
+            Self::Collaborator => COLLABORATOR_CELLS,
             Self::Custom(cells) => cells,
         }
     }

@@ -129,7 +129,7 @@ impl Capability {
         }
     }
 
-    fn bit(self) -> u32 {
+    const fn bit(self) -> u32 {
         1 << (self as u8)
     }
 }
@@ -166,13 +166,19 @@ impl Capabilities {
     pub const NONE: Capabilities = Capabilities(0);
 
     /// Every cell.
-    pub fn all() -> Self {
+    pub const fn all() -> Self {
         Self::of(&Capability::ALL)
     }
 
     /// Exactly these cells.
-    pub fn of(cells: &[Capability]) -> Self {
-        Self(cells.iter().fold(0, |bits, c| bits | c.bit()))
+    pub const fn of(cells: &[Capability]) -> Self {
+        let mut bits = 0;
+        let mut i = 0;
+        while i < cells.len() {
+            bits |= cells[i].bit();
+            i += 1;
+        }
+        Self(bits)
     }
 
     /// Whether `cell` is in the set.
@@ -224,7 +230,7 @@ impl Capabilities {
     }
 
     /// The cells of `self` that are not in `other`.
-    pub fn without(self, other: Capabilities) -> Self {
+    pub const fn without(self, other: Capabilities) -> Self {
         Self(self.0 & !other.0)
     }
 
