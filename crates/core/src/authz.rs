@@ -690,7 +690,7 @@ impl Authorized {
                 return Err(Error::new(
                     ErrorCode::InvalidValue,
                     format!(
-                        "{} belong to the owner alone; ownership moves only by transfer",
+                        "a custom role cannot hold {}: only the owner does, and ownership moves only by transfer",
                         cell_list(&owner_only)
                     ),
                 ));
