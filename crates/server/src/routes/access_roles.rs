@@ -1,36 +1,32 @@
 //! Access roles: authored by those with Roles: manage, read by those with Roles: view,
 //! assigned to members by those who manage members.
 
+use super::roles::role_file;
 use crate::convert;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, Caller, ClientMeta};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
+use strongroom_core::Error;
 use strongroom_core::access::AccessRoleSpec;
 use strongroom_core::account::Username;
 use strongroom_core::authz::Action;
 use strongroom_core::names::RoleName;
-use strongroom_core::{Error, ErrorCode};
 use strongroom_proto::{
     AccessRoleInfo, CreateAccessRoleRequest, EditAccessRoleRequest, ErrorBody, List, MemberInfo,
     SetAccessRoleRequest,
 };
 use strongroom_store::MemberChange;
 
+const ACCESS_ROLE: &str = "access role";
+
 fn spec(value: serde_json::Value) -> Result<AccessRoleSpec, ApiError> {
-    serde_json::from_value(value).map_err(|e| {
-        Error::new(
-            ErrorCode::InvalidValue,
-            format!("the access role file is not valid: {e}"),
-        )
-        .into()
-    })
+    role_file(value, ACCESS_ROLE)
 }
 
 fn role_name(name: &str) -> Result<RoleName, ApiError> {
-    name.parse()
-        .map_err(|_| Error::not_found(&format!("access role '{name}'")).into())
+    super::roles::role_name(name, ACCESS_ROLE)
 }
 
 /// The vault's access roles, by name.

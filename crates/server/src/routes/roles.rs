@@ -48,20 +48,31 @@ fn custom(record: &CustomRoleRecord) -> RoleInfo {
     }
 }
 
-fn spec(value: serde_json::Value) -> Result<CustomRoleSpec, ApiError> {
+/// Reads a role file of either kind (`kind` names it in the error).
+pub(crate) fn role_file<T: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+    kind: &str,
+) -> Result<T, ApiError> {
     serde_json::from_value(value).map_err(|e| {
         Error::new(
             ErrorCode::InvalidValue,
-            format!("the role file is not valid: {e}"),
+            format!("the {kind} file is not valid: {e}"),
         )
         .into()
     })
 }
 
-fn role_name(name: &str) -> Result<RoleName, ApiError> {
+/// A role name from a path: one that cannot be valid is simply not found.
+pub(crate) fn role_name(name: &str, kind: &str) -> Result<RoleName, ApiError> {
     name.parse()
-        .map_err(|_| Error::not_found(&format!("vault role '{name}'")).into())
+        .map_err(|_| Error::not_found(&format!("{kind} '{name}'")).into())
 }
+
+fn spec(value: serde_json::Value) -> Result<CustomRoleSpec, ApiError> {
+    role_file(value, "role")
+}
+
+const VAULT_ROLE: &str = "vault role";
 
 fn built_in_named(name: &str) -> Option<VaultRole> {
     name.parse().ok()
@@ -131,7 +142,10 @@ pub async fn get_role(
     if let Some(role) = built_in_named(&name) {
         return Ok(ApiJson(built_in(role)));
     }
-    let record = state.store.custom_role(&authz, &role_name(&name)?).await?;
+    let record = state
+        .store
+        .custom_role(&authz, &role_name(&name, VAULT_ROLE)?)
+        .await?;
     Ok(ApiJson(custom(&record)))
 }
 
@@ -153,7 +167,7 @@ pub async fn edit_role(
         .store
         .update_custom_role(
             &authz,
-            &role_name(&name)?,
+            &role_name(&name, VAULT_ROLE)?,
             &spec(body.spec)?,
             &meta.origin(),
         )
@@ -176,7 +190,7 @@ pub async fn delete_role(
     refuse_built_in(&name)?;
     state
         .store
-        .delete_custom_role(&authz, &role_name(&name)?, &meta.origin())
+        .delete_custom_role(&authz, &role_name(&name, VAULT_ROLE)?, &meta.origin())
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
