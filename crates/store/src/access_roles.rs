@@ -58,9 +58,9 @@ async fn require_holders_below(
             q(concat!(
                 "SELECT ",
                 crate::vault_roles::role_columns!(),
-                " FROM memberships m LEFT JOIN vault_roles vr \
-                 ON vr.id = m.vault_role_id AND vr.vault_id = m.vault_id \
-                 WHERE m.access_role_id = $1"
+                " FROM memberships m ",
+                crate::vault_roles::role_join!(),
+                " WHERE m.access_role_id = $1"
             ))
             .bind(id),
         )

@@ -31,7 +31,7 @@ macro_rules! user_columns {
 }
 
 /// The columns [`vault_from_row`] reads, from `vaults v` joined with `memberships m` and
-/// `LEFT JOIN vault_roles vr ON vr.id = m.vault_role_id AND vr.vault_id = m.vault_id`.
+/// `role_join!()`.
 macro_rules! vault_columns {
     () => {
         concat!(
@@ -184,7 +184,9 @@ impl Store {
                     "SELECT ",
                     vault_columns!(),
                     " FROM memberships m JOIN vaults v ON v.id = m.vault_id \
-                     LEFT JOIN vault_roles vr ON vr.id = m.vault_role_id AND vr.vault_id = m.vault_id WHERE m.user_id = $1 \
+                     ",
+                    crate::vault_roles::role_join!(),
+                    " WHERE m.user_id = $1 \
                      ORDER BY v.kind DESC, v.name, v.id"
                 ))
                 .bind(authz.actor().as_str()),

@@ -105,13 +105,17 @@ async fn fresh_standing(tx: &mut Tx, vault: &str, user: &UserId) -> Result<Stand
         Dialect::Sqlite => concat!(
             "SELECT m.status, ",
             role_columns!(),
-            " FROM memberships m LEFT JOIN vault_roles vr ON vr.id = m.vault_role_id AND vr.vault_id = m.vault_id \
+            " FROM memberships m ",
+            crate::vault_roles::role_join!(),
+            " \
              WHERE m.vault_id = $1 AND m.user_id = $2"
         ),
         Dialect::Postgres => concat!(
             "SELECT m.status, ",
             role_columns!(),
-            " FROM memberships m LEFT JOIN vault_roles vr ON vr.id = m.vault_role_id AND vr.vault_id = m.vault_id \
+            " FROM memberships m ",
+            crate::vault_roles::role_join!(),
+            " \
              WHERE m.vault_id = $1 AND m.user_id = $2 FOR SHARE OF m"
         ),
     };
@@ -151,7 +155,9 @@ impl Store {
                     role_columns!(),
                     " FROM memberships m JOIN users u ON u.id = m.user_id \
                      LEFT JOIN access_roles ar ON ar.id = m.access_role_id \
-                     LEFT JOIN vault_roles vr ON vr.id = m.vault_role_id AND vr.vault_id = m.vault_id \
+                     ",
+                    crate::vault_roles::role_join!(),
+                    " \
                      WHERE m.vault_id = $1 AND u.username > $2 ORDER BY u.username LIMIT $3"
                 ))
                 .bind(authz.vault()?.as_str())
@@ -187,7 +193,9 @@ impl Store {
                 role_columns!(),
                 " FROM memberships m JOIN users u ON u.id = m.user_id \
                  LEFT JOIN access_roles ar ON ar.id = m.access_role_id \
-                 LEFT JOIN vault_roles vr ON vr.id = m.vault_role_id AND vr.vault_id = m.vault_id \
+                 ",
+                crate::vault_roles::role_join!(),
+                " \
                  WHERE m.vault_id = $1 AND u.username = $2"
             ),
             Dialect::Postgres => concat!(
@@ -195,7 +203,9 @@ impl Store {
                 role_columns!(),
                 " FROM memberships m JOIN users u ON u.id = m.user_id \
                  LEFT JOIN access_roles ar ON ar.id = m.access_role_id \
-                 LEFT JOIN vault_roles vr ON vr.id = m.vault_role_id AND vr.vault_id = m.vault_id \
+                 ",
+                crate::vault_roles::role_join!(),
+                " \
                  WHERE m.vault_id = $1 AND u.username = $2 FOR UPDATE OF m"
             ),
         };
@@ -343,7 +353,9 @@ impl Store {
                     " FROM users u JOIN memberships m ON m.user_id = u.id AND m.vault_id = $1 \
                      JOIN vaults v ON v.id = m.vault_id \
                      LEFT JOIN access_roles ar ON ar.id = m.access_role_id \
-                     LEFT JOIN vault_roles vr ON vr.id = m.vault_role_id AND vr.vault_id = m.vault_id WHERE u.username = $2"
+                     ",
+                    crate::vault_roles::role_join!(),
+                    " WHERE u.username = $2"
                 ))
                 .bind(vault)
                 .bind(username.as_str()),

@@ -71,7 +71,9 @@ pub(crate) async fn vault_as_member(
                 "SELECT ",
                 vault_columns!(),
                 " FROM vaults v JOIN memberships m ON m.vault_id = v.id \
-                 LEFT JOIN vault_roles vr ON vr.id = m.vault_role_id AND vr.vault_id = m.vault_id \
+                 ",
+                crate::vault_roles::role_join!(),
+                " \
                  WHERE v.id = $1 AND m.user_id = $2"
             ))
             .bind(vault)

@@ -94,7 +94,9 @@ impl Store {
                      JOIN vaults v ON v.id = s.vault_id \
                      LEFT JOIN memberships m ON m.vault_id = s.vault_id AND m.user_id = s.user_id \
                      LEFT JOIN access_roles ar ON ar.id = m.access_role_id \
-                     LEFT JOIN vault_roles vr ON vr.id = m.vault_role_id AND vr.vault_id = m.vault_id \
+                     ",
+                    crate::vault_roles::role_join!(),
+                    " \
                      WHERE s.token_hash = $1 AND s.expires_at > $2"
                 ))
                 .bind(token_hash)

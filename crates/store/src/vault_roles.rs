@@ -24,6 +24,15 @@ macro_rules! role_columns {
 }
 pub(crate) use role_columns;
 
+/// The join [`role_columns`] needs, from `memberships m` (a role of the member's own
+/// vault only).
+macro_rules! role_join {
+    () => {
+        "LEFT JOIN vault_roles vr ON vr.id = m.vault_role_id AND vr.vault_id = m.vault_id"
+    };
+}
+pub(crate) use role_join;
+
 /// A member's vault role from a row with [`role_columns`].
 pub(crate) fn role_from_row(row: &Row) -> Result<VaultRole, Error> {
     let role = row.text("role")?;
