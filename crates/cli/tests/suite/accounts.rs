@@ -26,6 +26,7 @@ fn now() -> u64 {
 
 /// Turns TOTP on for `user`; returns the secret so the test can compute codes.
 async fn enable_totp(user: &TestUser) -> (TotpSecret, Vec<String>) {
+    crate::early_in_a_totp_step().await;
     let enrollment = ok(user.client.totp_begin().await);
     let bytes = totp_rs::Secret::Encoded(enrollment.secret_base32.expose().to_owned())
         .to_bytes()

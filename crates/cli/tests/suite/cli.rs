@@ -440,6 +440,7 @@ async fn totp_and_step_up_work_from_the_cli(app: TestApp) {
             .to_bytes()
             .unwrap_or_default(),
     );
+    crate::early_in_a_totp_step().await;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())

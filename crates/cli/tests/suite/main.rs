@@ -88,3 +88,16 @@ pub fn step_up_request(password: &str, totp_code: Option<String>) -> StepUpReque
         totp_code,
     }
 }
+
+/// Waits, if needed, until a fresh 30-second TOTP step has begun (at most 10 seconds), so
+/// that the codes a test computes for the previous, current and next steps stay valid
+/// for the whole test, however slowly a loaded machine runs its requests.
+pub async fn early_in_a_totp_step() {
+    let into_step = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() % 30)
+        .unwrap_or(0);
+    if into_step >= 20 {
+        tokio::time::sleep(std::time::Duration::from_secs(30 - into_step)).await;
+    }
+}
