@@ -76,6 +76,9 @@ pub enum Command {
     /// Vault roles and the management matrix each one holds.
     #[command(subcommand)]
     Roles(RolesCommand),
+    /// Machines: Ed25519 identities for workloads (keygen, register, list, disable, remove).
+    #[command(subcommand)]
+    Machines(MachinesCommand),
     /// Invites sent to you: list, accept, decline.
     #[command(subcommand)]
     Invites(InvitesCommand),
@@ -380,6 +383,57 @@ pub enum AccessRolesCommand {
     },
     /// Delete an access role; its holders hold none from then on.
     Delete {
+        /// Name.
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MachinesCommand {
+    /// Make an Ed25519 keypair on this machine: the private key goes to FILE (mode 0600,
+    /// OpenSSH format), the public key to FILE.pub and standard output.
+    Keygen {
+        /// Where to write the private key.
+        #[arg(long, value_name = "FILE")]
+        out: std::path::PathBuf,
+        /// A comment kept with the key (default: this host's name).
+        #[arg(long)]
+        comment: Option<String>,
+        /// Replace FILE if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Register a machine's public key under NAME (needs Machines). It opens nothing until
+    /// it is attached to a project.
+    Register {
+        /// Name (lowercase letters, digits, '.', '-', '_').
+        name: String,
+        /// The public key: a FILE.pub path, or the `ssh-ed25519 AAAA…` line itself.
+        #[arg(long, value_name = "FILE_OR_KEY")]
+        public_key: String,
+        /// Refuse the machine after this long: 30d, 12h (default: never).
+        #[arg(long)]
+        expires: Option<String>,
+    },
+    /// List the vault's machines.
+    List,
+    /// Show one machine.
+    Show {
+        /// Name.
+        name: String,
+    },
+    /// Disable a machine: its next request is refused (undo with enable).
+    Disable {
+        /// Name.
+        name: String,
+    },
+    /// Enable a disabled machine.
+    Enable {
+        /// Name.
+        name: String,
+    },
+    /// Remove a machine: its key is refused from then on.
+    Remove {
         /// Name.
         name: String,
     },

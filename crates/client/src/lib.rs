@@ -510,6 +510,49 @@ impl Client {
         self.get(&["roles", name], &[]).await
     }
 
+    /// The vault's machines.
+    pub async fn machines(&self) -> Result<Vec<MachineInfo>> {
+        let list: List<MachineInfo> = self.get(&["machines"], &[]).await?;
+        Ok(list.items)
+    }
+
+    /// One machine.
+    pub async fn machine(&self, name: &str) -> Result<MachineInfo> {
+        self.get(&["machines", name], &[]).await
+    }
+
+    /// Registers a machine by its OpenSSH public key line.
+    pub async fn register_machine(
+        &self,
+        name: &str,
+        public_key: &str,
+        expires_in_hours: Option<u32>,
+    ) -> Result<MachineInfo> {
+        self.send(
+            Method::POST,
+            &["machines"],
+            &RegisterMachineRequest {
+                name: name.to_owned(),
+                public_key: public_key.to_owned(),
+                expires_in_hours,
+            },
+        )
+        .await
+    }
+
+    /// Disables (`enabled` false) or enables a machine.
+    pub async fn set_machine_enabled(&self, name: &str, enabled: bool) -> Result<MachineInfo> {
+        let verb = if enabled { "enable" } else { "disable" };
+        self.json(self.api(Method::POST, &["machines", name, verb])?)
+            .await
+    }
+
+    /// Removes a machine.
+    pub async fn remove_machine(&self, name: &str) -> Result<()> {
+        self.empty(self.api(Method::DELETE, &["machines", name])?)
+            .await
+    }
+
     /// Creates a custom vault role from its role file (enterprise plan).
     pub async fn create_role(&self, name: &str, spec: serde_json::Value) -> Result<RoleInfo> {
         self.send(

@@ -220,6 +220,8 @@ pub enum Action {
     TransferOwnership,
     /// Soft-delete the organization.
     DeleteOrganization,
+    /// Register, list, disable, enable and remove machines.
+    ManageMachines,
 }
 
 impl Action {
@@ -247,6 +249,7 @@ impl Action {
             Self::LeaveVault => "member.leave",
             Self::TransferOwnership => "organization.transfer",
             Self::DeleteOrganization => "organization.delete",
+            Self::ManageMachines => "machine.manage",
         }
     }
 
@@ -380,6 +383,7 @@ fn capability(role: VaultRole, capability: Capability, reason: &'static str) -> 
             Capability::Billing => "your vault role does not include Billing",
             Capability::OrganizationDelete => "only the owner can delete the organization",
             Capability::OrganizationTransfer => "only the owner can transfer ownership",
+            Capability::Machines => "your vault role does not include Machines",
             _ => "your vault role does not include this capability",
         })
     }
@@ -458,6 +462,9 @@ fn decide_in_vault(role: VaultRole, has_access_role: bool, action: Action) -> De
             Capability::OrganizationDelete,
             "the owner may delete the organization",
         ),
+        Action::ManageMachines => {
+            capability(role, Capability::Machines, "the role may manage machines")
+        }
         Action::ManageOwnAccount
         | Action::CreateOrganization
         | Action::ManageMember

@@ -137,6 +137,11 @@ id_type!(
     "vrole"
 );
 id_type!(
+    /// A machine: a workload identified by its Ed25519 public key.
+    MachineId,
+    "mach"
+);
+id_type!(
     /// A shareable invite link (its token is separate and stored only hashed).
     InviteLinkId,
     "link"

@@ -155,6 +155,11 @@ name_type!(
     |s| validate_segment("role name", s)
 );
 name_type!(
+    /// The name of a machine, unique in its vault.
+    MachineName,
+    |s| validate_segment("machine name", s)
+);
+name_type!(
     /// The name of a secret, unique in its environment.
     SecretName,
     validate_secret_name

@@ -6,6 +6,7 @@
 
 pub mod envelope;
 pub mod keyring;
+pub mod machine_key;
 pub mod password;
 pub mod random;
 pub mod token;

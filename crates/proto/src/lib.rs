@@ -644,6 +644,38 @@ pub struct RoleInfo {
     pub members: Option<i64>,
 }
 
+/// A registered machine (its private key never leaves the machine).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MachineInfo {
+    /// `mach_…`.
+    pub id: String,
+    /// Name, unique in the vault.
+    pub name: String,
+    /// Its public key, as an OpenSSH line.
+    pub public_key: String,
+    /// The key's OpenSSH SHA-256 fingerprint (`SHA256:…`).
+    pub fingerprint: String,
+    /// `active`, `disabled` or `expired`.
+    pub status: String,
+    /// When it stops being accepted, if ever.
+    pub expires_at: Option<String>,
+    /// Who registered it.
+    pub registered_by: String,
+    /// Registration time.
+    pub created_at: String,
+}
+
+/// `POST /api/v1/machines`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RegisterMachineRequest {
+    /// Name (lowercase letters, digits, `.`, `-`, `_`).
+    pub name: String,
+    /// The public key: an OpenSSH `ssh-ed25519 AAAA…` line.
+    pub public_key: String,
+    /// Refuse the machine after this many hours (default: never).
+    pub expires_in_hours: Option<u32>,
+}
+
 /// `POST /api/v1/roles`: a custom vault role (enterprise plan).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct CreateRoleRequest {

@@ -84,6 +84,28 @@ pub fn access_role(r: &strongroom_store::AccessRoleRecord) -> proto::AccessRoleI
     }
 }
 
+pub fn machine(m: &strongroom_store::MachineRecord) -> proto::MachineInfo {
+    let expired = m
+        .expires_at
+        .is_some_and(|at| at <= strongroom_store::now_ms());
+    proto::MachineInfo {
+        id: m.id.to_string(),
+        name: m.name.to_string(),
+        public_key: strongroom_crypto::machine_key::MachinePublicKey::from_bytes(&m.public_key)
+            .map(|k| k.to_openssh(m.name.as_str()))
+            .unwrap_or_default(),
+        fingerprint: m.fingerprint.clone(),
+        status: if expired && m.status == "active" {
+            "expired".into()
+        } else {
+            m.status.clone()
+        },
+        expires_at: m.expires_at.map(ts),
+        registered_by: m.registered_by.clone(),
+        created_at: ts(m.created_at),
+    }
+}
+
 pub fn invite(i: &InviteRecord) -> proto::InviteInfo {
     proto::InviteInfo {
         id: i.id.to_string(),

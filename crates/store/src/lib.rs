@@ -14,6 +14,7 @@ mod db;
 mod invites;
 mod journal;
 mod keys;
+mod machines;
 mod members;
 mod model;
 mod organizations;

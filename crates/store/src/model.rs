@@ -282,6 +282,29 @@ pub struct AccessRoleRecord {
     pub updated_at: i64,
 }
 
+/// A registered machine.
+#[derive(Debug, Clone)]
+pub struct MachineRecord {
+    /// Id.
+    pub id: strongroom_core::ids::MachineId,
+    /// Name, unique in the vault.
+    pub name: strongroom_core::names::MachineName,
+    /// Its public key (raw Ed25519).
+    pub public_key: Vec<u8>,
+    /// The key's OpenSSH SHA-256 fingerprint.
+    pub fingerprint: String,
+    /// `active` or `disabled`.
+    pub status: String,
+    /// When it stops being accepted, if ever.
+    pub expires_at: Option<i64>,
+    /// Who registered it (username as it was then).
+    pub registered_by: String,
+    /// Registration time.
+    pub created_at: i64,
+    /// Last change of status.
+    pub updated_at: i64,
+}
+
 /// A custom vault role as stored.
 #[derive(Debug, Clone)]
 pub struct CustomRoleRecord {

@@ -1,6 +1,7 @@
 //! Dispatch from parsed arguments to the command implementations.
 
 mod account;
+mod machines;
 mod org;
 mod roles;
 mod secrets;
@@ -73,6 +74,7 @@ pub async fn dispatch(cli: Cli) -> CliResult {
         Command::Members(c) => org::members(&ctx, c).await,
         Command::Invites(c) => org::invites(&ctx, c).await,
         Command::Roles(c) => roles::roles(&ctx, c).await,
+        Command::Machines(c) => machines::machines(&ctx, c).await,
         Command::AccessRoles(c) => roles::access_roles(&ctx, c).await,
         Command::Check {
             username,

@@ -319,7 +319,7 @@ pub async fn invites(ctx: &Ctx, command: InvitesCommand) -> CliResult {
 }
 
 /// `12h` or `7d` as hours.
-fn parse_hours(s: &str) -> CliResult<u32> {
+pub(crate) fn parse_hours(s: &str) -> CliResult<u32> {
     let bad = || {
         Failure::usage(format!(
             "--expires {s:?}: use hours or days, like 12h or 7d"

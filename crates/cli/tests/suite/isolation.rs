@@ -140,6 +140,10 @@ struct Probe {
     link: String,
     username: String,
     role: String,
+    machine: String,
+    /// A machine's public key (base64 part) and its fingerprint.
+    machine_key: String,
+    machine_fingerprint: String,
     vault: String,
     org_name: String,
     email: String,
@@ -156,6 +160,7 @@ impl Probe {
             "name" => self.name.clone(),
             "username" => self.username.clone(),
             "role" => self.role.clone(),
+            "machine" => self.machine.clone(),
             "vault" => self.vault.clone(),
             "id" if path.starts_with("/api/v1/auth/sessions/") => self.session.clone(),
             "id" if path.starts_with("/api/v1/invites/")
@@ -201,6 +206,7 @@ impl Probe {
             "secrets": {self.name.clone(): "probe"},
             "spec": {"scope": "everything"},
             "access_role": self.role,
+            "public_key": format!("ssh-ed25519 {}", self.machine_key),
         })
     }
 
@@ -209,6 +215,9 @@ impl Probe {
         let mut text = text.to_owned();
         for (value, placeholder) in [
             (&self.role, "ROLE"),
+            (&self.machine, "MACHINE"),
+            (&self.machine_key, "MACHINE_PK"),
+            (&self.machine_fingerprint, "FINGERPRINT"),
             (&self.session, "SESSION"),
             (&self.invite, "INVITE"),
             (&self.link, "LINK"),
@@ -260,6 +269,24 @@ async fn every_route_answers_for_another_vaults_objects_exactly_as_for_missing_o
         .client
         .create_access_role("payments-devs", json!({"scope": "everything"}))
         .await);
+    let machine_key = strongroom_crypto::machine_key::MachineKey::generate()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .public();
+    ok(alice
+        .client
+        .register_machine("deployer", &machine_key.to_openssh(""), None)
+        .await);
+    // The missing probe's key is one no vault has registered.
+    let fresh_key = strongroom_crypto::machine_key::MachineKey::generate()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .public();
+    let key_base64 = |key: strongroom_crypto::machine_key::MachinePublicKey| {
+        key.to_openssh("")
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or_default()
+            .to_owned()
+    };
 
     // The prober: owner of an organization of her own, verified and stepped up, so that
     // no role, verification or step-up refusal can mask the answer.
@@ -280,6 +307,9 @@ async fn every_route_answers_for_another_vaults_objects_exactly_as_for_missing_o
         link,
         username: "bob".into(),
         role: "payments-devs".into(),
+        machine: "deployer".into(),
+        machine_key: key_base64(machine_key),
+        machine_fingerprint: machine_key.fingerprint(),
         vault: org.id.clone(),
         org_name: "acme".into(),
         email: "bob@example.com".into(),
@@ -294,6 +324,9 @@ async fn every_route_answers_for_another_vaults_objects_exactly_as_for_missing_o
         link: "link_aaaaaaaaaaaaaaaaaaaaaaaaaa".into(),
         username: "nobody".into(),
         role: "no-such-role".into(),
+        machine: "no-such-machine".into(),
+        machine_key: key_base64(fresh_key),
+        machine_fingerprint: fresh_key.fingerprint(),
         vault: "vault_aaaaaaaaaaaaaaaaaaaaaaaaaa".into(),
         org_name: "unheard-of".into(),
         email: "nobody@example.com".into(),

@@ -8,6 +8,7 @@ mod check;
 mod email;
 mod health;
 mod invites;
+mod machines;
 mod members;
 mod roles;
 
@@ -53,6 +54,7 @@ use utoipa_axum::routes;
         (name = "members", description = "The member roster, invites and invite links"),
         (name = "structure", description = "Applications, projects and environments"),
         (name = "secrets", description = "Secrets, versions and the trash"),
+        (name = "machines", description = "Machines: Ed25519 identities for workloads"),
         (name = "meta", description = "This document")
     )
 )]
@@ -133,6 +135,10 @@ fn api_v1() -> OpenApiRouter<AppState> {
             roles::edit_role,
             roles::delete_role
         ))
+        .routes(routes!(machines::list_machines, machines::register_machine))
+        .routes(routes!(machines::get_machine, machines::remove_machine))
+        .routes(routes!(machines::disable_machine))
+        .routes(routes!(machines::enable_machine))
         .routes(routes!(invites::send_invite, invites::list_invites))
         .routes(routes!(invites::revoke_invite))
         .routes(routes!(invites::received_invites))

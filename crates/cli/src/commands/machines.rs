@@ -1,0 +1,199 @@
+//! `strongroom machines`: make a machine's keypair where it runs, and register, list,
+//! disable, enable and remove machines in the current vault.
+
+use super::Ctx;
+use super::org::parse_hours;
+use crate::args::MachinesCommand;
+use crate::failure::{CliResult, Failure};
+use crate::output;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+use strongroom_crypto::machine_key::{MachineKey, MachinePublicKey};
+use strongroom_proto::MachineInfo;
+
+/// Writes `bytes` to a new file of mode `mode`; an existing file is replaced only with
+/// `force`.
+fn write_new(path: &Path, bytes: &[u8], mode: u32, force: bool) -> CliResult {
+    if force {
+        match std::fs::remove_file(path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(Failure::usage(format!(
+                    "cannot replace {}: {e}",
+                    path.display()
+                )));
+            }
+        }
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(path)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => Failure::usage(format!(
+                "{} exists; choose another --out, or add --force to replace it",
+                path.display()
+            )),
+            _ => Failure::usage(format!("cannot write {}: {e}", path.display())),
+        })?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    Ok(())
+}
+
+/// `machines keygen`: needs no server, and the private key never leaves this machine.
+pub fn keygen(out: &Path, comment: Option<String>, force: bool, json: bool) -> CliResult {
+    let comment = comment.unwrap_or_else(|| {
+        std::fs::read_to_string("/etc/hostname")
+            .map(|h| h.trim().to_owned())
+            .unwrap_or_default()
+    });
+    let key = MachineKey::generate()?;
+    let private = key.to_openssh(&comment)?;
+    let public = key.public().to_openssh(&comment);
+    let public_path = {
+        let mut name = out.as_os_str().to_owned();
+        name.push(".pub");
+        std::path::PathBuf::from(name)
+    };
+    write_new(out, private.as_bytes(), 0o600, force)?;
+    write_new(&public_path, format!("{public}\n").as_bytes(), 0o644, force)?;
+    if json {
+        return output::json(&serde_json::json!({
+            "private_key_file": out.display().to_string(),
+            "public_key_file": public_path.display().to_string(),
+            "public_key": public,
+            "fingerprint": key.public().fingerprint(),
+        }));
+    }
+    println!("{public}");
+    eprintln!(
+        "Wrote the private key to {} (mode 0600; it never leaves this machine) and the public \
+         key to {}.\nRegister it with `strongroom machines register NAME --public-key {}`.",
+        out.display(),
+        public_path.display(),
+        public_path.display()
+    );
+    Ok(())
+}
+
+/// A public key given as a file path or as the key line itself.
+fn read_public_key(file_or_key: &str) -> CliResult<String> {
+    if file_or_key.trim_start().starts_with("ssh-") {
+        return Ok(file_or_key.to_owned());
+    }
+    let text = std::fs::read_to_string(file_or_key).map_err(|e| {
+        Failure::usage(format!(
+            "cannot read {file_or_key}: {e} (give a FILE.pub path or the `ssh-ed25519 AAAA…` line)"
+        ))
+    })?;
+    if text.contains("PRIVATE KEY") {
+        return Err(Failure::usage(format!(
+            "{file_or_key} is a private key: register the public one ({file_or_key}.pub); \
+             the private key must not leave the machine"
+        )));
+    }
+    // Checked here too, so a typo is reported before anything is sent.
+    MachinePublicKey::parse(&text)?;
+    Ok(text.trim().to_owned())
+}
+
+fn print_machines(machines: Vec<MachineInfo>) {
+    output::table(
+        &["NAME", "STATUS", "FINGERPRINT", "EXPIRES", "REGISTERED BY"],
+        machines
+            .into_iter()
+            .map(|m| {
+                vec![
+                    m.name,
+                    m.status,
+                    m.fingerprint,
+                    m.expires_at.unwrap_or_else(|| "never".into()),
+                    m.registered_by,
+                ]
+            })
+            .collect(),
+    );
+}
+
+pub async fn machines(ctx: &Ctx, command: MachinesCommand) -> CliResult {
+    if let MachinesCommand::Keygen {
+        out,
+        comment,
+        force,
+    } = command
+    {
+        return keygen(&out, comment, force, ctx.json);
+    }
+    let client = ctx.client()?;
+    match command {
+        MachinesCommand::Keygen { .. } => {}
+        MachinesCommand::Register {
+            name,
+            public_key,
+            expires,
+        } => {
+            let key = read_public_key(&public_key)?;
+            let hours = expires.as_deref().map(parse_hours).transpose()?;
+            let machine = client.register_machine(&name, &key, hours).await?;
+            if ctx.json {
+                return output::json(&machine);
+            }
+            println!(
+                "Registered machine {} ({}). It can read nothing until it is attached to a project.",
+                machine.name, machine.fingerprint
+            );
+        }
+        MachinesCommand::List => {
+            let machines = client.machines().await?;
+            if ctx.json {
+                return output::json(&machines);
+            }
+            print_machines(machines);
+        }
+        MachinesCommand::Show { name } => {
+            let machine = client.machine(&name).await?;
+            if ctx.json {
+                return output::json(&machine);
+            }
+            println!("{}", machine.public_key);
+            print_machines(vec![machine]);
+        }
+        MachinesCommand::Disable { name } => set_enabled(ctx, &client, &name, false).await?,
+        MachinesCommand::Enable { name } => set_enabled(ctx, &client, &name, true).await?,
+        MachinesCommand::Remove { name } => {
+            client.remove_machine(&name).await?;
+            if ctx.json {
+                return output::json(&serde_json::json!({ "removed": name }));
+            }
+            println!("Removed machine {name}; its key is refused from now on.");
+        }
+    }
+    Ok(())
+}
+
+async fn set_enabled(
+    ctx: &Ctx,
+    client: &strongroom_client::Client,
+    name: &str,
+    enable: bool,
+) -> CliResult {
+    let machine = client.set_machine_enabled(name, enable).await?;
+    if ctx.json {
+        return output::json(&machine);
+    }
+    println!(
+        "Machine {} is {}{}.",
+        machine.name,
+        machine.status,
+        if enable {
+            ""
+        } else {
+            ": its next request is refused"
+        }
+    );
+    Ok(())
+}
