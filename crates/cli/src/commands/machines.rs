@@ -59,6 +59,17 @@ pub fn keygen(out: &Path, comment: Option<String>, force: bool, json: bool) -> C
         name.push(".pub");
         std::path::PathBuf::from(name)
     };
+    // Both files are checked before either is written, so a refusal leaves nothing behind.
+    if !force
+        && let Some(taken) = [out, public_path.as_path()]
+            .into_iter()
+            .find(|p| p.exists())
+    {
+        return Err(Failure::usage(format!(
+            "{} exists; choose another --out, or add --force to replace it",
+            taken.display()
+        )));
+    }
     write_new(out, private.as_bytes(), 0o600, force)?;
     write_new(&public_path, format!("{public}\n").as_bytes(), 0o644, force)?;
     if json {
