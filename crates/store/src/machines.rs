@@ -166,20 +166,31 @@ impl Store {
             )
             .await?
             .ok_or_else(|| not_found(name))?;
-        if row.text("status")? == status {
+        let mut record = machine_from_row(&row)?;
+        if record.status == status {
             return Err(Error::new(
                 ErrorCode::Conflict,
                 format!("machine '{name}' is already {status}"),
             ));
         }
-        tx.execute(
-            q("UPDATE machines SET status = $1, updated_at = $2 WHERE vault_id = $3 AND name = $4")
-                .bind(status)
-                .bind(now_ms())
-                .bind(vault)
-                .bind(name.as_str()),
-        )
-        .await?;
+        let now = now_ms();
+        // Conditional, so of two concurrent identical changes the second is a conflict.
+        let changed = tx
+            .execute(
+                q("UPDATE machines SET status = $1, updated_at = $2 WHERE id = $3 AND status <> $1")
+                    .bind(status)
+                    .bind(now)
+                    .bind(record.id.as_str()),
+            )
+            .await?;
+        if changed != 1 {
+            return Err(Error::new(
+                ErrorCode::Conflict,
+                format!("machine '{name}' changed meanwhile; try again"),
+            ));
+        }
+        record.status = status.to_owned();
+        record.updated_at = now;
         record_member_action(
             &mut tx,
             origin,
@@ -190,14 +201,6 @@ impl Store {
             Severity::Warning,
         )
         .await?;
-        let row = tx
-            .one(
-                q(machine_select!("WHERE vault_id = $1 AND name = $2"))
-                    .bind(vault)
-                    .bind(name.as_str()),
-            )
-            .await?;
-        let record = machine_from_row(&row)?;
         tx.commit().await?;
         Ok(record)
     }
