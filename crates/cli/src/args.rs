@@ -76,7 +76,8 @@ pub enum Command {
     /// Vault roles and the management matrix each one holds.
     #[command(subcommand)]
     Roles(RolesCommand),
-    /// Machines: Ed25519 identities for workloads (keygen, register, list, disable, remove).
+    /// Machines: Ed25519 identities for workloads (keygen, register, attach, grant, list,
+    /// disable, remove).
     #[command(subcommand)]
     Machines(MachinesCommand),
     /// Invites sent to you: list, accept, decline.
@@ -437,6 +438,52 @@ pub enum MachinesCommand {
         /// Name.
         name: String,
     },
+    /// Attach a machine to a project for some environments (default: all) and verbs. Needs
+    /// Machines, the project's machines switch, and each verb yourself. Attaching again
+    /// replaces the earlier attachment.
+    Attach {
+        /// Machine name.
+        name: String,
+        /// APP/PROJECT.
+        #[arg(long, value_name = "APP/PROJECT")]
+        project: String,
+        /// An environment to open (repeat for more; default: every environment).
+        #[arg(long = "env", value_name = "ENV")]
+        envs: Vec<String>,
+        /// What the machine may do: read, reveal, use (comma-separated; read is always
+        /// included).
+        #[arg(long, value_delimiter = ',', default_value = "read,reveal")]
+        verbs: Vec<String>,
+    },
+    /// Detach a machine from a project: it can no longer read there, from its next request.
+    Detach {
+        /// Machine name.
+        name: String,
+        /// APP/PROJECT.
+        #[arg(long, value_name = "APP/PROJECT")]
+        project: String,
+    },
+    /// Grant a machine one secret (needs 'manage' on it, and each verb yourself).
+    Grant {
+        /// Machine name.
+        name: String,
+        /// APP/PROJECT/ENV/NAME.
+        path: String,
+        /// What the machine may do: read, reveal, use (comma-separated; read is always
+        /// included).
+        #[arg(long, value_delimiter = ',', default_value = "read,reveal")]
+        verbs: Vec<String>,
+    },
+    /// Take back a secret granted to a machine.
+    Revoke {
+        /// Machine name.
+        name: String,
+        /// APP/PROJECT/ENV/NAME.
+        path: String,
+    },
+    /// As a machine (STRONGROOM_MACHINE_KEY and STRONGROOM_VAULT set): show which machine
+    /// this key is and what it may read.
+    Whoami,
 }
 
 #[derive(Debug, Subcommand)]

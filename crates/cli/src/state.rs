@@ -1,7 +1,8 @@
 //! What the CLI remembers between commands: the server URL (and a CA to trust) in
 //! `config.json`, and the session token in `token` (mode 0600). Both live in
 //! `$STRONGROOM_CONFIG_DIR`, else `$XDG_CONFIG_HOME/strongroom`, else
-//! `~/.config/strongroom`. `STRONGROOM_SERVER` and `STRONGROOM_TOKEN` override them.
+//! `~/.config/strongroom`. `STRONGROOM_SERVER` and `STRONGROOM_TOKEN` override them; a machine sets
+//! `STRONGROOM_MACHINE_KEY` (its private key file) and `STRONGROOM_VAULT` instead.
 
 use crate::failure::{CliResult, Failure, exit};
 use serde::{Deserialize, Serialize};
@@ -10,6 +11,7 @@ use std::io::Write as _;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use strongroom_client::Client;
+use strongroom_crypto::machine_key::MachineKey;
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct SavedConfig {
@@ -131,14 +133,50 @@ impl CliState {
         Ok(Client::new(server, ca.as_deref())?)
     }
 
-    /// A client for the server, signed in with the saved session.
+    /// A client for the server: a machine's when STRONGROOM_MACHINE_KEY is set (every
+    /// request signed), else signed in with the saved session.
     pub fn client(&self, flag: Option<&str>) -> CliResult<Client> {
         let server = self.server(flag)?;
+        if let Some(key_file) = std::env::var_os("STRONGROOM_MACHINE_KEY") {
+            let (key, vault) = machine_identity(Path::new(&key_file))?;
+            return Ok(self
+                .anonymous_client(&server)?
+                .with_machine_key(key, &vault));
+        }
         let token = self.token()?.ok_or_else(|| {
             Failure::new(exit::AUTH, "not signed in").with_hint("sign in with `strongroom login`")
         })?;
         Ok(self.anonymous_client(&server)?.with_token(token))
     }
+}
+
+/// The machine key in `path` (which only its owner may read) and `STRONGROOM_VAULT`.
+fn machine_identity(path: &Path) -> CliResult<(MachineKey, String)> {
+    let vault = std::env::var("STRONGROOM_VAULT").map_err(|_| {
+        Failure::new(
+            exit::AUTH,
+            "STRONGROOM_MACHINE_KEY is set but STRONGROOM_VAULT is not",
+        )
+        .with_hint("set STRONGROOM_VAULT to the vault_… id the machine is registered in")
+    })?;
+    let meta = fs::metadata(path).map_err(|e| {
+        Failure::new(
+            exit::AUTH,
+            format!("cannot read machine key {}: {e}", path.display()),
+        )
+    })?;
+    if meta.permissions().mode() & 0o077 != 0 {
+        return Err(Failure::new(
+            exit::AUTH,
+            format!(
+                "machine key {} can be read by others than its owner",
+                path.display()
+            ),
+        )
+        .with_hint(format!("run `chmod 600 {}`", path.display())));
+    }
+    let text = zeroize::Zeroizing::new(fs::read_to_string(path)?);
+    Ok((MachineKey::from_openssh(&text)?, vault))
 }
 
 /// Writes a file only its owner can read, atomically.

@@ -8,7 +8,10 @@ use reqwest::{Method, RequestBuilder, StatusCode, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use strongroom_crypto::machine_key::MachineKey;
+use strongroom_crypto::request_signing::{SignedRequest, body_digest};
 use strongroom_proto::*;
 
 /// What went wrong with a call.
@@ -53,12 +56,22 @@ impl ClientError {
 /// Result of a client call.
 pub type Result<T> = std::result::Result<T, ClientError>;
 
-/// A connection to one Strongroom server, optionally signed in.
+/// A connection to one Strongroom server, optionally signed in as a member (a session
+/// token) or acting as a machine (every request signed with its key).
 #[derive(Clone, Debug)]
 pub struct Client {
     http: reqwest::Client,
     base: Url,
     token: Option<Sensitive>,
+    machine: Option<Arc<MachineIdentity>>,
+}
+
+/// A machine's key and the vault it is registered in.
+#[derive(Debug)]
+struct MachineIdentity {
+    key: MachineKey,
+    vault: String,
+    fingerprint: String,
 }
 
 /// Splits `a/b/c` into exactly `N` non-empty parts.
@@ -105,7 +118,65 @@ impl Client {
             http,
             base,
             token: None,
+            machine: None,
         })
+    }
+
+    /// The same connection acting as a machine: every request is signed with `key` for
+    /// `vault` (the `vault_…` id the machine is registered in).
+    pub fn with_machine_key(&self, key: MachineKey, vault: &str) -> Self {
+        let fingerprint = key.public().fingerprint();
+        Self {
+            token: None,
+            machine: Some(Arc::new(MachineIdentity {
+                key,
+                vault: vault.to_owned(),
+                fingerprint,
+            })),
+            ..self.clone()
+        }
+    }
+
+    /// Whether requests are signed by a machine key.
+    pub fn is_machine(&self) -> bool {
+        self.machine.is_some()
+    }
+
+    /// Signs a built request as the machine.
+    fn sign(&self, request: &mut reqwest::Request) -> Result<()> {
+        let Some(machine) = &self.machine else {
+            return Ok(());
+        };
+        let nonce = strongroom_crypto::random::random_bytes::<16>()
+            .map_err(|e| ClientError::Protocol(e.to_string()))?;
+        let timestamp = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        let body = request
+            .body()
+            .map(|b| {
+                b.as_bytes()
+                    .map(<[u8]>::to_vec)
+                    .ok_or_else(|| ClientError::Protocol("a streamed body cannot be signed".into()))
+            })
+            .transpose()?
+            .unwrap_or_default();
+        let signed = SignedRequest {
+            method: request.method().as_str().to_owned(),
+            path: request.url().path().to_owned(),
+            query: request.url().query().unwrap_or("").to_owned(),
+            vault: machine.vault.clone(),
+            key: machine.fingerprint.clone(),
+            timestamp,
+            nonce: nonce.iter().map(|b| format!("{b:02x}")).collect(),
+            digest: body_digest(&body),
+        };
+        let value = reqwest::header::HeaderValue::from_str(&signed.authorization(&machine.key))
+            .map_err(|e| ClientError::Protocol(e.to_string()))?;
+        request
+            .headers_mut()
+            .insert(reqwest::header::AUTHORIZATION, value);
+        Ok(())
     }
 
     /// The same connection, signed in with `token`.
@@ -141,10 +212,18 @@ impl Client {
     }
 
     async fn call(&self, request: RequestBuilder) -> Result<reqwest::Response> {
-        let response = request.send().await.map_err(|e| ClientError::Transport {
-            url: self.base.to_string(),
-            reason: error_chain(&e),
-        })?;
+        let mut request = request
+            .build()
+            .map_err(|e| ClientError::Protocol(e.to_string()))?;
+        self.sign(&mut request)?;
+        let response = self
+            .http
+            .execute(request)
+            .await
+            .map_err(|e| ClientError::Transport {
+                url: self.base.to_string(),
+                reason: error_chain(&e),
+            })?;
         if response.status().is_success() {
             return Ok(response);
         }
@@ -516,9 +595,73 @@ impl Client {
         Ok(list.items)
     }
 
-    /// One machine.
-    pub async fn machine(&self, name: &str) -> Result<MachineInfo> {
+    /// One machine, with its attachments and grants.
+    pub async fn machine(&self, name: &str) -> Result<MachineDetail> {
         self.get(&["machines", name], &[]).await
+    }
+
+    /// Attaches a machine to `app/project` for `environments` (all when empty) with
+    /// `verbs` (`read` always included).
+    pub async fn attach_machine(
+        &self,
+        name: &str,
+        project: &str,
+        environments: &[String],
+        verbs: &[String],
+    ) -> Result<MachineAttachment> {
+        self.send(
+            Method::POST,
+            &["machines", name, "attachments"],
+            &AttachMachineRequest {
+                project: project.to_owned(),
+                environments: environments.to_vec(),
+                verbs: verbs.to_vec(),
+            },
+        )
+        .await
+    }
+
+    /// Detaches a machine from `app/project`.
+    pub async fn detach_machine(&self, name: &str, project: &str) -> Result<()> {
+        let [app, project] = split_path::<2>(project, "APP/PROJECT")?;
+        self.empty(self.api(
+            Method::DELETE,
+            &["machines", name, "attachments", app, project],
+        )?)
+        .await
+    }
+
+    /// Grants a machine the secret at `app/project/env/NAME` with `verbs`.
+    pub async fn grant_machine(
+        &self,
+        name: &str,
+        path: &str,
+        verbs: &[String],
+    ) -> Result<MachineGrant> {
+        self.send(
+            Method::POST,
+            &["machines", name, "grants"],
+            &GrantMachineRequest {
+                path: path.to_owned(),
+                verbs: verbs.to_vec(),
+            },
+        )
+        .await
+    }
+
+    /// Takes back a secret granted to a machine.
+    pub async fn revoke_machine_grant(&self, name: &str, path: &str) -> Result<()> {
+        let [app, project, env, secret] = split_path::<4>(path, "APP/PROJECT/ENV/NAME")?;
+        self.empty(self.api(
+            Method::DELETE,
+            &["machines", name, "grants", app, project, env, secret],
+        )?)
+        .await
+    }
+
+    /// As a machine: its own identity and what it may read.
+    pub async fn own_machine(&self) -> Result<MachineSelf> {
+        self.get(&["machine"], &[]).await
     }
 
     /// Registers a machine by its OpenSSH public key line.

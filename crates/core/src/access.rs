@@ -84,11 +84,25 @@ fn invalid(message: String) -> Error {
 pub struct Verbs(u8);
 
 impl Verbs {
-    fn parse(names: &[String]) -> Result<Self, Error> {
+    /// No verb at all.
+    pub const NONE: Verbs = Verbs(0);
+
+    /// Parses verb names (`read`, `reveal`, …).
+    pub fn parse(names: &[String]) -> Result<Self, Error> {
         names.iter().try_fold(Self(0), |set, name| {
-            let verb: Verb = name.parse()?;
-            Ok(Self(set.0 | 1 << verb as u8))
+            let verb: Verb = name.trim().parse()?;
+            Ok(set.with(verb))
         })
+    }
+
+    /// These verbs.
+    pub fn of(verbs: &[Verb]) -> Self {
+        verbs.iter().fold(Self(0), |set, verb| set.with(*verb))
+    }
+
+    /// The set with `verb` added.
+    pub const fn with(self, verb: Verb) -> Self {
+        Self(self.0 | 1 << verb as u8)
     }
 
     /// Whether `verb` is in the set.
@@ -96,8 +110,41 @@ impl Verbs {
         self.0 & (1 << verb as u8) != 0
     }
 
-    fn union(self, other: Verbs) -> Verbs {
+    /// Whether the set is empty.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// Both sets together.
+    pub fn union(self, other: Verbs) -> Verbs {
         Verbs(self.0 | other.0)
+    }
+
+    /// Every verb not in the set.
+    pub fn complement(self) -> Verbs {
+        Verbs(!self.0 & Self::of(&Verb::ALL).0)
+    }
+
+    /// The verbs in the set, in [`Verb::ALL`] order.
+    pub fn iter(self) -> impl Iterator<Item = Verb> {
+        Verb::ALL.into_iter().filter(move |v| self.contains(*v))
+    }
+
+    /// The set's storage form.
+    pub fn bits(self) -> u8 {
+        self.0
+    }
+
+    /// A set from its storage form; unknown bits are dropped.
+    pub fn from_bits(bits: u8) -> Self {
+        Self(bits & Self::of(&Verb::ALL).0)
+    }
+}
+
+impl fmt::Display for Verbs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.iter().map(Verb::as_str).collect();
+        f.write_str(&names.join(","))
     }
 }
 
@@ -276,6 +323,15 @@ impl DenyRule {
     fn matches(&self, path: &[&str]) -> bool {
         self.segments.len() <= path.len()
             && self.segments.iter().zip(path).all(|(s, p)| s.matches(p))
+    }
+
+    /// Whether the rule could deny some path under `prefix`, where `None` stands for any
+    /// name at that place.
+    fn may_match_under(&self, prefix: &[Option<&str>]) -> bool {
+        self.segments
+            .iter()
+            .zip(prefix)
+            .all(|(s, p)| p.is_none_or(|name| s.matches(name)))
     }
 }
 
@@ -711,6 +767,66 @@ impl AccessRole {
         }
         envs.insert(UNNAMED.to_owned());
         envs.into_iter().collect()
+    }
+
+    /// Checks that `verb` holds on every secret under `app/project` (in environment `env`,
+    /// or in every environment when `None`), whatever its type: what may be handed on to
+    /// a machine or a token, which knows no deny rules or switches of its own. Says why
+    /// not in words.
+    pub fn holds_throughout(
+        &self,
+        app: &str,
+        project: &str,
+        env: Option<&str>,
+        verb: Verb,
+    ) -> Result<(), String> {
+        let place = match env {
+            Some(env) => format!("{app}/{project}/{env}"),
+            None => format!("{app}/{project}"),
+        };
+        if !self.opens_project(app, project) {
+            return Err(format!("your access role does not open '{app}/{project}'"));
+        }
+        let switches = std::iter::once(&self.everywhere).chain(self.project_switches(app, project));
+        for s in switches {
+            if s.off.contains(verb) {
+                return Err(format!("your access role switches '{verb}' off in {place}"));
+            }
+            if let Some((t, _)) = SecretType::ALL
+                .iter()
+                .zip(s.off_by_type)
+                .find(|(_, off)| off.contains(verb))
+            {
+                return Err(format!(
+                    "your access role switches '{verb}' off for {t} secrets"
+                ));
+            }
+            let env_off = s
+                .environments
+                .iter()
+                .find(|(name, off)| off.contains(verb) && env.is_none_or(|e| e == name.as_str()));
+            if let Some((name, _)) = env_off {
+                return Err(format!(
+                    "your access role switches '{verb}' off in {app}/{project}/{name}"
+                ));
+            }
+        }
+        let prefix: Vec<Option<&str>> = vec![Some(app), Some(project), env];
+        let rules = self
+            .deny_by_app
+            .values()
+            .flatten()
+            .chain(self.deny_by_project.values().flatten());
+        if let Some(rule) = rules
+            .chain(&self.deny_any)
+            .find(|rule| rule.may_match_under(&prefix))
+        {
+            return Err(format!(
+                "path rule '{}' of your access role denies part of {place}",
+                rule.text
+            ));
+        }
+        Ok(())
     }
 
     /// Whether machines may be attached to and detached from `app/project`.

@@ -7,11 +7,12 @@
 //! Denials of things the principal may not even know exist are marked `hidden`, and the
 //! API answers them exactly like "not found".
 
-use crate::access::{AccessOutcome, AccessRole, AccessRoleSpec, Verb};
+use crate::access::{AccessOutcome, AccessRole, AccessRoleSpec, Verb, Verbs};
 use crate::capability::{Capabilities, Capability};
 use crate::error::{Error, ErrorCode};
-use crate::ids::{UserId, VaultId};
-use crate::names::{EnvironmentPath, SecretPath};
+use crate::ids::{MachineId, UserId, VaultId};
+use crate::names::{EnvironmentName, EnvironmentPath, ProjectPath, SecretPath};
+use crate::runtime::RuntimeAccess;
 use crate::secret::SecretType;
 use std::fmt;
 use std::str::FromStr;
@@ -168,11 +169,34 @@ pub struct Member {
     pub access: Option<Arc<AccessRole>>,
 }
 
+/// A registered machine, authenticated by a signed request. It is active and unexpired:
+/// authentication refuses the others before a principal is made.
+#[derive(Debug, Clone)]
+pub struct Machine {
+    /// The machine.
+    pub id: MachineId,
+    /// The vault it is registered in, the only one it can act in.
+    pub vault_id: VaultId,
+    /// What its attachments and grants open.
+    pub access: Arc<RuntimeAccess>,
+}
+
 /// Whoever is making the request.
 #[derive(Debug, Clone)]
 pub enum Principal {
     /// A person, through a session.
     Member(Member),
+    /// A workload, through its own key.
+    Machine(Machine),
+}
+
+/// On whose behalf an allowed action runs, for the store and its audit entries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// A member (a user account).
+    Member(UserId),
+    /// A machine.
+    Machine(MachineId),
 }
 
 /// What the principal wants to do.
@@ -220,8 +244,10 @@ pub enum Action {
     TransferOwnership,
     /// Soft-delete the organization.
     DeleteOrganization,
-    /// Register, list, disable, enable and remove machines.
+    /// Register, list, disable, enable and remove machines; attach and grant them access.
     ManageMachines,
+    /// A machine looks at its own identity and what it may read (a machine-only route).
+    InspectOwnMachine,
 }
 
 impl Action {
@@ -250,6 +276,7 @@ impl Action {
             Self::TransferOwnership => "organization.transfer",
             Self::DeleteOrganization => "organization.delete",
             Self::ManageMachines => "machine.manage",
+            Self::InspectOwnMachine => "machine.self",
         }
     }
 
@@ -316,7 +343,43 @@ impl Decision {
 /// The decision. Pure, allocation-free, and independent of how many members or secrets
 /// a vault holds.
 pub fn decide(principal: &Principal, action: Action, resource: Resource<'_>) -> Decision {
-    let Principal::Member(member) = principal;
+    match principal {
+        Principal::Member(member) => decide_for_member(member, action, resource),
+        Principal::Machine(machine) => decide_for_machine(machine, action, resource),
+    }
+}
+
+/// Machines read, reveal and use what they are attached to, and nothing else: the
+/// management plane is closed to them whatever they hold.
+fn decide_for_machine(machine: &Machine, action: Action, resource: Resource<'_>) -> Decision {
+    match resource {
+        Resource::Vault(vault) if *vault != machine.vault_id => {
+            Decision::hide("the resource belongs to another vault")
+        }
+        Resource::Vault(_) => match action {
+            Action::ReadStructure
+            | Action::ReadSecretMetadata
+            | Action::RevealSecret
+            | Action::InspectOwnMachine => {
+                Decision::allow("the machine's attachments decide each path as it is used")
+            }
+            _ => Decision::deny(MACHINE_PLANE_ONLY),
+        },
+        Resource::Account(_) | Resource::Member { .. } => Decision::deny(MACHINE_PLANE_ONLY),
+    }
+}
+
+/// Why a machine is refused a member or management route.
+pub const MACHINE_PLANE_ONLY: &str =
+    "a machine reads the secrets it is attached to, and nothing else: this route is for members";
+
+fn decide_for_member(member: &Member, action: Action, resource: Resource<'_>) -> Decision {
+    if action == Action::InspectOwnMachine {
+        return Decision::deny(
+            "this route is for machines, which sign their requests with their own key; \
+             a member's session cannot use it",
+        );
+    }
     match resource {
         Resource::Account(user) => {
             if !action.is_account_action() {
@@ -468,7 +531,8 @@ fn decide_in_vault(role: VaultRole, has_access_role: bool, action: Action) -> De
         Action::ManageOwnAccount
         | Action::CreateOrganization
         | Action::ManageMember
-        | Action::AssignRole(_) => Decision::deny("this action does not apply to a vault"),
+        | Action::AssignRole(_)
+        | Action::InspectOwnMachine => Decision::deny("this action does not apply to a vault"),
     }
 }
 
@@ -504,7 +568,7 @@ fn decide_on_member(role: VaultRole, action: Action, target: VaultRole) -> Decis
 /// actor from it, so they cannot be pointed at another vault.
 #[derive(Debug, Clone)]
 pub struct Authorized {
-    actor: UserId,
+    actor: Actor,
     vault: Option<VaultId>,
     action: Action,
     lens: Lens,
@@ -520,6 +584,8 @@ enum Lens {
     Everything,
     /// Everyone else: what their access role opens, path by path.
     AccessRole(Arc<AccessRole>),
+    /// A machine: what its attachments and grants open.
+    Runtime(Arc<RuntimeAccess>),
     /// No access role: no application at all.
     Nothing,
 }
@@ -529,8 +595,19 @@ enum Lens {
 const NO_VAULT: &str = "";
 
 impl Authorized {
-    /// The user on whose behalf the action runs.
-    pub fn actor(&self) -> &UserId {
+    /// The member on whose behalf the action runs. Errors for a machine: only members
+    /// reach the operations that ask.
+    pub fn actor(&self) -> Result<&UserId, Error> {
+        match &self.actor {
+            Actor::Member(user) => Ok(user),
+            Actor::Machine(_) => Err(Error::internal(
+                "a member-only operation was given a machine's proof",
+            )),
+        }
+    }
+
+    /// Whoever the action runs for, member or machine.
+    pub fn acting(&self) -> &Actor {
         &self.actor
     }
 
@@ -553,7 +630,8 @@ impl Authorized {
         Ok(match &self.lens {
             Lens::Everything => vault,
             Lens::AccessRole(role) if role.opens_project(app, project) => vault,
-            Lens::AccessRole(_) | Lens::Nothing => NO_VAULT,
+            Lens::Runtime(access) if access.opens_project(app, project) => vault,
+            Lens::AccessRole(_) | Lens::Runtime(_) | Lens::Nothing => NO_VAULT,
         })
     }
 
@@ -563,7 +641,8 @@ impl Authorized {
         Ok(match &self.lens {
             Lens::Everything => vault,
             Lens::AccessRole(role) if role.opens_application(app) => vault,
-            Lens::AccessRole(_) | Lens::Nothing => NO_VAULT,
+            Lens::Runtime(access) if access.opens_application(app) => vault,
+            Lens::AccessRole(_) | Lens::Runtime(_) | Lens::Nothing => NO_VAULT,
         })
     }
 
@@ -578,6 +657,7 @@ impl Authorized {
         match &self.lens {
             Lens::Everything => true,
             Lens::AccessRole(role) => role.opens_application(app),
+            Lens::Runtime(access) => access.opens_application(app),
             Lens::Nothing => false,
         }
     }
@@ -587,6 +667,7 @@ impl Authorized {
         match &self.lens {
             Lens::Everything => true,
             Lens::AccessRole(role) => role.opens_project(app, project),
+            Lens::Runtime(access) => access.opens_project(app, project),
             Lens::Nothing => false,
         }
     }
@@ -597,6 +678,7 @@ impl Authorized {
         match &self.lens {
             Lens::Everything => Ok(()),
             Lens::AccessRole(role) => outcome_to_result(role.decide_secret(verb, path, None), path),
+            Lens::Runtime(access) => runtime_result(access.verdict(path).outcome(verb), path),
             Lens::Nothing => Err(Error::not_found(&format!("secret '{path}'"))),
         }
     }
@@ -609,6 +691,11 @@ impl Authorized {
                 AccessOutcome::Allowed => Ok(()),
                 AccessOutcome::OutOfScope => Err(Error::not_found(&format!("environment '{env}'"))),
                 other => Err(denial(other, &env.to_string())),
+            },
+            Lens::Runtime(access) => match access.decide_environment(verb, env) {
+                AccessOutcome::Allowed => Ok(()),
+                AccessOutcome::OutOfScope => Err(Error::not_found(&format!("environment '{env}'"))),
+                other => Err(runtime_denial(&other, &env.to_string())),
             },
             Lens::Nothing => Err(Error::not_found(&format!("environment '{env}'"))),
         }
@@ -623,16 +710,20 @@ impl Authorized {
         secret_type: SecretType,
         missing: impl FnOnce() -> Error,
     ) -> Result<(), Error> {
-        let role = match &self.lens {
+        let (verdict, holder_is_machine) = match &self.lens {
             Lens::Everything => return Ok(()),
             Lens::Nothing => return Err(missing()),
-            Lens::AccessRole(role) => role,
+            Lens::AccessRole(role) => (role.verdict(path, Some(secret_type)), false),
+            Lens::Runtime(access) => (access.verdict(path), true),
         };
-        let verdict = role.verdict(path, Some(secret_type));
         if verdict.outcome(Verb::Read) != AccessOutcome::Allowed {
             return Err(missing());
         }
-        outcome_to_result(verdict.outcome(verb), path)
+        if holder_is_machine {
+            runtime_result(verdict.outcome(verb), path)
+        } else {
+            outcome_to_result(verdict.outcome(verb), path)
+        }
     }
 
     /// Whether a listing shows this secret (the caller may read it).
@@ -641,6 +732,9 @@ impl Authorized {
             Lens::Everything => true,
             Lens::AccessRole(role) => {
                 role.decide_secret(Verb::Read, path, secret_type) == AccessOutcome::Allowed
+            }
+            Lens::Runtime(access) => {
+                access.verdict(path).outcome(Verb::Read) == AccessOutcome::Allowed
             }
             Lens::Nothing => false,
         }
@@ -655,6 +749,7 @@ impl Authorized {
                 verdict.outcome(verb) == AccessOutcome::Allowed
                     && verdict.outcome(Verb::Read) == AccessOutcome::Allowed
             }
+            Lens::Runtime(access) => access.verdict(path).outcome(verb) == AccessOutcome::Allowed,
             Lens::Nothing => false,
         }
     }
@@ -727,7 +822,7 @@ impl Authorized {
         let author = match &self.lens {
             Lens::Everything => return Ok(new.clone()),
             Lens::AccessRole(role) => role.as_ref(),
-            Lens::Nothing => &nothing,
+            Lens::Runtime(_) | Lens::Nothing => &nothing,
         };
         if let Some(old) = old {
             author.covers(old).map_err(|why| {
@@ -765,7 +860,7 @@ impl Authorized {
         let author = match &self.lens {
             Lens::Everything => return Ok(()),
             Lens::AccessRole(own) => own.as_ref(),
-            Lens::Nothing => &nothing,
+            Lens::Runtime(_) | Lens::Nothing => &nothing,
         };
         author.covers(role).map_err(|why| {
             escalation(format!(
@@ -800,7 +895,76 @@ impl Authorized {
     }
 
     fn is_own(&self, deleted_by: Option<&str>) -> bool {
-        deleted_by == Some(self.actor.as_str())
+        matches!(&self.actor, Actor::Member(user) if deleted_by == Some(user.as_str()))
+    }
+
+    /// Checks that the actor may attach a machine to `project` for `environments` (all
+    /// when empty) with `verbs`, or detach it (no verbs): the project's machines switch
+    /// must be on for them, and they must hold each verb on every secret the attachment
+    /// opens. Nobody gives a machine more than they hold.
+    pub fn permit_attaching(
+        &self,
+        project: &ProjectPath,
+        environments: &[EnvironmentName],
+        verbs: Verbs,
+    ) -> Result<(), Error> {
+        self.require(Action::ManageMachines)?;
+        let (app, name) = (project.application.as_str(), project.project.as_str());
+        let role = match &self.lens {
+            Lens::Everything => return Ok(()),
+            Lens::AccessRole(role) if role.opens_project(app, name) => role,
+            _ => return Err(Error::not_found(&format!("project '{project}'"))),
+        };
+        if !role.may_attach_machines(app, name) {
+            return Err(escalation(format!(
+                "your access role switches machines off for {project}"
+            )));
+        }
+        let places: Vec<Option<&str>> = if environments.is_empty() {
+            vec![None]
+        } else {
+            environments.iter().map(|e| Some(e.as_str())).collect()
+        };
+        for env in places {
+            for verb in verbs.iter() {
+                role.holds_throughout(app, name, env, verb).map_err(|why| {
+                    escalation(format!("you cannot give a machine '{verb}' there: {why}"))
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks that the actor may grant a machine the secret at `path` (of
+    /// `secret_type`) with `verbs`, or revoke that grant (no verbs): it takes 'manage' on
+    /// the secret, the project's machines switch, and each verb given.
+    pub fn permit_granting_secret(
+        &self,
+        path: &SecretPath,
+        secret_type: SecretType,
+        verbs: Verbs,
+    ) -> Result<(), Error> {
+        self.require(Action::ManageMachines)?;
+        let missing = || Error::not_found(&format!("secret '{path}'"));
+        let project = &path.environment.project;
+        let role = match &self.lens {
+            Lens::Everything => return Ok(()),
+            Lens::AccessRole(role) => role,
+            Lens::Runtime(_) | Lens::Nothing => return Err(missing()),
+        };
+        let verdict = role.verdict(path, Some(secret_type));
+        if verdict.outcome(Verb::Read) != AccessOutcome::Allowed {
+            return Err(missing());
+        }
+        if !role.may_attach_machines(project.application.as_str(), project.project.as_str()) {
+            return Err(escalation(format!(
+                "your access role switches machines off for {project}"
+            )));
+        }
+        for verb in verbs.with(Verb::Manage).iter() {
+            outcome_to_result(verdict.outcome(verb), path)?;
+        }
+        Ok(())
     }
 
     /// Checks that this proof covers `action`; a mismatch is a programming error.
@@ -834,18 +998,27 @@ pub fn authorize(
             )
         });
     }
-    let Principal::Member(member) = principal;
-    let capabilities = match member.standing {
-        Standing::Active(role) => role.capabilities(),
-        _ => Capabilities::NONE,
-    };
-    let lens = match (member.standing, &member.access) {
-        (Standing::Active(role), _) if role.sees_everything() => Lens::Everything,
-        (_, Some(role)) => Lens::AccessRole(role.clone()),
-        (_, None) => Lens::Nothing,
+    let (actor, lens, capabilities) = match principal {
+        Principal::Member(member) => {
+            let capabilities = match member.standing {
+                Standing::Active(role) => role.capabilities(),
+                _ => Capabilities::NONE,
+            };
+            let lens = match (member.standing, &member.access) {
+                (Standing::Active(role), _) if role.sees_everything() => Lens::Everything,
+                (_, Some(role)) => Lens::AccessRole(role.clone()),
+                (_, None) => Lens::Nothing,
+            };
+            (Actor::Member(member.user_id.clone()), lens, capabilities)
+        }
+        Principal::Machine(machine) => (
+            Actor::Machine(machine.id.clone()),
+            Lens::Runtime(machine.access.clone()),
+            Capabilities::NONE,
+        ),
     };
     Ok(Authorized {
-        actor: member.user_id.clone(),
+        actor,
         vault: match resource {
             Resource::Vault(v) | Resource::Member { vault: v, .. } => Some(v.clone()),
             Resource::Account(_) => None,
@@ -887,6 +1060,28 @@ fn denial(outcome: AccessOutcome, what: &str) -> Error {
     )
 }
 
+/// A machine's refusal: it has no access role, only what it was given.
+fn runtime_denial(outcome: &AccessOutcome, what: &str) -> Error {
+    let verb = match outcome {
+        AccessOutcome::SwitchedOff(verb) => verb.as_str(),
+        _ => "this",
+    };
+    Error::new(
+        ErrorCode::PermissionDenied,
+        format!("permission denied: this machine was not given '{verb}' on {what}"),
+    )
+}
+
+fn runtime_result(outcome: AccessOutcome, path: &SecretPath) -> Result<(), Error> {
+    match outcome {
+        AccessOutcome::Allowed => Ok(()),
+        AccessOutcome::OutOfScope | AccessOutcome::DeniedByRule(_) => {
+            Err(Error::not_found(&format!("secret '{path}'")))
+        }
+        other => Err(runtime_denial(&other, &format!("'{path}'"))),
+    }
+}
+
 fn outcome_to_result(outcome: AccessOutcome, path: &SecretPath) -> Result<(), Error> {
     match outcome {
         AccessOutcome::Allowed => Ok(()),
@@ -920,8 +1115,10 @@ mod tests {
     ];
 
     fn vault_of(p: &Principal) -> VaultId {
-        let Principal::Member(m) = p;
-        m.vault_id.clone()
+        match p {
+            Principal::Member(m) => m.vault_id.clone(),
+            Principal::Machine(m) => m.vault_id.clone(),
+        }
     }
 
     const VAULT_ACTIONS: [Action; 7] = [
@@ -977,7 +1174,9 @@ mod tests {
     #[test]
     fn a_user_manages_only_their_own_account() {
         let p = member(VaultRole::Collaborator);
-        let Principal::Member(m) = &p;
+        let Principal::Member(m) = &p else {
+            unreachable!("member() makes a member")
+        };
         assert!(decide(&p, Action::ManageOwnAccount, Resource::Account(&m.user_id)).allowed);
         let stranger = UserId::from_random([5; 16]);
         let d = decide(&p, Action::ManageOwnAccount, Resource::Account(&stranger));
@@ -1374,5 +1573,67 @@ mod tests {
             },
         );
         assert!(!d.allowed && d.hidden);
+    }
+
+    fn machine() -> Principal {
+        Principal::Machine(Machine {
+            id: MachineId::from_random([3; 16]),
+            vault_id: VaultId::from_random([2; 16]),
+            access: Arc::new(RuntimeAccess::default()),
+        })
+    }
+
+    #[test]
+    fn a_machine_may_only_read_reveal_and_inspect_itself_in_its_own_vault() {
+        let m = machine();
+        let own = VaultId::from_random([2; 16]);
+        let other = VaultId::from_random([9; 16]);
+        let data = [
+            Action::ReadStructure,
+            Action::ReadSecretMetadata,
+            Action::RevealSecret,
+            Action::InspectOwnMachine,
+        ];
+        for action in data {
+            assert!(decide(&m, action, Resource::Vault(&own)).allowed);
+            let elsewhere = decide(&m, action, Resource::Vault(&other));
+            assert!(!elsewhere.allowed && elsewhere.hidden);
+        }
+        let management = [
+            Action::WriteStructure,
+            Action::WriteSecret,
+            Action::DeleteSecret,
+            Action::PurgeSecret,
+            Action::ConvertToOrganization,
+            Action::ViewMembers,
+            Action::InviteMember(VaultRole::Collaborator),
+            Action::ManageInvites,
+            Action::ViewRoles,
+            Action::ManageRoles,
+            Action::ExplainOwnAccess,
+            Action::LeaveVault,
+            Action::TransferOwnership,
+            Action::DeleteOrganization,
+            Action::ManageMachines,
+        ];
+        for action in management {
+            let d = decide(&m, action, Resource::Vault(&own));
+            assert!(!d.allowed && d.reason == MACHINE_PLANE_ONLY, "{action:?}");
+        }
+        let user = UserId::from_random([1; 16]);
+        assert!(!decide(&m, Action::ManageOwnAccount, Resource::Account(&user)).allowed);
+    }
+
+    #[test]
+    fn a_members_session_is_refused_the_machine_route() {
+        for role in ROLES {
+            let p = member(role);
+            let d = decide(
+                &p,
+                Action::InspectOwnMachine,
+                Resource::Vault(&vault_of(&p)),
+            );
+            assert!(!d.allowed);
+        }
     }
 }

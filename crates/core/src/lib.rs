@@ -14,6 +14,7 @@ pub mod explain;
 pub mod ids;
 pub mod names;
 pub mod plan;
+pub mod runtime;
 pub mod secret;
 
 pub use error::{Error, ErrorCode, Result};

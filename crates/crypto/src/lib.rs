@@ -9,6 +9,7 @@ pub mod keyring;
 pub mod machine_key;
 pub mod password;
 pub mod random;
+pub mod request_signing;
 pub mod token;
 pub mod totp;
 

@@ -665,6 +665,85 @@ pub struct MachineInfo {
     pub created_at: String,
 }
 
+/// A machine with what it may read (`GET /machines/{machine}`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MachineDetail {
+    /// The machine.
+    #[serde(flatten)]
+    pub machine: MachineInfo,
+    /// The projects it is attached to.
+    pub attachments: Vec<MachineAttachment>,
+    /// The single secrets granted to it.
+    pub grants: Vec<MachineGrant>,
+}
+
+/// A machine's attachment to a project.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MachineAttachment {
+    /// `app/project`.
+    pub project: String,
+    /// The environments it opens; empty means every environment.
+    pub environments: Vec<String>,
+    /// What the machine may do there: `read`, and `reveal` and `use` if given.
+    pub verbs: Vec<String>,
+    /// Who attached it.
+    pub attached_by: String,
+    /// When.
+    pub created_at: String,
+}
+
+/// One secret granted to a machine.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MachineGrant {
+    /// `app/project/env/NAME`.
+    pub path: String,
+    /// What the machine may do with it.
+    pub verbs: Vec<String>,
+    /// Who granted it.
+    pub granted_by: String,
+    /// When.
+    pub created_at: String,
+}
+
+/// `POST /api/v1/machines/{machine}/attachments`: attaches (or re-attaches) a machine to a
+/// project.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AttachMachineRequest {
+    /// `app/project`.
+    pub project: String,
+    /// Environments to open (default: every environment).
+    #[serde(default)]
+    pub environments: Vec<String>,
+    /// Any of `read`, `reveal`, `use` (default `read`); `read` is always included.
+    #[serde(default)]
+    pub verbs: Vec<String>,
+}
+
+/// `POST /api/v1/machines/{machine}/grants`: grants a machine one secret.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct GrantMachineRequest {
+    /// `app/project/env/NAME`.
+    pub path: String,
+    /// Any of `read`, `reveal`, `use` (default `read`); `read` is always included.
+    #[serde(default)]
+    pub verbs: Vec<String>,
+}
+
+/// `GET /api/v1/machine`: a machine's view of itself.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MachineSelf {
+    /// `mach_…`.
+    pub id: String,
+    /// Its name in the vault.
+    pub name: String,
+    /// The vault it is registered in.
+    pub vault: String,
+    /// The projects it is attached to.
+    pub attachments: Vec<MachineAttachment>,
+    /// The single secrets granted to it.
+    pub grants: Vec<MachineGrant>,
+}
+
 /// `POST /api/v1/machines`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct RegisterMachineRequest {

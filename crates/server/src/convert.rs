@@ -106,6 +106,42 @@ pub fn machine(m: &strongroom_store::MachineRecord) -> proto::MachineInfo {
     }
 }
 
+fn verb_names(verbs: strongroom_core::access::Verbs) -> Vec<String> {
+    verbs.iter().map(|v| v.as_str().to_owned()).collect()
+}
+
+pub fn machine_attachments(
+    access: &strongroom_store::MachineAccessRecord,
+) -> (Vec<proto::MachineAttachment>, Vec<proto::MachineGrant>) {
+    let attachments = access
+        .attachments
+        .iter()
+        .map(|a| proto::MachineAttachment {
+            project: a.attachment.project.to_string(),
+            environments: a
+                .attachment
+                .environments
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            verbs: verb_names(a.attachment.verbs),
+            attached_by: a.by.clone(),
+            created_at: ts(a.created_at),
+        })
+        .collect();
+    let grants = access
+        .grants
+        .iter()
+        .map(|g| proto::MachineGrant {
+            path: g.grant.path.to_string(),
+            verbs: verb_names(g.grant.verbs),
+            granted_by: g.by.clone(),
+            created_at: ts(g.created_at),
+        })
+        .collect();
+    (attachments, grants)
+}
+
 pub fn invite(i: &InviteRecord) -> proto::InviteInfo {
     proto::InviteInfo {
         id: i.id.to_string(),

@@ -3,6 +3,7 @@
 //! extractor records a token or a body in a log span.
 
 use crate::error::ApiError;
+use crate::machine_auth::MachineCaller;
 use crate::state::AppState;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query};
 use axum::http::header;
@@ -11,7 +12,11 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use strongroom_core::account::Username;
-use strongroom_core::authz::{Action, Authorized, Member, Principal, Resource, authorize};
+use strongroom_core::authz::{
+    Action, Authorized, MACHINE_PLANE_ONLY, Member, Principal, Resource, authorize,
+};
+use strongroom_core::ids::{MachineId, VaultId};
+use strongroom_core::names::MachineName;
 use strongroom_core::names::{EnvironmentPath, ProjectPath, SecretPath};
 use strongroom_core::{Error, ErrorCode};
 use strongroom_crypto::token::Token;
@@ -132,6 +137,50 @@ fn bearer_token(parts: &Parts) -> Option<Token> {
         .then(|| Token::from_presented(token.trim().to_owned()))
 }
 
+/// Whoever calls a route of the data plane: a member through a session, or a machine
+/// through a signed request. The decision function tells them apart.
+pub struct Requester {
+    pub principal: Principal,
+    /// The machine's id and name, when a machine is calling.
+    pub machine: Option<(MachineId, MachineName)>,
+}
+
+impl Requester {
+    /// Asks the decision function about an action inside the requester's vault.
+    pub fn in_vault(&self, action: Action) -> Result<Authorized, ApiError> {
+        let vault: &VaultId = match &self.principal {
+            Principal::Member(m) => &m.vault_id,
+            Principal::Machine(m) => &m.vault_id,
+        };
+        Ok(authorize(&self.principal, action, Resource::Vault(vault))?)
+    }
+}
+
+impl FromRequestParts<AppState> for Requester {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if let Some(machine) = parts.extensions.get::<MachineCaller>() {
+            let id = match &machine.principal {
+                Principal::Machine(m) => Some((m.id.clone(), machine.name.clone())),
+                Principal::Member(_) => None,
+            };
+            return Ok(Self {
+                principal: machine.principal.clone(),
+                machine: id,
+            });
+        }
+        let caller = Caller::from_request_parts(parts, state).await?;
+        Ok(Self {
+            principal: caller.principal,
+            machine: None,
+        })
+    }
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
@@ -139,10 +188,18 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        if parts.extensions.get::<MachineCaller>().is_some() {
+            return Err(Error::new(
+                ErrorCode::PermissionDenied,
+                format!("permission denied: {MACHINE_PLANE_ONLY}"),
+            )
+            .into());
+        }
         let token = bearer_token(parts).ok_or_else(|| {
             Error::new(
                 ErrorCode::Unauthenticated,
-                "sign in first: `strongroom login`, or send Authorization: Bearer <token>",
+                "sign in first: `strongroom login`, or send Authorization: Bearer <token> (machines \
+             sign their requests: set STRONGROOM_MACHINE_KEY and STRONGROOM_VAULT)",
             )
         })?;
         let found = state

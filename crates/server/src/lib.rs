@@ -8,6 +8,7 @@ mod convert;
 mod cursor;
 mod error;
 mod extract;
+mod machine_auth;
 mod mail;
 mod routes;
 mod serve;

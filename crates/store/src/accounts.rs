@@ -133,7 +133,7 @@ impl Store {
                     user_columns!(),
                     " FROM users WHERE id = $1"
                 ))
-                .bind(authz.actor().as_str()),
+                .bind(authz.actor()?.as_str()),
             )
             .await?
             .ok_or_else(|| Error::not_found("account"))?;
@@ -144,7 +144,7 @@ impl Store {
     pub async fn own_password_hash(&self, authz: &Authorized) -> Result<String, Error> {
         self.db
             .optional(
-                q("SELECT password_hash FROM users WHERE id = $1").bind(authz.actor().as_str()),
+                q("SELECT password_hash FROM users WHERE id = $1").bind(authz.actor()?.as_str()),
             )
             .await?
             .ok_or_else(|| Error::not_found("account"))?
@@ -162,12 +162,12 @@ impl Store {
         tx.execute(
             q("UPDATE users SET password_hash = $1 WHERE id = $2")
                 .bind(new_hash)
-                .bind(authz.actor().as_str()),
+                .bind(authz.actor()?.as_str()),
         )
         .await?;
         tx.execute(
             q("DELETE FROM sessions WHERE user_id = $1 AND id <> $2")
-                .bind(authz.actor().as_str())
+                .bind(authz.actor()?.as_str())
                 .bind(keep_session),
         )
         .await?;
@@ -189,7 +189,7 @@ impl Store {
                     " WHERE m.user_id = $1 \
                      ORDER BY v.kind DESC, v.name, v.id"
                 ))
-                .bind(authz.actor().as_str()),
+                .bind(authz.actor()?.as_str()),
             )
             .await?;
         rows.iter().map(vault_from_row).collect()

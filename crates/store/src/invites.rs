@@ -84,7 +84,7 @@ async fn verified_email_key(store: &Store, authz: &Authorized) -> Result<String,
         .db
         .one(
             q("SELECT email_key, email_verified_at FROM users WHERE id = $1")
-                .bind(authz.actor().as_str()),
+                .bind(authz.actor()?.as_str()),
         )
         .await?;
     if row.opt_i64("email_verified_at")?.is_none() {
@@ -173,7 +173,7 @@ impl Store {
                 .bind(role.role.as_str())
                 .bind(now)
                 .bind(now + INVITE_TTL_MS)
-                .bind(authz.actor().as_str())
+                .bind(authz.actor()?.as_str())
                 .bind(access_role_id)
                 .bind(role.custom_id.clone()),
             )
@@ -182,7 +182,7 @@ impl Store {
             &mut tx,
             origin,
             vault,
-            authz.actor(),
+            authz.actor()?,
             "member.invite",
             &format!("{} as {}", email.as_str(), role.name),
             Severity::Notice,
@@ -264,7 +264,7 @@ impl Store {
             &mut tx,
             origin,
             vault,
-            authz.actor(),
+            authz.actor()?,
             "member.invite_revoke",
             id.as_str(),
             Severity::Notice,
@@ -321,7 +321,7 @@ impl Store {
     ) -> Result<Option<VaultRecord>, Error> {
         authz.require(Action::ManageOwnAccount)?;
         let email_key = verified_email_key(self, authz).await?;
-        let actor = authz.actor().as_str();
+        let actor = authz.actor()?.as_str();
         let now = now_ms();
         let mut tx = self.db.begin().await?;
         let row = tx
@@ -387,7 +387,7 @@ impl Store {
                 &mut tx,
                 origin,
                 &vault,
-                authz.actor(),
+                authz.actor()?,
                 "member.invite_decline",
                 id.as_str(),
                 Severity::Info,
@@ -422,13 +422,13 @@ impl Store {
             &mut tx,
             origin,
             &vault,
-            authz.actor(),
+            authz.actor()?,
             "member.join",
             &format!("invite {} as {role_name}", id.as_str()),
             Severity::Notice,
         )
         .await?;
-        let record = vault_as_member(&mut tx, &vault, authz.actor()).await?;
+        let record = vault_as_member(&mut tx, &vault, authz.actor()?).await?;
         tx.commit().await?;
         Ok(Some(record))
     }
@@ -457,14 +457,14 @@ impl Store {
             .bind(now)
             .bind(now.saturating_add(new.ttl_ms))
             .bind(new.max_uses)
-            .bind(authz.actor().as_str()),
+            .bind(authz.actor()?.as_str()),
         )
         .await?;
         record_member_action(
             &mut tx,
             origin,
             vault,
-            authz.actor(),
+            authz.actor()?,
             "member.link_create",
             id.as_str(),
             Severity::Notice,
@@ -534,7 +534,7 @@ impl Store {
             &mut tx,
             origin,
             vault,
-            authz.actor(),
+            authz.actor()?,
             "member.link_revoke",
             id.as_str(),
             Severity::Notice,
@@ -552,7 +552,7 @@ impl Store {
         origin: &Origin,
     ) -> Result<VaultRecord, Error> {
         authz.require(Action::ManageOwnAccount)?;
-        let actor = authz.actor().as_str();
+        let actor = authz.actor()?.as_str();
         let now = now_ms();
         let mut tx = self.db.begin().await?;
         let row = tx
@@ -620,13 +620,13 @@ impl Store {
             &mut tx,
             origin,
             &vault,
-            authz.actor(),
+            authz.actor()?,
             "member.join",
             &format!("link {link_id} as {role}"),
             Severity::Notice,
         )
         .await?;
-        let record = vault_as_member(&mut tx, &vault, authz.actor()).await?;
+        let record = vault_as_member(&mut tx, &vault, authz.actor()?).await?;
         tx.commit().await?;
         Ok(record)
     }

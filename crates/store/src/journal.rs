@@ -1,5 +1,5 @@
-//! The reveal journal: every plaintext a member sees is recorded, and counted against
-//! their hourly reveal limit, before it leaves the server. Recording each reveal in a
+//! The reveal journal: every plaintext a member or machine sees is recorded (and, for a
+//! member, counted against their hourly reveal limit) before it leaves the server. Recording each reveal in a
 //! transaction of its own would make every read a commit; instead one task drains the
 //! queue and commits whatever is waiting in one transaction, then answers each request.
 //! A request whose record did not commit gets an error, never its value.
@@ -7,7 +7,7 @@
 use crate::db::{Db, Tx, q};
 use crate::model::Origin;
 use crate::now_ms;
-use strongroom_core::ids::UserId;
+use strongroom_core::authz::Actor;
 use strongroom_core::{Error, ErrorCode};
 use tokio::sync::{mpsc, oneshot};
 
@@ -21,8 +21,8 @@ const MAX_BATCH: usize = 512;
 pub(crate) struct RevealRecord {
     /// The vault.
     pub vault: String,
-    /// Who saw the values.
-    pub actor: UserId,
+    /// Who saw the values: a member, or a machine.
+    pub actor: Actor,
     /// The secret paths revealed (one entry each).
     pub targets: Vec<String>,
     /// What was asked for: the secret's path, or the environment's for a bulk reveal (a
@@ -86,8 +86,8 @@ async fn run(db: Db, mut waiting: mpsc::Receiver<Pending>) {
         // Counters are taken in (vault, member) order, so batches committing on several
         // nodes lock them in the same order and cannot deadlock.
         batch.sort_by(|a, b| {
-            (&a.record.vault, a.record.actor.as_str())
-                .cmp(&(&b.record.vault, b.record.actor.as_str()))
+            (&a.record.vault, actor_id(&a.record.actor))
+                .cmp(&(&b.record.vault, actor_id(&b.record.actor)))
         });
         match write_batch(&db, &batch).await {
             Ok(verdicts) => {
@@ -108,6 +108,13 @@ async fn run(db: Db, mut waiting: mpsc::Receiver<Pending>) {
                 }
             }
         }
+    }
+}
+
+fn actor_id(actor: &Actor) -> &str {
+    match actor {
+        Actor::Member(user) => user.as_str(),
+        Actor::Machine(machine) => machine.as_str(),
     }
 }
 
@@ -157,10 +164,10 @@ async fn count_against_limit(
     pending: &Pending,
     now: i64,
 ) -> Result<Result<(), Error>, Error> {
-    let Some(limit) = pending.limit else {
+    let record = &pending.record;
+    let (Some(limit), Actor::Member(member)) = (pending.limit, &record.actor) else {
         return Ok(Ok(()));
     };
-    let record = &pending.record;
     let window = now - now.rem_euclid(HOUR_MS);
     let count = i64::try_from(record.targets.len()).unwrap_or(i64::MAX);
     if count > i64::from(limit) {
@@ -188,7 +195,7 @@ async fn count_against_limit(
                  RETURNING reveals",
             )
             .bind(record.vault.clone())
-            .bind(record.actor.as_str())
+            .bind(member.as_str())
             .bind(window)
             .bind(count)
             .bind(i64::from(limit)),
@@ -225,23 +232,32 @@ async fn insert_entry(
     } else {
         "warning"
     };
+    let sql = match record.actor {
+        Actor::Member(_) => {
+            "INSERT INTO audit_events (vault_id, at, actor_kind, actor_id, actor_name, action, \
+             target, outcome, severity, ip, user_agent, request_id) \
+             SELECT $1, $2, 'member', u.id, u.username, 'secret.reveal', $3, $4, $5, $6, $7, $8 \
+             FROM users u WHERE u.id = $9"
+        }
+        Actor::Machine(_) => {
+            "INSERT INTO audit_events (vault_id, at, actor_kind, actor_id, actor_name, action, \
+             target, outcome, severity, ip, user_agent, request_id) \
+             SELECT $1, $2, 'machine', m.id, m.name, 'secret.reveal', $3, $4, $5, $6, $7, $8 \
+             FROM machines m WHERE m.id = $9"
+        }
+    };
     let inserted = tx
         .execute(
-            q(
-                "INSERT INTO audit_events (vault_id, at, actor_kind, actor_id, actor_name, action, \
-               target, outcome, severity, ip, user_agent, request_id) \
-               SELECT $1, $2, 'member', u.id, u.username, 'secret.reveal', $3, $4, $5, $6, $7, $8 \
-               FROM users u WHERE u.id = $9",
-            )
-            .bind(record.vault.clone())
-            .bind(now)
-            .bind(target.to_owned())
-            .bind(outcome)
-            .bind(severity)
-            .bind(record.origin.ip.clone())
-            .bind(record.origin.user_agent.clone())
-            .bind(record.origin.request_id.clone())
-            .bind(record.actor.as_str()),
+            q(sql)
+                .bind(record.vault.clone())
+                .bind(now)
+                .bind(target.to_owned())
+                .bind(outcome)
+                .bind(severity)
+                .bind(record.origin.ip.clone())
+                .bind(record.origin.user_agent.clone())
+                .bind(record.origin.request_id.clone())
+                .bind(actor_id(&record.actor)),
         )
         .await?;
     if inserted == 1 {

@@ -14,6 +14,7 @@ mod db;
 mod invites;
 mod journal;
 mod keys;
+mod machine_access;
 mod machines;
 mod members;
 mod model;
@@ -31,6 +32,7 @@ pub use throttle::ThrottleRule;
 
 pub use invites::{INVITE_TTL_MS, NewInviteLink};
 pub use keys::RotationReport;
+pub use machine_access::MachineCredentials;
 pub use members::MemberChange;
 pub use model::*;
 pub use organizations::RESTORE_WINDOW_MS;
@@ -63,6 +65,8 @@ pub struct Store {
     journal: journal::Journal,
     /// Reveals a member may make per hour in a vault; `None` for no limit.
     reveal_limit: Option<u32>,
+    /// Signed requests seen, to sweep spent nonces now and then.
+    nonce_requests: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Reveals a member may make per hour in one vault unless the operator says otherwise.
@@ -90,6 +94,7 @@ impl Store {
             accounts_key: Arc::new(OnceCell::new()),
             access_roles: Default::default(),
             reveal_limit: Some(DEFAULT_REVEALS_PER_HOUR),
+            nonce_requests: Arc::default(),
         };
         store.ensure_keyring_state().await?;
         Ok(store)

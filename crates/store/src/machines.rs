@@ -77,7 +77,7 @@ impl Store {
             .bind(fingerprint.clone())
             .bind(expires_at)
             .bind(now)
-            .bind(authz.actor().as_str()),
+            .bind(authz.actor()?.as_str()),
         )
         .await
         .map_err(|e| match e.code() {
@@ -94,7 +94,7 @@ impl Store {
             &mut tx,
             origin,
             vault,
-            authz.actor(),
+            authz.actor()?,
             "machine.register",
             &format!("{name} ({fingerprint})"),
             Severity::Warning,
@@ -195,7 +195,7 @@ impl Store {
             &mut tx,
             origin,
             vault,
-            authz.actor(),
+            authz.actor()?,
             action,
             name.as_str(),
             Severity::Warning,
@@ -229,7 +229,7 @@ impl Store {
             &mut tx,
             origin,
             vault,
-            authz.actor(),
+            authz.actor()?,
             "machine.remove",
             name.as_str(),
             Severity::Warning,

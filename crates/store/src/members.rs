@@ -183,7 +183,13 @@ impl Store {
         change: MemberChange,
         origin: &Origin,
     ) -> Result<MemberRecord, Error> {
-        let Principal::Member(actor) = principal;
+        let Principal::Member(actor) = principal else {
+            return Err(Error::new(
+                ErrorCode::PermissionDenied,
+                "permission denied: a machine reads the secrets it is attached to, and nothing \
+                 else: this route is for members",
+            ));
+        };
         let vault = actor.vault_id.as_str();
         let mut tx = self.db.begin().await?;
         let standing = fresh_standing(&mut tx, vault, &actor.user_id).await?;
@@ -362,7 +368,8 @@ impl Store {
             )
             .await?
             .ok_or_else(|| Error::not_found(&format!("member '{username}'")))?;
-        if authz.action() == Action::ExplainOwnAccess && row.text("id")? != authz.actor().as_str() {
+        if authz.action() == Action::ExplainOwnAccess && row.text("id")? != authz.actor()?.as_str()
+        {
             return Err(Error::internal(
                 "an own-access proof was used for another member",
             ));
@@ -400,7 +407,7 @@ impl Store {
     ) -> Result<VaultRecord, Error> {
         authz.require(Action::LeaveVault)?;
         let vault = authz.vault()?.as_str();
-        let actor = authz.actor().as_str();
+        let actor = authz.actor()?.as_str();
         let mut tx = self.db.begin().await?;
         let personal = VaultId::from_trusted(
             tx.one(q("SELECT personal_vault_id FROM users WHERE id = $1").bind(actor))
@@ -422,7 +429,7 @@ impl Store {
             &mut tx,
             origin,
             vault,
-            authz.actor(),
+            authz.actor()?,
             "member.leave",
             &username,
             Severity::Notice,
@@ -449,7 +456,7 @@ impl Store {
         )
         .await?;
         let record =
-            crate::organizations::vault_as_member(&mut tx, personal.as_str(), authz.actor())
+            crate::organizations::vault_as_member(&mut tx, personal.as_str(), authz.actor()?)
                 .await?;
         tx.commit().await?;
         Ok(record)

@@ -439,3 +439,34 @@ pub struct TrashedSecret {
     /// Their account id: the trash cells tell one's own deletions from others'.
     pub deleted_by_id: Option<String>,
 }
+
+/// A machine's attachment to a project.
+#[derive(Debug, Clone)]
+pub struct MachineAttachmentRecord {
+    /// The project, environments and verbs.
+    pub attachment: strongroom_core::runtime::Attachment,
+    /// Who attached it (username as it was then).
+    pub by: String,
+    /// When.
+    pub created_at: i64,
+}
+
+/// One secret granted to a machine.
+#[derive(Debug, Clone)]
+pub struct MachineGrantRecord {
+    /// The secret and verbs.
+    pub grant: strongroom_core::runtime::SecretGrant,
+    /// Who granted it (username as it was then).
+    pub by: String,
+    /// When.
+    pub created_at: i64,
+}
+
+/// Everything a machine may read.
+#[derive(Debug, Clone, Default)]
+pub struct MachineAccessRecord {
+    /// Its attachments, by project.
+    pub attachments: Vec<MachineAttachmentRecord>,
+    /// Its grants, by path.
+    pub grants: Vec<MachineGrantRecord>,
+}

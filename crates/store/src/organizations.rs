@@ -100,7 +100,7 @@ impl Store {
             &id,
             "organization",
             name.as_str(),
-            authz.actor(),
+            authz.actor()?,
             now_ms(),
         )
         .await?;
@@ -108,13 +108,13 @@ impl Store {
             &mut tx,
             origin,
             id.as_str(),
-            authz.actor(),
+            authz.actor()?,
             "organization.create",
             name.as_str(),
             Severity::Notice,
         )
         .await?;
-        let vault = vault_as_member(&mut tx, id.as_str(), authz.actor()).await?;
+        let vault = vault_as_member(&mut tx, id.as_str(), authz.actor()?).await?;
         tx.commit().await?;
         Ok(vault)
     }
@@ -138,7 +138,7 @@ impl Store {
                    WHERE id = $2 AND owner_id = $3 AND kind = 'personal'")
                 .bind(name.as_str())
                 .bind(vault)
-                .bind(authz.actor().as_str()),
+                .bind(authz.actor()?.as_str()),
             )
             .await
             .map_err(|e| name_taken(e, name.as_str()))?;
@@ -150,7 +150,7 @@ impl Store {
         }
         let personal = new_id(VaultId::from_random)?;
         let username = tx
-            .one(q("SELECT username FROM users WHERE id = $1").bind(authz.actor().as_str()))
+            .one(q("SELECT username FROM users WHERE id = $1").bind(authz.actor()?.as_str()))
             .await?
             .text("username")?;
         insert_owned_vault(
@@ -158,27 +158,27 @@ impl Store {
             &personal,
             "personal",
             &username,
-            authz.actor(),
+            authz.actor()?,
             now,
         )
         .await?;
         tx.execute(
             q("UPDATE users SET personal_vault_id = $1 WHERE id = $2")
                 .bind(personal.as_str())
-                .bind(authz.actor().as_str()),
+                .bind(authz.actor()?.as_str()),
         )
         .await?;
         record_member_action(
             &mut tx,
             origin,
             vault,
-            authz.actor(),
+            authz.actor()?,
             "organization.convert",
             name.as_str(),
             Severity::Warning,
         )
         .await?;
-        let record = vault_as_member(&mut tx, vault, authz.actor()).await?;
+        let record = vault_as_member(&mut tx, vault, authz.actor()?).await?;
         tx.commit().await?;
         Ok(record)
     }
@@ -211,7 +211,7 @@ impl Store {
             .await?
             .ok_or_else(|| Error::not_found(&format!("member '{new_owner}'")))?;
         let target_id = UserId::from_trusted(target.text("id")?);
-        if target_id == *authz.actor() {
+        if target_id == *authz.actor()? {
             return Err(Error::new(
                 ErrorCode::Conflict,
                 "you already own this organization",
@@ -229,7 +229,7 @@ impl Store {
                    WHERE id = $2 AND owner_id = $3 AND kind = 'organization'")
                 .bind(target_id.as_str())
                 .bind(vault)
-                .bind(authz.actor().as_str()),
+                .bind(authz.actor()?.as_str()),
             )
             .await
             .map_err(|e| match e.code() {
@@ -247,7 +247,7 @@ impl Store {
             ));
         }
         for (user, role) in [
-            (authz.actor(), VaultRole::Admin),
+            (authz.actor()?, VaultRole::Admin),
             (&target_id, VaultRole::Owner),
         ] {
             let n = tx
@@ -271,7 +271,7 @@ impl Store {
             &mut tx,
             origin,
             vault,
-            authz.actor(),
+            authz.actor()?,
             "organization.transfer",
             new_owner.as_str(),
             Severity::Critical,
@@ -296,7 +296,7 @@ impl Store {
                 q("UPDATE vaults SET deleted_at = $1, deleted_by = $2 \
                    WHERE id = $3 AND owner_id = $2 AND kind = 'organization' AND deleted_at IS NULL")
                 .bind(now_ms())
-                .bind(authz.actor().as_str())
+                .bind(authz.actor()?.as_str())
                 .bind(vault),
             )
             .await?;
@@ -310,7 +310,7 @@ impl Store {
             &mut tx,
             origin,
             vault,
-            authz.actor(),
+            authz.actor()?,
             "organization.delete",
             vault,
             Severity::Critical,
@@ -333,7 +333,7 @@ impl Store {
                 q("UPDATE vaults SET deleted_at = NULL, deleted_by = NULL \
                    WHERE id = $1 AND owner_id = $2 AND deleted_at IS NOT NULL AND deleted_at > $3")
                 .bind(vault.as_str())
-                .bind(authz.actor().as_str())
+                .bind(authz.actor()?.as_str())
                 .bind(now_ms() - RESTORE_WINDOW_MS),
             )
             .await?;
@@ -344,13 +344,13 @@ impl Store {
             &mut tx,
             origin,
             vault.as_str(),
-            authz.actor(),
+            authz.actor()?,
             "organization.restore",
             vault.as_str(),
             Severity::Critical,
         )
         .await?;
-        let record = vault_as_member(&mut tx, vault.as_str(), authz.actor()).await?;
+        let record = vault_as_member(&mut tx, vault.as_str(), authz.actor()?).await?;
         tx.commit().await?;
         Ok(record)
     }

@@ -65,13 +65,13 @@ impl Store {
 
     /// Starts TOTP enrolment with a fresh secret (replacing any unconfirmed one).
     pub async fn begin_totp(&self, authz: &Authorized, secret: &TotpSecret) -> Result<(), Error> {
-        let sealed = self.seal_totp(authz.actor(), secret)?;
+        let sealed = self.seal_totp(authz.actor()?, secret)?;
         let mut tx = self.db.begin().await?;
         let n = tx
             .execute(
                 q("UPDATE users SET totp_pending_sealed = $1 WHERE id = $2 AND totp_sealed IS NULL")
                     .bind(sealed)
-                    .bind(authz.actor().as_str()),
+                    .bind(authz.actor()?.as_str()),
             )
             .await?;
         if n == 0 {
@@ -91,7 +91,7 @@ impl Store {
         step: i64,
         recovery_code_hashes: &[String],
     ) -> Result<(), Error> {
-        let user = authz.actor().as_str();
+        let user = authz.actor()?.as_str();
         let mut tx = self.db.begin().await?;
         let n = tx
             .execute(
@@ -149,13 +149,13 @@ impl Store {
         hashes: &[String],
     ) -> Result<(), Error> {
         let mut tx = self.db.begin().await?;
-        replace_codes(&mut tx, authz.actor().as_str(), hashes).await?;
+        replace_codes(&mut tx, authz.actor()?.as_str(), hashes).await?;
         tx.commit().await
     }
 
     /// Turns TOTP off and deletes the recovery codes.
     pub async fn disable_totp(&self, authz: &Authorized) -> Result<(), Error> {
-        let user = authz.actor().as_str();
+        let user = authz.actor()?.as_str();
         let mut tx = self.db.begin().await?;
         let n = tx
             .execute(

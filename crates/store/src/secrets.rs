@@ -292,7 +292,7 @@ impl Store {
         let mut tx = self.db.begin().await?;
         let sealer = self.sealer_in_tx(&mut tx, vault, &path.environment).await?;
         let outcome = self
-            .append_version(&mut tx, &sealer, path, input, authz.actor(), None)
+            .append_version(&mut tx, &sealer, path, input, authz.actor()?, None)
             .await?;
         authz.permit_loaded(Verb::Write, path, outcome.secret_type, || {
             type_closed(outcome.secret_type, path)
@@ -470,7 +470,7 @@ impl Store {
         }
         let record = crate::journal::RevealRecord {
             vault: authz.vault()?.as_str().to_owned(),
-            actor: authz.actor().clone(),
+            actor: authz.acting().clone(),
             targets,
             asked_for,
             origin: origin.clone(),
@@ -620,7 +620,7 @@ impl Store {
             tags: Some(tags_from_json(&row.text("tags")?)?),
         };
         let outcome = self
-            .append_version(&mut tx, &sealer, path, &input, authz.actor(), Some(to))
+            .append_version(&mut tx, &sealer, path, &input, authz.actor()?, Some(to))
             .await?;
         tx.commit().await?;
         Ok(outcome)
@@ -645,7 +645,7 @@ impl Store {
                 path,
             )
             .bind(now_ms())
-            .bind(authz.actor().as_str()))
+            .bind(authz.actor()?.as_str()))
             .await?;
         if n == 0 {
             return Err(Error::not_found(&format!("secret '{path}'")));
@@ -877,7 +877,7 @@ impl Store {
                             note: None,
                             tags: None,
                         };
-                        self.append_version(&mut tx, &sealer, &path, &input, write.actor(), None)
+                        self.append_version(&mut tx, &sealer, &path, &input, write.actor()?, None)
                             .await?;
                         ImportOutcome::Updated
                     }
@@ -892,7 +892,7 @@ impl Store {
                         note: None,
                         tags: None,
                     };
-                    self.append_version(&mut tx, &sealer, &path, &input, write.actor(), None)
+                    self.append_version(&mut tx, &sealer, &path, &input, write.actor()?, None)
                         .await?;
                     ImportOutcome::Created
                 }

@@ -156,7 +156,7 @@ impl Store {
                      AND (s.created_at < $3 OR (s.created_at = $3 AND s.id > $4)) \
                      ORDER BY s.created_at DESC, s.id LIMIT $5"
                 ))
-                .bind(authz.actor().as_str())
+                .bind(authz.actor()?.as_str())
                 .bind(now_ms())
                 .bind(before_created)
                 .bind(before_id)
@@ -183,7 +183,7 @@ impl Store {
             .execute(
                 q("DELETE FROM sessions WHERE id = $1 AND user_id = $2")
                     .bind(id.as_str())
-                    .bind(authz.actor().as_str()),
+                    .bind(authz.actor()?.as_str()),
             )
             .await?;
         tx.commit().await?;
@@ -241,7 +241,7 @@ impl Store {
                 q("UPDATE sessions SET vault_id = $1 WHERE id = $2 AND user_id = $3")
                     .bind(vault.id.as_str())
                     .bind(session.as_str())
-                    .bind(authz.actor().as_str()),
+                    .bind(authz.actor()?.as_str()),
             )
             .await?;
         if n != 1 {
@@ -259,7 +259,7 @@ impl Store {
             q("UPDATE sessions SET stepped_up_at = $1 WHERE id = $2 AND user_id = $3")
                 .bind(now)
                 .bind(id.as_str())
-                .bind(authz.actor().as_str()),
+                .bind(authz.actor()?.as_str()),
         )
         .await?;
         tx.commit().await?;

@@ -65,7 +65,7 @@ impl Store {
     /// Checks a typed code (already hashed by the caller) and marks the address verified.
     pub async fn verify_email(&self, authz: &Authorized, code_hash: &str) -> Result<(), Error> {
         authz.require(Action::ManageOwnAccount)?;
-        let user = authz.actor().as_str();
+        let user = authz.actor()?.as_str();
         let wrong = || {
             Error::new(
                 ErrorCode::InvalidValue,
@@ -134,11 +134,11 @@ impl Store {
             )
             .bind(email.as_str())
             .bind(email.key())
-            .bind(authz.actor().as_str()),
+            .bind(authz.actor()?.as_str()),
         )
         .await?;
         tx.execute(
-            q("DELETE FROM email_verifications WHERE user_id = $1").bind(authz.actor().as_str()),
+            q("DELETE FROM email_verifications WHERE user_id = $1").bind(authz.actor()?.as_str()),
         )
         .await?;
         tx.commit().await

@@ -10,7 +10,7 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use strongroom_crypto::machine_key::{MachineKey, MachinePublicKey};
-use strongroom_proto::MachineInfo;
+use strongroom_proto::{MachineAttachment, MachineGrant, MachineInfo};
 
 /// Writes `bytes` to a new file of mode `mode`; an existing file is replaced only with
 /// `force`.
@@ -130,6 +130,46 @@ fn print_machines(machines: Vec<MachineInfo>) {
     );
 }
 
+fn environments(envs: &[String]) -> String {
+    if envs.is_empty() {
+        "every environment".into()
+    } else {
+        envs.join(", ")
+    }
+}
+
+fn print_access(attachments: &[MachineAttachment], grants: &[MachineGrant]) {
+    if attachments.is_empty() && grants.is_empty() {
+        println!(
+            "\nIt can read nothing yet: attach it with `strongroom machines attach NAME --project APP/PROJECT`."
+        );
+        return;
+    }
+    println!();
+    output::table(
+        &["ATTACHED TO", "ENVIRONMENTS", "VERBS", "BY"],
+        attachments
+            .iter()
+            .map(|a| {
+                vec![
+                    a.project.clone(),
+                    environments(&a.environments),
+                    a.verbs.join(","),
+                    a.attached_by.clone(),
+                ]
+            })
+            .chain(grants.iter().map(|g| {
+                vec![
+                    g.path.clone(),
+                    "(one secret)".into(),
+                    g.verbs.join(","),
+                    g.granted_by.clone(),
+                ]
+            }))
+            .collect(),
+    );
+}
+
 pub async fn machines(ctx: &Ctx, command: MachinesCommand) -> CliResult {
     if let MachinesCommand::Keygen {
         out,
@@ -166,12 +206,65 @@ pub async fn machines(ctx: &Ctx, command: MachinesCommand) -> CliResult {
             print_machines(machines);
         }
         MachinesCommand::Show { name } => {
-            let machine = client.machine(&name).await?;
+            let detail = client.machine(&name).await?;
             if ctx.json {
-                return output::json(&machine);
+                return output::json(&detail);
             }
-            println!("{}", machine.public_key);
-            print_machines(vec![machine]);
+            println!("{}", detail.machine.public_key);
+            print_machines(vec![detail.machine]);
+            print_access(&detail.attachments, &detail.grants);
+        }
+        MachinesCommand::Attach {
+            name,
+            project,
+            envs,
+            verbs,
+        } => {
+            let attached = client
+                .attach_machine(&name, &project, &envs, &verbs)
+                .await?;
+            if ctx.json {
+                return output::json(&attached);
+            }
+            println!(
+                "Attached machine {name} to {} ({}): it may {} there from its next request.",
+                attached.project,
+                environments(&attached.environments),
+                attached.verbs.join(", ")
+            );
+        }
+        MachinesCommand::Detach { name, project } => {
+            client.detach_machine(&name, &project).await?;
+            if ctx.json {
+                return output::json(&serde_json::json!({ "detached": name, "project": project }));
+            }
+            println!("Detached machine {name} from {project}; its next request there is refused.");
+        }
+        MachinesCommand::Grant { name, path, verbs } => {
+            let grant = client.grant_machine(&name, &path, &verbs).await?;
+            if ctx.json {
+                return output::json(&grant);
+            }
+            println!(
+                "Granted {} to machine {name}: it may {} it.",
+                grant.path,
+                grant.verbs.join(", ")
+            );
+        }
+        MachinesCommand::Revoke { name, path } => {
+            client.revoke_machine_grant(&name, &path).await?;
+            if ctx.json {
+                return output::json(&serde_json::json!({ "revoked": path, "machine": name }));
+            }
+            println!("Took {path} back from machine {name}.");
+        }
+        MachinesCommand::Whoami => {
+            let me = client.own_machine().await?;
+            if ctx.json {
+                return output::json(&me);
+            }
+            println!("Machine {} ({}) in vault {}.", me.name, me.id, me.vault);
+            print_access(&me.attachments, &me.grants);
         }
         MachinesCommand::Disable { name } => set_enabled(ctx, &client, &name, false).await?,
         MachinesCommand::Enable { name } => set_enabled(ctx, &client, &name, true).await?,

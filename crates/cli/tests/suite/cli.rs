@@ -37,6 +37,8 @@ impl Cli {
             .env("STRONGROOM_CONFIG_DIR", &self.config_dir)
             .env_remove("STRONGROOM_SERVER")
             .env_remove("STRONGROOM_TOKEN")
+            .env_remove("STRONGROOM_MACHINE_KEY")
+            .env_remove("STRONGROOM_VAULT")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());

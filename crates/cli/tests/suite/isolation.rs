@@ -2,6 +2,7 @@
 
 use crate::{expect_code, ok, step_up_request, value};
 use serde_json::{Value, json};
+use strongroom_crypto::request_signing::{SignedRequest, body_digest};
 use strongroom_proto::CreateLinkRequest;
 use strongroom_testkit::{PASSWORD, TestApp};
 
@@ -207,6 +208,10 @@ impl Probe {
             "spec": {"scope": "everything"},
             "access_role": self.role,
             "public_key": format!("ssh-ed25519 {}", self.machine_key),
+            "project": format!("{}/{}", self.app, self.project),
+            "path": format!("{}/{}/{}/{}", self.app, self.project, self.env, self.name),
+            "environments": [self.env],
+            "verbs": ["read"],
         })
     }
 
@@ -296,6 +301,20 @@ async fn every_route_answers_for_another_vaults_objects_exactly_as_for_missing_o
         .client
         .step_up(&step_up_request(PASSWORD, None))
         .await);
+    // And mallory's machine, attached to a project of her own, probes every route too.
+    let mallory_vault = ok(mallory.client.whoami().await).vault.id;
+    ok(mallory.client.create_app("tools").await);
+    ok(mallory.client.create_project("tools/ci").await);
+    let mallory_machine =
+        strongroom_crypto::machine_key::MachineKey::generate().unwrap_or_else(|e| panic!("{e}"));
+    ok(mallory
+        .client
+        .register_machine("prober", &mallory_machine.public().to_openssh(""), None)
+        .await);
+    ok(mallory
+        .client
+        .attach_machine("prober", "tools/ci", &[], &["reveal".to_owned()])
+        .await);
 
     let victim = Probe {
         app: "payments".into(),
@@ -316,7 +335,7 @@ async fn every_route_answers_for_another_vaults_objects_exactly_as_for_missing_o
     };
     let missing = Probe {
         app: "absent".into(),
-        project: "nothing".into(),
+        project: "zilch".into(),
         env: "nowhere".into(),
         name: "NONE".into(),
         session: "sess_aaaaaaaaaaaaaaaaaaaaaaaaaa".into(),
@@ -355,30 +374,50 @@ async fn every_route_answers_for_another_vaults_objects_exactly_as_for_missing_o
             if !has_params && !has_body {
                 continue; // nothing in the request can name another vault's object
             }
-            let mut answers = Vec::new();
-            for probe in [&victim, &missing] {
-                let mut request = http
-                    .request(
-                        reqwest::Method::from_bytes(method.to_uppercase().as_bytes())
-                            .unwrap_or(reqwest::Method::GET),
-                        format!("{}{}", app.url, probe.url(path)),
-                    )
-                    .bearer_auth(&mallory.token);
-                if has_body {
-                    request = request.json(&probe.body());
+            for as_machine in [false, true] {
+                let mut answers = Vec::new();
+                for probe in [&victim, &missing] {
+                    let http_method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes())
+                        .unwrap_or(reqwest::Method::GET);
+                    let url_path = probe.url(path);
+                    let body = if has_body {
+                        serde_json::to_vec(&probe.body()).unwrap_or_default()
+                    } else {
+                        Vec::new()
+                    };
+                    let mut request = http
+                        .request(http_method.clone(), format!("{}{url_path}", app.url))
+                        .header("content-type", "application/json")
+                        .body(body.clone());
+                    request = if as_machine {
+                        let signed = SignedRequest {
+                            method: http_method.as_str().to_owned(),
+                            path: url_path.clone(),
+                            query: String::new(),
+                            vault: mallory_vault.clone(),
+                            key: mallory_machine.public().fingerprint(),
+                            timestamp: strongroom_store::now_ms() / 1000,
+                            nonce: format!("probe{probed:04}{}{}", as_machine, probe.app),
+                            digest: body_digest(&body),
+                        };
+                        request.header("authorization", signed.authorization(&mallory_machine))
+                    } else {
+                        request.bearer_auth(&mallory.token)
+                    };
+                    let response = request.send().await.unwrap_or_else(|e| panic!("{e}"));
+                    let status = response.status().as_u16();
+                    let body = response.text().await.unwrap_or_default();
+                    // The probe's own values become placeholders first, so a leaked id of
+                    // the victim's cannot hide among the masked fresh ones.
+                    answers.push((status, mask_fresh_values(&probe.normalize(&body))));
                 }
-                let response = request.send().await.unwrap_or_else(|e| panic!("{e}"));
-                let status = response.status().as_u16();
-                let body = response.text().await.unwrap_or_default();
-                // The probe's own values become placeholders first, so a leaked id of
-                // the victim's cannot hide among the masked fresh ones.
-                answers.push((status, mask_fresh_values(&probe.normalize(&body))));
+                let who = if as_machine { "a machine" } else { "a member" };
+                assert!(answers[0].0 < 500, "{method} {path} as {who}: {answers:?}");
+                assert_eq!(
+                    answers[0], answers[1],
+                    "{method} {path} as {who}: another vault's object vs a missing one"
+                );
             }
-            assert!(answers[0].0 < 500, "{method} {path}: {answers:?}");
-            assert_eq!(
-                answers[0], answers[1],
-                "{method} {path}: another vault's object vs a missing one"
-            );
             probed += 1;
         }
     }

@@ -145,7 +145,10 @@ async fn a_machine_past_its_expiry_is_listed_as_expired(app: TestApp) {
     assert_eq!(machine.status, "active");
     app.execute_sql("UPDATE machines SET expires_at = 1 WHERE name = 'short'")
         .await;
-    assert_eq!(ok(dev.client.machine("short").await).status, "expired");
+    assert_eq!(
+        ok(dev.client.machine("short").await).machine.status,
+        "expired"
+    );
 }
 
 async fn keygen_writes_a_private_key_only_its_owner_reads_and_registers_its_public_half(

@@ -8,6 +8,7 @@ mod cli;
 mod custom_roles;
 mod encryption;
 mod isolation;
+mod machine_plane;
 mod machines;
 mod organizations;
 mod process;

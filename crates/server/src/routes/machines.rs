@@ -3,15 +3,22 @@
 
 use crate::convert;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiPath, Caller, ClientMeta};
+use crate::extract::{ApiJson, ApiPath, Caller, ClientMeta, Requester};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
-use strongroom_core::Error;
+use serde::Deserialize;
+use strongroom_core::access::{Verb, Verbs};
 use strongroom_core::authz::Action;
-use strongroom_core::names::MachineName;
+use strongroom_core::names::{EnvironmentName, MachineName, ProjectPath, SecretPath};
+use strongroom_core::runtime::Attachment;
+use strongroom_core::{Error, ErrorCode};
 use strongroom_crypto::machine_key::MachinePublicKey;
-use strongroom_proto::{ErrorBody, List, MachineInfo, RegisterMachineRequest};
+use strongroom_proto::{
+    AttachMachineRequest, ErrorBody, GrantMachineRequest, List, MachineAttachment, MachineDetail,
+    MachineGrant, MachineInfo, MachineSelf, RegisterMachineRequest,
+};
+use utoipa::IntoParams;
 
 const HOUR_MS: i64 = 60 * 60 * 1000;
 
@@ -60,18 +67,215 @@ pub async fn list_machines(
     }))
 }
 
-/// One machine.
+/// One machine, with its attachments and grants.
 #[utoipa::path(get, path = "/machines/{machine}", tag = "machines", security(("bearer" = [])),
     params(("machine" = String, Path, description = "Machine name")),
-    responses((status = 200, body = MachineInfo), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = MachineDetail), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_machine(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(name): ApiPath<String>,
-) -> Result<ApiJson<MachineInfo>, ApiError> {
+) -> Result<ApiJson<MachineDetail>, ApiError> {
     let authz = caller.in_vault(Action::ManageMachines)?;
-    let record = state.store.machine(&authz, &machine_name(&name)?).await?;
-    Ok(ApiJson(convert::machine(&record)))
+    let name = machine_name(&name)?;
+    let record = state.store.machine(&authz, &name).await?;
+    let access = state.store.machine_access(&authz, &name).await?;
+    let (attachments, grants) = convert::machine_attachments(&access);
+    Ok(ApiJson(MachineDetail {
+        machine: convert::machine(&record),
+        attachments,
+        grants,
+    }))
+}
+
+fn runtime_verbs(names: &[String]) -> Result<Verbs, ApiError> {
+    Ok(Verbs::parse(names)?.with(Verb::Read))
+}
+
+/// Attaches a machine to a project for some environments (default all) and verbs
+/// (`read`, `reveal`, `use`; default `read`), replacing an earlier attachment to that
+/// project. Needs Machines, the project's machines switch, and every verb given held on
+/// everything the attachment opens.
+#[utoipa::path(post, path = "/machines/{machine}/attachments", tag = "machines", security(("bearer" = [])),
+    params(("machine" = String, Path, description = "Machine name")),
+    request_body = AttachMachineRequest,
+    responses((status = 200, body = MachineAttachment), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn attach_machine(
+    State(state): State<AppState>,
+    caller: Caller,
+    meta: ClientMeta,
+    ApiPath(name): ApiPath<String>,
+    ApiJson(body): ApiJson<AttachMachineRequest>,
+) -> Result<ApiJson<MachineAttachment>, ApiError> {
+    let authz = caller.in_vault(Action::ManageMachines)?;
+    let name = machine_name(&name)?;
+    let project: ProjectPath = body.project.parse()?;
+    if body.environments.len() > 50 {
+        return Err(Error::new(
+            ErrorCode::InvalidValue,
+            "an attachment names at most 50 environments; attach to every environment instead",
+        )
+        .into());
+    }
+    let environments = body
+        .environments
+        .iter()
+        .map(|e| e.parse::<EnvironmentName>())
+        .collect::<Result<Vec<_>, _>>()?;
+    let attachment = Attachment {
+        project,
+        environments,
+        verbs: runtime_verbs(&body.verbs)?,
+    };
+    let record = state
+        .store
+        .attach_machine(&authz, &name, &attachment, &meta.origin())
+        .await?;
+    let access = strongroom_store::MachineAccessRecord {
+        attachments: vec![record],
+        grants: Vec::new(),
+    };
+    let (mut attachments, _) = convert::machine_attachments(&access);
+    attachments
+        .pop()
+        .map(ApiJson)
+        .ok_or_else(|| Error::internal("attachment vanished").into())
+}
+
+/// `/machines/{machine}/attachments/{app}/{project}`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct AttachmentParams {
+    /// Machine name.
+    pub machine: String,
+    /// Application name.
+    pub app: String,
+    /// Project name.
+    pub project: String,
+}
+
+/// Detaches a machine from a project: what it opened is closed from the machine's next
+/// request.
+#[utoipa::path(delete, path = "/machines/{machine}/attachments/{app}/{project}", tag = "machines",
+    security(("bearer" = [])), params(AttachmentParams),
+    responses((status = 204, description = "Detached"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn detach_machine(
+    State(state): State<AppState>,
+    caller: Caller,
+    meta: ClientMeta,
+    ApiPath(params): ApiPath<AttachmentParams>,
+) -> Result<StatusCode, ApiError> {
+    let authz = caller.in_vault(Action::ManageMachines)?;
+    let name = machine_name(&params.machine)?;
+    let project: ProjectPath = format!("{}/{}", params.app, params.project).parse()?;
+    state
+        .store
+        .detach_machine(&authz, &name, &project, &meta.origin())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Grants a machine one secret with some verbs (`read`, `reveal`, `use`; default
+/// `read`). Needs Machines, 'manage' on the secret, and every verb given.
+#[utoipa::path(post, path = "/machines/{machine}/grants", tag = "machines", security(("bearer" = [])),
+    params(("machine" = String, Path, description = "Machine name")),
+    request_body = GrantMachineRequest,
+    responses((status = 200, body = MachineGrant), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn grant_machine(
+    State(state): State<AppState>,
+    caller: Caller,
+    meta: ClientMeta,
+    ApiPath(name): ApiPath<String>,
+    ApiJson(body): ApiJson<GrantMachineRequest>,
+) -> Result<ApiJson<MachineGrant>, ApiError> {
+    let authz = caller.in_vault(Action::ManageMachines)?;
+    let name = machine_name(&name)?;
+    let path: SecretPath = body.path.parse()?;
+    let record = state
+        .store
+        .grant_machine_secret(
+            &authz,
+            &name,
+            &path,
+            runtime_verbs(&body.verbs)?,
+            &meta.origin(),
+        )
+        .await?;
+    let access = strongroom_store::MachineAccessRecord {
+        attachments: Vec::new(),
+        grants: vec![record],
+    };
+    let (_, mut grants) = convert::machine_attachments(&access);
+    grants
+        .pop()
+        .map(ApiJson)
+        .ok_or_else(|| Error::internal("grant vanished").into())
+}
+
+/// `/machines/{machine}/grants/{app}/{project}/{env}/{name}`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct GrantParams {
+    /// Machine name.
+    pub machine: String,
+    /// Application name.
+    pub app: String,
+    /// Project name.
+    pub project: String,
+    /// Environment name.
+    pub env: String,
+    /// Secret name.
+    pub name: String,
+}
+
+/// Takes back a secret granted to a machine.
+#[utoipa::path(delete, path = "/machines/{machine}/grants/{app}/{project}/{env}/{name}", tag = "machines",
+    security(("bearer" = [])), params(GrantParams),
+    responses((status = 204, description = "Revoked"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn revoke_machine_grant(
+    State(state): State<AppState>,
+    caller: Caller,
+    meta: ClientMeta,
+    ApiPath(params): ApiPath<GrantParams>,
+) -> Result<StatusCode, ApiError> {
+    let authz = caller.in_vault(Action::ManageMachines)?;
+    let name = machine_name(&params.machine)?;
+    let path: SecretPath = format!(
+        "{}/{}/{}/{}",
+        params.app, params.project, params.env, params.name
+    )
+    .parse()?;
+    state
+        .store
+        .revoke_machine_secret(&authz, &name, &path, &meta.origin())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The calling machine's own identity and what it may read. Machines only: a member's
+/// session is refused.
+#[utoipa::path(get, path = "/machine", tag = "machines", security(("machine" = [])),
+    responses((status = 200, body = MachineSelf), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn own_machine(
+    State(state): State<AppState>,
+    requester: Requester,
+) -> Result<ApiJson<MachineSelf>, ApiError> {
+    let authz = requester.in_vault(Action::InspectOwnMachine)?;
+    let (id, name) = requester
+        .machine
+        .clone()
+        .ok_or_else(|| Error::internal("a machine route admitted a member"))?;
+    let access = state.store.own_machine_access(&authz).await?;
+    let (attachments, grants) = convert::machine_attachments(&access);
+    Ok(ApiJson(MachineSelf {
+        id: id.to_string(),
+        name: name.to_string(),
+        vault: authz.vault()?.to_string(),
+        attachments,
+        grants,
+    }))
 }
 
 /// Disables a machine: its next request is refused (reversible with enable).

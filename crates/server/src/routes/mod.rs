@@ -33,7 +33,7 @@ use tower_http::request_id::{
 };
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -70,6 +70,17 @@ impl Modify for BearerAuth {
             .add_security_scheme(
                 "bearer",
                 SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+            );
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme(
+                "machine",
+                SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                    "Authorization",
+                    "A signed machine request: `Strongroom-Ed25519 vault=…, key=SHA256:…, ts=…, \
+                     nonce=…, digest=…, sig=…` (see docs/api.md)",
+                ))),
             );
     }
 }
@@ -139,6 +150,11 @@ fn api_v1() -> OpenApiRouter<AppState> {
         .routes(routes!(machines::get_machine, machines::remove_machine))
         .routes(routes!(machines::disable_machine))
         .routes(routes!(machines::enable_machine))
+        .routes(routes!(machines::attach_machine))
+        .routes(routes!(machines::detach_machine))
+        .routes(routes!(machines::grant_machine))
+        .routes(routes!(machines::revoke_machine_grant))
+        .routes(routes!(machines::own_machine))
         .routes(routes!(invites::send_invite, invites::list_invites))
         .routes(routes!(invites::revoke_invite))
         .routes(routes!(invites::received_invites))
@@ -248,7 +264,11 @@ pub fn build(state: AppState) -> Router {
     router
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state)
+        .with_state(state.clone())
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            crate::machine_auth::authenticate_machines,
+        ))
         .layer(Extension(doc))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::middleware::from_fn_with_state(max_body, refuse_declared_oversize))

@@ -4,7 +4,7 @@
 use crate::convert;
 use crate::error::ApiError;
 use crate::extract::{
-    ApiJson, ApiPath, ApiQuery, Caller, ClientMeta, EnvParams, ListParams, SecretParams,
+    ApiJson, ApiPath, ApiQuery, Caller, ClientMeta, EnvParams, ListParams, Requester, SecretParams,
 };
 use crate::state::AppState;
 use axum::Json;
@@ -39,7 +39,7 @@ fn check_version(v: i64) -> Result<i64, ApiError> {
     responses((status = 200, body = List<SecretMetadata>), (status = 404, body = ErrorBody)))]
 pub async fn list_secrets(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Requester,
     ApiPath(params): ApiPath<EnvParams>,
     ApiQuery(list): ApiQuery<ListParams>,
 ) -> Result<Json<List<SecretMetadata>>, ApiError> {
@@ -62,7 +62,7 @@ pub async fn list_secrets(
         (status = 429, body = ErrorBody, description = "The hourly reveal limit would be passed")))]
 pub async fn environment_values(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Requester,
     meta: ClientMeta,
     ApiPath(params): ApiPath<EnvParams>,
 ) -> Result<Json<EnvironmentValues>, ApiError> {
@@ -96,7 +96,7 @@ pub async fn environment_values(
         (status = 409, description = "A key names a secret in the trash", body = ErrorBody)))]
 pub async fn import(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Requester,
     ApiPath(params): ApiPath<EnvParams>,
     ApiJson(body): ApiJson<ImportRequest>,
 ) -> Result<Json<ImportResult>, ApiError> {
@@ -136,7 +136,7 @@ pub async fn import(
     responses((status = 200, body = SecretMetadata), (status = 404, body = ErrorBody)))]
 pub async fn get_secret(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Requester,
     ApiPath(params): ApiPath<SecretParams>,
 ) -> Result<Json<SecretMetadata>, ApiError> {
     let path = params.path()?;
@@ -156,7 +156,7 @@ pub async fn get_secret(
         (status = 409, description = "secret_in_trash", body = ErrorBody)))]
 pub async fn put_secret(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Requester,
     ApiPath(params): ApiPath<SecretParams>,
     ApiJson(body): ApiJson<SecretWriteRequest>,
 ) -> Result<Json<SecretWritten>, ApiError> {
@@ -195,7 +195,7 @@ pub struct VersionQuery {
         (status = 429, body = ErrorBody, description = "The hourly reveal limit would be passed")))]
 pub async fn reveal_secret(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Requester,
     meta: ClientMeta,
     ApiPath(params): ApiPath<SecretParams>,
     ApiQuery(query): ApiQuery<VersionQuery>,
@@ -221,7 +221,7 @@ pub async fn reveal_secret(
     responses((status = 200, body = List<SecretVersionInfo>), (status = 404, body = ErrorBody)))]
 pub async fn list_versions(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Requester,
     ApiPath(params): ApiPath<SecretParams>,
     ApiQuery(list): ApiQuery<ListParams>,
 ) -> Result<Json<List<SecretVersionInfo>>, ApiError> {
@@ -240,7 +240,7 @@ pub async fn list_versions(
     responses((status = 200, body = SecretWritten), (status = 404, body = ErrorBody)))]
 pub async fn rollback(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Requester,
     ApiPath(params): ApiPath<SecretParams>,
     ApiJson(body): ApiJson<RollbackRequest>,
 ) -> Result<Json<SecretWritten>, ApiError> {
@@ -261,7 +261,7 @@ pub async fn rollback(
     responses((status = 204, description = "In the trash"), (status = 404, body = ErrorBody)))]
 pub async fn delete_secret(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Requester,
     ApiPath(params): ApiPath<SecretParams>,
 ) -> Result<StatusCode, ApiError> {
     let path = params.path()?;
@@ -276,7 +276,7 @@ pub async fn delete_secret(
     responses((status = 204, description = "Restored"), (status = 404, body = ErrorBody)))]
 pub async fn restore_secret(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Requester,
     ApiPath(params): ApiPath<SecretParams>,
 ) -> Result<StatusCode, ApiError> {
     let path = params.path()?;
@@ -294,7 +294,7 @@ pub async fn restore_secret(
         (status = 409, description = "Not in the trash", body = ErrorBody)))]
 pub async fn purge_secret(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Requester,
     ApiPath(params): ApiPath<SecretParams>,
 ) -> Result<StatusCode, ApiError> {
     let path = params.path()?;

@@ -2,7 +2,7 @@
 
 use crate::convert;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiPath, ApiQuery, Caller, ListParams, ProjectParams};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, ListParams, ProjectParams, Requester};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -16,7 +16,7 @@ use strongroom_proto::{CreateRequest, ErrorBody, List, Node, ProjectCreated};
     responses((status = 200, body = List<Node>), (status = 401, body = ErrorBody)))]
 pub async fn list_apps(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Requester,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> Result<Json<List<Node>>, ApiError> {
     let authz = caller.in_vault(Action::ReadStructure)?;
@@ -37,7 +37,7 @@ pub async fn list_apps(
         (status = 409, description = "already_exists", body = ErrorBody)))]
 pub async fn create_app(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Requester,
     ApiJson(body): ApiJson<CreateRequest>,
 ) -> Result<(StatusCode, Json<Node>), ApiError> {
     let name: ApplicationName = body.name.parse()?;
@@ -52,7 +52,7 @@ pub async fn create_app(
     responses((status = 200, body = List<Node>), (status = 404, body = ErrorBody)))]
 pub async fn list_projects(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Requester,
     ApiPath(app): ApiPath<String>,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> Result<Json<List<Node>>, ApiError> {
@@ -77,7 +77,7 @@ pub async fn list_projects(
         (status = 409, description = "already_exists", body = ErrorBody)))]
 pub async fn create_project(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Requester,
     ApiPath(app): ApiPath<String>,
     ApiJson(body): ApiJson<CreateRequest>,
 ) -> Result<(StatusCode, Json<ProjectCreated>), ApiError> {
@@ -106,7 +106,7 @@ pub async fn create_project(
     responses((status = 200, body = List<Node>), (status = 404, body = ErrorBody)))]
 pub async fn list_envs(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Requester,
     ApiPath(params): ApiPath<ProjectParams>,
     ApiQuery(list): ApiQuery<ListParams>,
 ) -> Result<Json<List<Node>>, ApiError> {
@@ -131,7 +131,7 @@ pub async fn list_envs(
         (status = 409, description = "already_exists", body = ErrorBody)))]
 pub async fn create_env(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Requester,
     ApiPath(params): ApiPath<ProjectParams>,
     ApiJson(body): ApiJson<CreateRequest>,
 ) -> Result<(StatusCode, Json<Node>), ApiError> {
