@@ -80,6 +80,9 @@ pub enum Command {
     /// disable, remove).
     #[command(subcommand)]
     Machines(MachinesCommand),
+    /// Tokens for AI agents and CI jobs: create (shown once), list, revoke.
+    #[command(subcommand)]
+    Tokens(TokensCommand),
     /// Invites sent to you: list, accept, decline.
     #[command(subcommand)]
     Invites(InvitesCommand),
@@ -484,6 +487,41 @@ pub enum MachinesCommand {
     /// As a machine (STRONGROOM_MACHINE_KEY and STRONGROOM_VAULT set): show which machine
     /// this key is and what it may read.
     Whoami,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    /// Create a token; its secret is printed once. An agent token reads names and uses
+    /// values through the broker but never sees one (needs AI agents); a CI token may
+    /// reveal, for run and export (needs Integrations). You must hold every verb on the
+    /// whole scope.
+    Create {
+        /// Name (lowercase letters, digits, '.', '-', '_').
+        name: String,
+        /// agent or ci.
+        #[arg(long)]
+        kind: String,
+        /// APP/PROJECT or APP/PROJECT/ENV it opens (repeat for more).
+        #[arg(long = "scope", value_name = "APP/PROJECT[/ENV]", required = true)]
+        scopes: Vec<String>,
+        /// What it may do: read, use, and for ci tokens reveal (comma-separated; read is
+        /// always included). Default: read,use for agent tokens, read,reveal for ci.
+        #[arg(long, value_delimiter = ',')]
+        verbs: Vec<String>,
+        /// Refuse it after this long: 30d, 12h (default: never).
+        #[arg(long)]
+        expires: Option<String>,
+        /// A CIDR range it may be used from (repeat for more; default: anywhere).
+        #[arg(long = "cidr", value_name = "RANGE")]
+        cidrs: Vec<String>,
+    },
+    /// List the vault's live tokens (of the kinds you manage).
+    List,
+    /// Revoke a token: its next request is refused, on every server node.
+    Revoke {
+        /// Name or tok_… id.
+        name_or_id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

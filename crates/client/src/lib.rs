@@ -659,6 +659,23 @@ impl Client {
         .await
     }
 
+    /// Creates an agent or CI token; the answer holds its secret, shown this once.
+    pub async fn create_token(&self, request: &CreateTokenRequest) -> Result<TokenCreated> {
+        self.send(Method::POST, &["tokens"], request).await
+    }
+
+    /// The vault's live tokens of the kinds the caller manages.
+    pub async fn tokens(&self) -> Result<Vec<TokenInfo>> {
+        let list: List<TokenInfo> = self.get(&["tokens"], &[]).await?;
+        Ok(list.items)
+    }
+
+    /// Revokes a token by name or id.
+    pub async fn revoke_token(&self, name_or_id: &str) -> Result<TokenInfo> {
+        self.json(self.api(Method::DELETE, &["tokens", name_or_id])?)
+            .await
+    }
+
     /// As a machine: its own identity and what it may read.
     pub async fn own_machine(&self) -> Result<MachineSelf> {
         self.get(&["machine"], &[]).await

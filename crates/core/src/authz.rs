@@ -10,7 +10,7 @@
 use crate::access::{AccessOutcome, AccessRole, AccessRoleSpec, Verb, Verbs};
 use crate::capability::{Capabilities, Capability};
 use crate::error::{Error, ErrorCode};
-use crate::ids::{MachineId, UserId, VaultId};
+use crate::ids::{MachineId, TokenId, UserId, VaultId};
 use crate::names::{EnvironmentName, EnvironmentPath, ProjectPath, SecretPath};
 use crate::runtime::RuntimeAccess;
 use crate::secret::SecretType;
@@ -181,6 +181,67 @@ pub struct Machine {
     pub access: Arc<RuntimeAccess>,
 }
 
+/// What a token is for; each kind is usable only for its own purpose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TokenKind {
+    /// An AI agent: reads names and uses values through the broker, never sees one.
+    Agent,
+    /// A CI job: may reveal values (for `run` and `export`).
+    Ci,
+}
+
+impl TokenKind {
+    /// Storage and wire form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Agent => "agent",
+            Self::Ci => "ci",
+        }
+    }
+
+    /// The matrix cell that creates, lists and revokes tokens of this kind.
+    pub fn cell(self) -> Capability {
+        match self {
+            Self::Agent => Capability::AiAgents,
+            Self::Ci => Capability::Integrations,
+        }
+    }
+}
+
+impl FromStr for TokenKind {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s {
+            "agent" => Ok(Self::Agent),
+            "ci" => Ok(Self::Ci),
+            _ => Err(Error::new(
+                ErrorCode::InvalidValue,
+                "a token's kind is 'agent' or 'ci'",
+            )),
+        }
+    }
+}
+
+impl fmt::Display for TokenKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An agent or CI token, authenticated by its secret: unrevoked, unexpired, and used
+/// from an address it admits.
+#[derive(Debug, Clone)]
+pub struct RuntimeToken {
+    /// The token.
+    pub id: TokenId,
+    /// What it is for.
+    pub kind: TokenKind,
+    /// The vault it was created in, the only one it can act in.
+    pub vault_id: VaultId,
+    /// What its scope opens.
+    pub access: Arc<RuntimeAccess>,
+}
+
 /// Whoever is making the request.
 #[derive(Debug, Clone)]
 pub enum Principal {
@@ -188,6 +249,8 @@ pub enum Principal {
     Member(Member),
     /// A workload, through its own key.
     Machine(Machine),
+    /// An AI agent or a CI job, through a token.
+    Token(RuntimeToken),
 }
 
 /// On whose behalf an allowed action runs, for the store and its audit entries.
@@ -197,6 +260,8 @@ pub enum Actor {
     Member(UserId),
     /// A machine.
     Machine(MachineId),
+    /// An agent or CI token.
+    Token(TokenId, TokenKind),
 }
 
 /// What the principal wants to do.
@@ -248,6 +313,8 @@ pub enum Action {
     ManageMachines,
     /// A machine looks at its own identity and what it may read (a machine-only route).
     InspectOwnMachine,
+    /// Create, list and revoke agent and CI tokens (each kind needs its own cell).
+    ManageTokens,
 }
 
 impl Action {
@@ -277,6 +344,7 @@ impl Action {
             Self::DeleteOrganization => "organization.delete",
             Self::ManageMachines => "machine.manage",
             Self::InspectOwnMachine => "machine.self",
+            Self::ManageTokens => "token.manage",
         }
     }
 
@@ -345,33 +413,52 @@ impl Decision {
 pub fn decide(principal: &Principal, action: Action, resource: Resource<'_>) -> Decision {
     match principal {
         Principal::Member(member) => decide_for_member(member, action, resource),
-        Principal::Machine(machine) => decide_for_machine(machine, action, resource),
+        Principal::Machine(machine) => {
+            decide_for_runtime(&machine.vault_id, None, action, resource)
+        }
+        Principal::Token(token) => {
+            decide_for_runtime(&token.vault_id, Some(token.kind), action, resource)
+        }
     }
 }
 
-/// Machines read, reveal and use what they are attached to, and nothing else: the
-/// management plane is closed to them whatever they hold.
-fn decide_for_machine(machine: &Machine, action: Action, resource: Resource<'_>) -> Decision {
+/// Machines and tokens read, reveal and use what they were given, and nothing else: the
+/// management plane is closed to them whatever they hold. An agent token never reveals.
+fn decide_for_runtime(
+    own_vault: &VaultId,
+    token: Option<TokenKind>,
+    action: Action,
+    resource: Resource<'_>,
+) -> Decision {
     match resource {
-        Resource::Vault(vault) if *vault != machine.vault_id => {
+        Resource::Vault(vault) if vault != own_vault => {
             Decision::hide("the resource belongs to another vault")
         }
-        Resource::Vault(_) => match action {
-            Action::ReadStructure
-            | Action::ReadSecretMetadata
-            | Action::RevealSecret
-            | Action::InspectOwnMachine => {
-                Decision::allow("the machine's attachments decide each path as it is used")
+        Resource::Vault(_) => match (action, token) {
+            (Action::RevealSecret, Some(TokenKind::Agent)) => Decision::deny(AGENT_NEVER_REVEALS),
+            (Action::InspectOwnMachine, Some(_)) => {
+                Decision::deny("this route is for machines; a token cannot use it")
             }
+            (
+                Action::ReadStructure
+                | Action::ReadSecretMetadata
+                | Action::RevealSecret
+                | Action::InspectOwnMachine,
+                _,
+            ) => Decision::allow("what it was given decides each path as it is used"),
             _ => Decision::deny(MACHINE_PLANE_ONLY),
         },
         Resource::Account(_) | Resource::Member { .. } => Decision::deny(MACHINE_PLANE_ONLY),
     }
 }
 
+/// Why an agent token is refused a value.
+pub const AGENT_NEVER_REVEALS: &str = "an agent token never receives a plaintext value; it \
+     uses secrets through the broker (`strongroom broker`, or POST /api/v1/use)";
+
 /// Why a machine is refused a member or management route.
-pub const MACHINE_PLANE_ONLY: &str =
-    "a machine reads the secrets it is attached to, and nothing else: this route is for members";
+pub const MACHINE_PLANE_ONLY: &str = "machines and tokens read the secrets they were given, and \
+     nothing else: this route is for members";
 
 fn decide_for_member(member: &Member, action: Action, resource: Resource<'_>) -> Decision {
     if action == Action::InspectOwnMachine {
@@ -528,6 +615,16 @@ fn decide_in_vault(role: VaultRole, has_access_role: bool, action: Action) -> De
         Action::ManageMachines => {
             capability(role, Capability::Machines, "the role may manage machines")
         }
+        Action::ManageTokens => {
+            if role.holds(Capability::AiAgents) || role.holds(Capability::Integrations) {
+                Decision::allow("the role may manage agent or CI tokens")
+            } else {
+                Decision::deny(
+                    "your vault role includes neither AI agents (agent tokens) nor \
+                     Integrations (CI tokens)",
+                )
+            }
+        }
         Action::ManageOwnAccount
         | Action::CreateOrganization
         | Action::ManageMember
@@ -600,8 +697,8 @@ impl Authorized {
     pub fn actor(&self) -> Result<&UserId, Error> {
         match &self.actor {
             Actor::Member(user) => Ok(user),
-            Actor::Machine(_) => Err(Error::internal(
-                "a member-only operation was given a machine's proof",
+            Actor::Machine(_) | Actor::Token(..) => Err(Error::internal(
+                "a member-only operation was given a machine's or token's proof",
             )),
         }
     }
@@ -926,11 +1023,53 @@ impl Authorized {
             environments.iter().map(|e| Some(e.as_str())).collect()
         };
         for env in places {
-            for verb in verbs.iter() {
-                role.holds_throughout(app, name, env, verb).map_err(|why| {
-                    escalation(format!("you cannot give a machine '{verb}' there: {why}"))
-                })?;
-            }
+            hand_on(role, project, env, verbs, "a machine")?;
+        }
+        Ok(())
+    }
+
+    /// Whether the actor holds the cell for tokens of `kind` (listing shows only those).
+    pub fn may_manage_tokens(&self, kind: TokenKind) -> bool {
+        self.capabilities.contains(kind.cell())
+    }
+
+    /// Checks a token the actor is about to create (or revoke, with no scopes): the
+    /// kind's cell, and every verb held on everything each scope (a project, or one of its
+    /// environments) opens. An agent token never holds reveal.
+    pub fn permit_token(
+        &self,
+        kind: TokenKind,
+        scopes: &[(ProjectPath, Option<EnvironmentName>)],
+        verbs: Verbs,
+    ) -> Result<(), Error> {
+        self.require(Action::ManageTokens)?;
+        if !self.may_manage_tokens(kind) {
+            return Err(escalation(format!(
+                "{kind} tokens take the '{}' cell, which your vault role does not include",
+                kind.cell()
+            )));
+        }
+        if kind == TokenKind::Agent && verbs.contains(Verb::Reveal) {
+            return Err(Error::new(
+                ErrorCode::InvalidValue,
+                "an agent token never reveals: give it read and use (make a ci token for \
+                 run and export)",
+            ));
+        }
+        for (project, env) in scopes {
+            let (app, name) = (project.application.as_str(), project.project.as_str());
+            let role = match &self.lens {
+                Lens::Everything => continue,
+                Lens::AccessRole(role) if role.opens_project(app, name) => role,
+                _ => return Err(Error::not_found(&format!("project '{project}'"))),
+            };
+            hand_on(
+                role,
+                project,
+                env.as_ref().map(EnvironmentName::as_str),
+                verbs,
+                &format!("a {kind} token"),
+            )?;
         }
         Ok(())
     }
@@ -1016,6 +1155,11 @@ pub fn authorize(
             Lens::Runtime(machine.access.clone()),
             Capabilities::NONE,
         ),
+        Principal::Token(token) => (
+            Actor::Token(token.id.clone(), token.kind),
+            Lens::Runtime(token.access.clone()),
+            Capabilities::NONE,
+        ),
     };
     Ok(Authorized {
         actor,
@@ -1060,6 +1204,23 @@ fn denial(outcome: AccessOutcome, what: &str) -> Error {
     )
 }
 
+/// Checks that `role` holds each of `verbs` on everything in `project` (or in its
+/// environment `env`), so they may be handed on to `to`.
+fn hand_on(
+    role: &AccessRole,
+    project: &ProjectPath,
+    env: Option<&str>,
+    verbs: Verbs,
+    to: &str,
+) -> Result<(), Error> {
+    let (app, name) = (project.application.as_str(), project.project.as_str());
+    for verb in verbs.iter() {
+        role.holds_throughout(app, name, env, verb)
+            .map_err(|why| escalation(format!("you cannot give {to} '{verb}' there: {why}")))?;
+    }
+    Ok(())
+}
+
 /// A machine's refusal: it has no access role, only what it was given.
 fn runtime_denial(outcome: &AccessOutcome, what: &str) -> Error {
     let verb = match outcome {
@@ -1068,7 +1229,7 @@ fn runtime_denial(outcome: &AccessOutcome, what: &str) -> Error {
     };
     Error::new(
         ErrorCode::PermissionDenied,
-        format!("permission denied: this machine was not given '{verb}' on {what}"),
+        format!("permission denied: '{verb}' on {what} was not given to this machine or token"),
     )
 }
 
@@ -1118,6 +1279,7 @@ mod tests {
         match p {
             Principal::Member(m) => m.vault_id.clone(),
             Principal::Machine(m) => m.vault_id.clone(),
+            Principal::Token(t) => t.vault_id.clone(),
         }
     }
 

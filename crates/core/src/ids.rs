@@ -142,6 +142,16 @@ id_type!(
     "mach"
 );
 id_type!(
+    /// A token for an AI agent or a CI job (its secret is stored only hashed).
+    TokenId,
+    "tok"
+);
+id_type!(
+    /// An access policy: conditions on a machine's or token's access.
+    PolicyId,
+    "pol"
+);
+id_type!(
     /// A shareable invite link (its token is separate and stored only hashed).
     InviteLinkId,
     "link"

@@ -13,6 +13,7 @@ pub mod error;
 pub mod explain;
 pub mod ids;
 pub mod names;
+pub mod network;
 pub mod plan;
 pub mod runtime;
 pub mod secret;

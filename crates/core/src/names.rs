@@ -160,6 +160,11 @@ name_type!(
     |s| validate_segment("machine name", s)
 );
 name_type!(
+    /// The name of an agent or CI token, unique among a vault's live tokens.
+    TokenName,
+    |s| validate_segment("token name", s)
+);
+name_type!(
     /// The name of a secret, unique in its environment.
     SecretName,
     validate_secret_name

@@ -93,6 +93,18 @@ pub fn new_invite_link_token() -> Result<Token, Error> {
     ))))
 }
 
+/// Prefix of agent and CI tokens.
+pub const ACCESS_TOKEN_PREFIX: &str = "sr_";
+
+/// A new agent or CI token: `sr_` and 256 random bits.
+pub fn new_access_token() -> Result<Token, Error> {
+    let bytes = Zeroizing::new(random_bytes::<32>()?);
+    Ok(Token(Zeroizing::new(format!(
+        "{ACCESS_TOKEN_PREFIX}{}",
+        URL_SAFE_NO_PAD.encode(bytes.as_ref())
+    ))))
+}
+
 /// Digits in an email verification code.
 pub const VERIFICATION_CODE_DIGITS: usize = 6;
 

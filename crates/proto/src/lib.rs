@@ -744,6 +744,63 @@ pub struct MachineSelf {
     pub grants: Vec<MachineGrant>,
 }
 
+/// `POST /api/v1/tokens`: an agent or CI token.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CreateTokenRequest {
+    /// Name (lowercase letters, digits, `.`, `-`, `_`), unique among live tokens.
+    pub name: String,
+    /// `agent` (read and use, never reveal) or `ci` (may reveal).
+    pub kind: String,
+    /// What it opens: `app/project` or `app/project/env`, one or more.
+    pub scopes: Vec<String>,
+    /// Any of `read`, `use`, and for `ci` tokens `reveal`; `read` is always included.
+    #[serde(default)]
+    pub verbs: Vec<String>,
+    /// Refuse the token after this many hours (default: never).
+    #[serde(default)]
+    pub expires_in_hours: Option<u32>,
+    /// CIDR ranges it may be used from (default: anywhere).
+    #[serde(default)]
+    pub cidrs: Vec<String>,
+}
+
+/// An agent or CI token (never its secret).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TokenInfo {
+    /// `tok_…`.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// `agent` or `ci`.
+    pub kind: String,
+    /// `app/project` or `app/project/env`, each.
+    pub scopes: Vec<String>,
+    /// What it may do there.
+    pub verbs: Vec<String>,
+    /// Ranges it may be used from (empty: anywhere).
+    pub cidrs: Vec<String>,
+    /// `active`, `expired` or `revoked`.
+    pub status: String,
+    /// When it stops working, if ever.
+    pub expires_at: Option<String>,
+    /// Who created it.
+    pub created_by: String,
+    /// When.
+    pub created_at: String,
+}
+
+/// A new token and its secret, shown this once.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TokenCreated {
+    /// The token.
+    #[serde(flatten)]
+    pub token: TokenInfo,
+    /// `sr_…`: use it as `Authorization: Bearer` (or `STRONGROOM_TOKEN`). Only its hash is
+    /// kept, so it cannot be shown again.
+    #[schema(value_type = String)]
+    pub secret: Sensitive,
+}
+
 /// `POST /api/v1/machines`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct RegisterMachineRequest {

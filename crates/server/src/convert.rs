@@ -142,6 +142,28 @@ pub fn machine_attachments(
     (attachments, grants)
 }
 
+pub fn token(t: &strongroom_store::TokenRecord) -> proto::TokenInfo {
+    let now = strongroom_store::now_ms();
+    proto::TokenInfo {
+        id: t.id.to_string(),
+        name: t.name.clone(),
+        kind: t.kind.as_str().to_owned(),
+        scopes: t.scopes.clone(),
+        verbs: verb_names(t.verbs),
+        cidrs: t.cidrs.iter().map(ToString::to_string).collect(),
+        status: if t.revoked_at.is_some() {
+            "revoked".into()
+        } else if t.expires_at.is_some_and(|at| at <= now) {
+            "expired".into()
+        } else {
+            "active".into()
+        },
+        expires_at: t.expires_at.map(ts),
+        created_by: t.created_by.clone(),
+        created_at: ts(t.created_at),
+    }
+}
+
 pub fn invite(i: &InviteRecord) -> proto::InviteInfo {
     proto::InviteInfo {
         id: i.id.to_string(),

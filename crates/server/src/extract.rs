@@ -3,7 +3,7 @@
 //! extractor records a token or a body in a log span.
 
 use crate::error::ApiError;
-use crate::machine_auth::MachineCaller;
+use crate::runtime_auth::RuntimeCaller;
 use crate::state::AppState;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query};
 use axum::http::header;
@@ -16,7 +16,6 @@ use strongroom_core::authz::{
     Action, Authorized, MACHINE_PLANE_ONLY, Member, Principal, Resource, authorize,
 };
 use strongroom_core::ids::{MachineId, VaultId};
-use strongroom_core::names::MachineName;
 use strongroom_core::names::{EnvironmentPath, ProjectPath, SecretPath};
 use strongroom_core::{Error, ErrorCode};
 use strongroom_crypto::token::Token;
@@ -142,7 +141,7 @@ fn bearer_token(parts: &Parts) -> Option<Token> {
 pub struct Requester {
     pub principal: Principal,
     /// The machine's id and name, when a machine is calling.
-    pub machine: Option<(MachineId, MachineName)>,
+    pub machine: Option<(MachineId, String)>,
 }
 
 impl Requester {
@@ -151,6 +150,7 @@ impl Requester {
         let vault: &VaultId = match &self.principal {
             Principal::Member(m) => &m.vault_id,
             Principal::Machine(m) => &m.vault_id,
+            Principal::Token(t) => &t.vault_id,
         };
         Ok(authorize(&self.principal, action, Resource::Vault(vault))?)
     }
@@ -163,10 +163,10 @@ impl FromRequestParts<AppState> for Requester {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        if let Some(machine) = parts.extensions.get::<MachineCaller>() {
+        if let Some(machine) = parts.extensions.get::<RuntimeCaller>() {
             let id = match &machine.principal {
                 Principal::Machine(m) => Some((m.id.clone(), machine.name.clone())),
-                Principal::Member(_) => None,
+                Principal::Member(_) | Principal::Token(_) => None,
             };
             return Ok(Self {
                 principal: machine.principal.clone(),
@@ -188,7 +188,7 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        if parts.extensions.get::<MachineCaller>().is_some() {
+        if parts.extensions.get::<RuntimeCaller>().is_some() {
             return Err(Error::new(
                 ErrorCode::PermissionDenied,
                 format!("permission denied: {MACHINE_PLANE_ONLY}"),

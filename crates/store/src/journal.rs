@@ -115,6 +115,7 @@ fn actor_id(actor: &Actor) -> &str {
     match actor {
         Actor::Member(user) => user.as_str(),
         Actor::Machine(machine) => machine.as_str(),
+        Actor::Token(token, _) => token.as_str(),
     }
 }
 
@@ -244,6 +245,13 @@ async fn insert_entry(
              target, outcome, severity, ip, user_agent, request_id) \
              SELECT $1, $2, 'machine', m.id, m.name, 'secret.reveal', $3, $4, $5, $6, $7, $8 \
              FROM machines m WHERE m.id = $9"
+        }
+        // An agent token never reveals; a CI token is the 'token' kind of actor.
+        Actor::Token(..) => {
+            "INSERT INTO audit_events (vault_id, at, actor_kind, actor_id, actor_name, action, \
+             target, outcome, severity, ip, user_agent, request_id) \
+             SELECT $1, $2, CASE t.kind WHEN 'agent' THEN 'agent' ELSE 'token' END, t.id, \
+             t.name, 'secret.reveal', $3, $4, $5, $6, $7, $8 FROM tokens t WHERE t.id = $9"
         }
     };
     let inserted = tx

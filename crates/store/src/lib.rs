@@ -24,6 +24,7 @@ mod secrets;
 mod sessions;
 mod structure;
 mod throttle;
+mod tokens;
 mod vault_roles;
 mod verification;
 
@@ -36,6 +37,7 @@ pub use machine_access::MachineCredentials;
 pub use members::MemberChange;
 pub use model::*;
 pub use organizations::RESTORE_WINDOW_MS;
+pub use tokens::{TokenCredentials, TokenScope};
 pub use vault_roles::NamedRole;
 
 use db::Db;

@@ -470,3 +470,28 @@ pub struct MachineAccessRecord {
     /// Its grants, by path.
     pub grants: Vec<MachineGrantRecord>,
 }
+
+/// An agent or CI token (never its secret).
+#[derive(Debug, Clone)]
+pub struct TokenRecord {
+    /// Id.
+    pub id: strongroom_core::ids::TokenId,
+    /// Name, unique among the vault's live tokens.
+    pub name: String,
+    /// Agent or CI.
+    pub kind: strongroom_core::authz::TokenKind,
+    /// `app/project` or `app/project/env`, each.
+    pub scopes: Vec<String>,
+    /// What it may do there (`read` always).
+    pub verbs: strongroom_core::access::Verbs,
+    /// Ranges it may be used from (empty: anywhere).
+    pub cidrs: Vec<strongroom_core::network::CidrRange>,
+    /// When it stops working, if ever.
+    pub expires_at: Option<i64>,
+    /// Who created it (username as it was then).
+    pub created_by: String,
+    /// When.
+    pub created_at: i64,
+    /// When it was revoked.
+    pub revoked_at: Option<i64>,
+}

@@ -6,6 +6,7 @@ mod org;
 mod roles;
 mod secrets;
 mod server;
+mod tokens;
 mod tree;
 
 use crate::args::{Cli, Command};
@@ -75,6 +76,7 @@ pub async fn dispatch(cli: Cli) -> CliResult {
         Command::Invites(c) => org::invites(&ctx, c).await,
         Command::Roles(c) => roles::roles(&ctx, c).await,
         Command::Machines(c) => machines::machines(&ctx, c).await,
+        Command::Tokens(c) => tokens::tokens(&ctx, c).await,
         Command::AccessRoles(c) => roles::access_roles(&ctx, c).await,
         Command::Check {
             username,

@@ -142,6 +142,7 @@ struct Probe {
     username: String,
     role: String,
     machine: String,
+    token: String,
     /// A machine's public key (base64 part) and its fingerprint.
     machine_key: String,
     machine_fingerprint: String,
@@ -162,6 +163,7 @@ impl Probe {
             "username" => self.username.clone(),
             "role" => self.role.clone(),
             "machine" => self.machine.clone(),
+            "token" => self.token.clone(),
             "vault" => self.vault.clone(),
             "id" if path.starts_with("/api/v1/auth/sessions/") => self.session.clone(),
             "id" if path.starts_with("/api/v1/invites/")
@@ -212,6 +214,8 @@ impl Probe {
             "path": format!("{}/{}/{}/{}", self.app, self.project, self.env, self.name),
             "environments": [self.env],
             "verbs": ["read"],
+            "kind": "ci",
+            "scopes": [format!("{}/{}", self.app, self.project)],
         })
     }
 
@@ -221,6 +225,7 @@ impl Probe {
         for (value, placeholder) in [
             (&self.role, "ROLE"),
             (&self.machine, "MACHINE"),
+            (&self.token, "TOKEN"),
             (&self.machine_key, "MACHINE_PK"),
             (&self.machine_fingerprint, "FINGERPRINT"),
             (&self.session, "SESSION"),
@@ -281,6 +286,17 @@ async fn every_route_answers_for_another_vaults_objects_exactly_as_for_missing_o
         .client
         .register_machine("deployer", &machine_key.to_openssh(""), None)
         .await);
+    ok(alice
+        .client
+        .create_token(&strongroom_proto::CreateTokenRequest {
+            name: "deploy-token".into(),
+            kind: "ci".into(),
+            scopes: vec!["payments/api".into()],
+            verbs: vec!["reveal".into()],
+            expires_in_hours: None,
+            cidrs: Vec::new(),
+        })
+        .await);
     // The missing probe's key is one no vault has registered.
     let fresh_key = strongroom_crypto::machine_key::MachineKey::generate()
         .unwrap_or_else(|e| panic!("{e}"))
@@ -327,6 +343,7 @@ async fn every_route_answers_for_another_vaults_objects_exactly_as_for_missing_o
         username: "bob".into(),
         role: "payments-devs".into(),
         machine: "deployer".into(),
+        token: "deploy-token".into(),
         machine_key: key_base64(machine_key),
         machine_fingerprint: machine_key.fingerprint(),
         vault: org.id.clone(),
@@ -344,6 +361,7 @@ async fn every_route_answers_for_another_vaults_objects_exactly_as_for_missing_o
         username: "nobody".into(),
         role: "no-such-role".into(),
         machine: "no-such-machine".into(),
+        token: "no-such-token".into(),
         machine_key: key_base64(fresh_key),
         machine_fingerprint: fresh_key.fingerprint(),
         vault: "vault_aaaaaaaaaaaaaaaaaaaaaaaaaa".into(),

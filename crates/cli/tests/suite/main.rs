@@ -15,6 +15,7 @@ mod process;
 mod reveals;
 mod roles;
 mod secrets;
+mod tokens;
 
 use strongroom_client::ClientError;
 use strongroom_proto::{SecretWriteRequest, Sensitive, SignupRequest, StepUpRequest};

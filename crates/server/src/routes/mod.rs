@@ -16,6 +16,7 @@ pub use roles::built_in as built_in_role;
 mod secrets;
 mod sessions;
 mod structure;
+mod tokens;
 mod totp;
 mod vaults;
 
@@ -55,6 +56,7 @@ use utoipa_axum::routes;
         (name = "structure", description = "Applications, projects and environments"),
         (name = "secrets", description = "Secrets, versions and the trash"),
         (name = "machines", description = "Machines: Ed25519 identities for workloads"),
+        (name = "tokens", description = "Agent and CI tokens"),
         (name = "meta", description = "This document")
     )
 )]
@@ -155,6 +157,8 @@ fn api_v1() -> OpenApiRouter<AppState> {
         .routes(routes!(machines::grant_machine))
         .routes(routes!(machines::revoke_machine_grant))
         .routes(routes!(machines::own_machine))
+        .routes(routes!(tokens::list_tokens, tokens::create_token))
+        .routes(routes!(tokens::revoke_token))
         .routes(routes!(invites::send_invite, invites::list_invites))
         .routes(routes!(invites::revoke_invite))
         .routes(routes!(invites::received_invites))
@@ -267,7 +271,7 @@ pub fn build(state: AppState) -> Router {
         .with_state(state.clone())
         .layer(axum::middleware::from_fn_with_state(
             state,
-            crate::machine_auth::authenticate_machines,
+            crate::runtime_auth::authenticate_runtime,
         ))
         .layer(Extension(doc))
         .layer(DefaultBodyLimit::max(max_body))

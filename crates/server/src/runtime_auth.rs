@@ -1,6 +1,7 @@
-//! Authenticates signed machine requests before any handler runs. The body is read once
-//! to check its digest, then handed on unchanged. A verified machine rides in the
-//! request's extensions as a [`MachineCaller`]; handlers meet it only through the
+//! Authenticates the runtime plane before any handler runs: signed machine requests (the
+//! body is read once to check its digest, then handed on unchanged) and agent and CI
+//! tokens (`Authorization: Bearer sr_…`). A verified machine or token rides in the
+//! request's extensions as a [`RuntimeCaller`]; handlers meet it only through the
 //! [`crate::extract::Requester`] extractor and the core's decision. Every refusal is a
 //! 401 whose message says what to fix; none says whether a key is registered elsewhere.
 
@@ -11,20 +12,51 @@ use axum::extract::{Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use strongroom_core::authz::{Machine, Principal};
+use std::net::{IpAddr, SocketAddr};
+use strongroom_core::authz::{Machine, Principal, RuntimeToken};
 use strongroom_core::ids::VaultId;
-use strongroom_core::names::MachineName;
+use strongroom_core::network;
 use strongroom_core::{Error, ErrorCode};
 use strongroom_crypto::machine_key::MachinePublicKey;
 use strongroom_crypto::request_signing::{Credentials, WINDOW_SECS, body_digest};
+use strongroom_crypto::token::{ACCESS_TOKEN_PREFIX, Token};
 
-/// A machine whose request verified.
+/// A machine or token whose request verified.
 #[derive(Debug, Clone)]
-pub struct MachineCaller {
+pub struct RuntimeCaller {
     /// Its principal, for the decision function.
     pub principal: Principal,
     /// Its name, for answers.
-    pub name: MachineName,
+    pub name: String,
+}
+
+/// How a request claims a runtime identity.
+enum Claim {
+    Signed(Result<Credentials, Error>),
+    Token(Token),
+}
+
+fn claim(request: &Request) -> Option<Claim> {
+    let value = request
+        .headers()
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    if let Some(signed) = Credentials::parse(value) {
+        return Some(Claim::Signed(signed));
+    }
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && token.starts_with(ACCESS_TOKEN_PREFIX))
+        .then(|| Claim::Token(Token::from_presented(token.to_owned())))
+}
+
+/// The address the request came from (the socket's peer).
+pub fn peer_ip(request: &Request) -> Option<IpAddr> {
+    request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .map(|axum::extract::ConnectInfo(addr)| network::canonical(addr.ip()))
 }
 
 fn refused(message: &str) -> Error {
@@ -32,23 +64,70 @@ fn refused(message: &str) -> Error {
 }
 
 /// The middleware: requests without a signature pass through untouched.
-pub async fn authenticate_machines(
+pub async fn authenticate_runtime(
     State(state): State<AppState>,
     request: Request,
     next: Next,
 ) -> Response {
-    let parsed = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(Credentials::parse);
-    let Some(parsed) = parsed else {
-        return next.run(request).await;
+    let verified = match claim(&request) {
+        None => return next.run(request).await,
+        Some(Claim::Signed(parsed)) => verify(&state, parsed, request).await,
+        Some(Claim::Token(token)) => verify_token(&state, &token, request).await,
     };
-    match verify(&state, parsed, request).await {
+    match verified {
         Ok(request) => next.run(request).await,
         Err(e) => ApiError(e).into_response(),
     }
+}
+
+async fn verify_token(
+    state: &AppState,
+    token: &Token,
+    mut request: Request,
+) -> Result<Request, Error> {
+    let found = state
+        .store
+        .token_credentials(&token.hash())
+        .await?
+        .ok_or_else(|| {
+            refused("this token is not recognized: check STRONGROOM_TOKEN, or ask for a new one")
+        })?;
+    if found.revoked {
+        return Err(refused("this token was revoked; ask for a new one"));
+    }
+    if found.vault_deleted {
+        return Err(refused(
+            "this organization has been deleted; its owner can restore it within 30 days",
+        ));
+    }
+    if found
+        .expires_at
+        .is_some_and(|at| at <= strongroom_store::now_ms())
+    {
+        return Err(refused("this token has expired; ask for a new one"));
+    }
+    if !found.cidrs.is_empty() {
+        let admitted = peer_ip(&request).is_some_and(|ip| network::any_contains(&found.cidrs, ip));
+        if !admitted {
+            return Err(Error::new(
+                ErrorCode::PermissionDenied,
+                format!(
+                    "permission denied: this token may be used only from {}",
+                    network::format_list(&found.cidrs)
+                ),
+            ));
+        }
+    }
+    request.extensions_mut().insert(RuntimeCaller {
+        principal: Principal::Token(RuntimeToken {
+            id: found.id,
+            kind: found.kind,
+            vault_id: found.vault_id,
+            access: found.access,
+        }),
+        name: found.name,
+    });
+    Ok(request)
 }
 
 async fn verify(
@@ -127,13 +206,13 @@ async fn verify(
         ));
     }
     let access = state.store.machine_runtime_access(&found.id).await?;
-    parts.extensions.insert(MachineCaller {
+    parts.extensions.insert(RuntimeCaller {
         principal: Principal::Machine(Machine {
             id: found.id,
             vault_id: vault,
             access,
         }),
-        name: found.name,
+        name: found.name.to_string(),
     });
     Ok(Request::from_parts(parts, Body::from(bytes)))
 }
