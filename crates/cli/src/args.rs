@@ -83,6 +83,10 @@ pub enum Command {
     /// Tokens for AI agents and CI jobs: create (shown once), list, revoke.
     #[command(subcommand)]
     Tokens(TokensCommand),
+    /// Access policies: conditions on a machine's or token's access (source ranges,
+    /// environments, expiry, time windows, rate caps, a maximum of reads).
+    #[command(subcommand)]
+    Policies(PoliciesCommand),
     /// Invites sent to you: list, accept, decline.
     #[command(subcommand)]
     Invites(InvitesCommand),
@@ -487,6 +491,69 @@ pub enum MachinesCommand {
     /// As a machine (STRONGROOM_MACHINE_KEY and STRONGROOM_VAULT set): show which machine
     /// this key is and what it may read.
     Whoami,
+}
+
+// Parsed once per run; boxing the flags would only obscure them.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Subcommand)]
+pub enum PoliciesCommand {
+    /// Write a policy binding one machine or token, in one project (or, for owners and
+    /// admins, everywhere). Conditions come from flags, or from a JSON file.
+    Create {
+        /// Name (lowercase letters, digits, '.', '-', '_').
+        name: String,
+        /// The machine it binds.
+        #[arg(long, conflicts_with = "token", required_unless_present = "token")]
+        machine: Option<String>,
+        /// The token it binds.
+        #[arg(long)]
+        token: Option<String>,
+        /// APP/PROJECT it binds (default: everything it reaches; owners and admins only).
+        #[arg(long, value_name = "APP/PROJECT")]
+        project: Option<String>,
+        /// Admit requests only from this CIDR range (repeat for more).
+        #[arg(long = "cidr", value_name = "RANGE")]
+        cidrs: Vec<String>,
+        /// Admit only this environment (repeat for more).
+        #[arg(long = "env", value_name = "ENV")]
+        envs: Vec<String>,
+        /// Refuse everything after this long (30d, 12h) or this RFC 3339 time.
+        #[arg(long)]
+        expires: Option<String>,
+        /// Days the time window opens on: mon-fri, or a list such as mon,wed,fri.
+        #[arg(long, requires = "hours")]
+        days: Option<String>,
+        /// The time window's hours, e.g. 09:00-17:00 (22:00-06:00 wraps past midnight).
+        #[arg(long, requires = "time_zone")]
+        hours: Option<String>,
+        /// The time window's IANA time zone, e.g. Europe/Paris or UTC.
+        #[arg(long)]
+        time_zone: Option<String>,
+        /// Most reads per minute.
+        #[arg(long)]
+        reads_per_minute: Option<u32>,
+        /// Most reads per day (UTC).
+        #[arg(long)]
+        reads_per_day: Option<u32>,
+        /// Most reads ever.
+        #[arg(long)]
+        max_reads: Option<u32>,
+        /// Take the conditions from a JSON file instead (same fields as the API's spec).
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["cidrs", "envs", "expires", "days", "hours", "reads_per_minute", "reads_per_day", "max_reads"])]
+        from_file: Option<std::path::PathBuf>,
+    },
+    /// List the policies you may author.
+    List,
+    /// Show one policy.
+    Show {
+        /// Name.
+        name: String,
+    },
+    /// Delete a policy: its machine or token is no longer bound by it.
+    Delete {
+        /// Name.
+        name: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

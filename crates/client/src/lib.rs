@@ -676,6 +676,28 @@ impl Client {
             .await
     }
 
+    /// Writes an access policy.
+    pub async fn create_policy(&self, request: &CreatePolicyRequest) -> Result<PolicyInfo> {
+        self.send(Method::POST, &["policies"], request).await
+    }
+
+    /// The policies the caller may author.
+    pub async fn policies(&self) -> Result<Vec<PolicyInfo>> {
+        let list: List<PolicyInfo> = self.get(&["policies"], &[]).await?;
+        Ok(list.items)
+    }
+
+    /// One policy.
+    pub async fn policy(&self, name: &str) -> Result<PolicyInfo> {
+        self.get(&["policies", name], &[]).await
+    }
+
+    /// Deletes a policy.
+    pub async fn delete_policy(&self, name: &str) -> Result<()> {
+        self.empty(self.api(Method::DELETE, &["policies", name])?)
+            .await
+    }
+
     /// As a machine: its own identity and what it may read.
     pub async fn own_machine(&self) -> Result<MachineSelf> {
         self.get(&["machine"], &[]).await

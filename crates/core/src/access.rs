@@ -411,6 +411,8 @@ pub enum Verdict {
     Denied(String),
     /// In scope; these verbs are switched off.
     Open(Verbs),
+    /// A machine's or token's access policy refuses it (says which, and why).
+    Refused(String),
 }
 
 impl Verdict {
@@ -421,6 +423,7 @@ impl Verdict {
             Self::Denied(rule) => AccessOutcome::DeniedByRule(rule.clone()),
             Self::Open(off) if off.contains(verb) => AccessOutcome::SwitchedOff(verb),
             Self::Open(_) => AccessOutcome::Allowed,
+            Self::Refused(why) => AccessOutcome::RefusedByPolicy(why.clone()),
         }
     }
 }
@@ -436,6 +439,8 @@ pub enum AccessOutcome {
     DeniedByRule(String),
     /// The verb is switched off here.
     SwitchedOff(Verb),
+    /// An access policy refuses it (names the policy and the condition).
+    RefusedByPolicy(String),
 }
 
 impl AccessRole {

@@ -315,6 +315,8 @@ pub enum Action {
     InspectOwnMachine,
     /// Create, list and revoke agent and CI tokens (each kind needs its own cell).
     ManageTokens,
+    /// Write, list and delete access policies on machines and tokens.
+    ManagePolicies,
 }
 
 impl Action {
@@ -345,6 +347,7 @@ impl Action {
             Self::ManageMachines => "machine.manage",
             Self::InspectOwnMachine => "machine.self",
             Self::ManageTokens => "token.manage",
+            Self::ManagePolicies => "policy.manage",
         }
     }
 
@@ -567,6 +570,17 @@ fn decide_in_vault(role: VaultRole, has_access_role: bool, action: Action) -> De
                 )
             }
         }
+        Action::ManagePolicies => {
+            if sees_everything {
+                Decision::allow("owners and admins write policies anywhere")
+            } else if has_access_role {
+                Decision::allow("the access role's policies switch decides each project")
+            } else {
+                Decision::deny(
+                    "policies are written per project, through an access role, and none is assigned",
+                )
+            }
+        }
         Action::ViewMembers => {
             capability(role, Capability::MembersView, "the role may view members")
         }
@@ -775,7 +789,7 @@ impl Authorized {
         match &self.lens {
             Lens::Everything => Ok(()),
             Lens::AccessRole(role) => outcome_to_result(role.decide_secret(verb, path, None), path),
-            Lens::Runtime(access) => runtime_result(access.verdict(path).outcome(verb), path),
+            Lens::Runtime(access) => runtime_result(access.verdict(path).outcome(verb), verb, path),
             Lens::Nothing => Err(Error::not_found(&format!("secret '{path}'"))),
         }
     }
@@ -792,6 +806,9 @@ impl Authorized {
             Lens::Runtime(access) => match access.decide_environment(verb, env) {
                 AccessOutcome::Allowed => Ok(()),
                 AccessOutcome::OutOfScope => Err(Error::not_found(&format!("environment '{env}'"))),
+                AccessOutcome::RefusedByPolicy(why) => {
+                    Err(policy_refusal(&why, verb, &env.to_string()))
+                }
                 other => Err(runtime_denial(&other, &env.to_string())),
             },
             Lens::Nothing => Err(Error::not_found(&format!("environment '{env}'"))),
@@ -807,20 +824,23 @@ impl Authorized {
         secret_type: SecretType,
         missing: impl FnOnce() -> Error,
     ) -> Result<(), Error> {
-        let (verdict, holder_is_machine) = match &self.lens {
+        let role = match &self.lens {
             Lens::Everything => return Ok(()),
             Lens::Nothing => return Err(missing()),
-            Lens::AccessRole(role) => (role.verdict(path, Some(secret_type)), false),
-            Lens::Runtime(access) => (access.verdict(path), true),
+            Lens::AccessRole(role) => role,
+            Lens::Runtime(access) => {
+                let verdict = access.verdict(path);
+                return match verdict.outcome(Verb::Read) {
+                    AccessOutcome::OutOfScope | AccessOutcome::DeniedByRule(_) => Err(missing()),
+                    _ => runtime_result(verdict.outcome(verb), verb, path),
+                };
+            }
         };
+        let verdict = role.verdict(path, Some(secret_type));
         if verdict.outcome(Verb::Read) != AccessOutcome::Allowed {
             return Err(missing());
         }
-        if holder_is_machine {
-            runtime_result(verdict.outcome(verb), path)
-        } else {
-            outcome_to_result(verdict.outcome(verb), path)
-        }
+        outcome_to_result(verdict.outcome(verb), path)
     }
 
     /// Whether a listing shows this secret (the caller may read it).
@@ -1028,6 +1048,44 @@ impl Authorized {
         Ok(())
     }
 
+    /// The read caps of the access policies binding the actor (a machine or token) in
+    /// `app/project`; members have none.
+    pub fn read_caps(&self, app: &str, project: &str) -> Vec<crate::policy::ReadCaps> {
+        match &self.lens {
+            Lens::Runtime(access) => access.read_caps(app, project),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Checks that the actor may write, see or delete a policy binding `project` (or
+    /// everything, when `None`): the project's policies switch, or seeing everything.
+    pub fn permit_policy(&self, project: Option<&ProjectPath>) -> Result<(), Error> {
+        self.require(Action::ManagePolicies)?;
+        let role = match &self.lens {
+            Lens::Everything => return Ok(()),
+            Lens::AccessRole(role) => role,
+            Lens::Runtime(_) | Lens::Nothing => {
+                return Err(escalation("you author no policies".into()));
+            }
+        };
+        let Some(project) = project else {
+            return Err(escalation(
+                "only owners and admins write policies binding every project; name a project"
+                    .into(),
+            ));
+        };
+        let (app, name) = (project.application.as_str(), project.project.as_str());
+        if !role.opens_project(app, name) {
+            return Err(Error::not_found(&format!("project '{project}'")));
+        }
+        if !role.may_author_policies(app, name) {
+            return Err(escalation(format!(
+                "your access role switches policies off for {project}"
+            )));
+        }
+        Ok(())
+    }
+
     /// Whether the actor holds the cell for tokens of `kind` (listing shows only those).
     pub fn may_manage_tokens(&self, kind: TokenKind) -> bool {
         self.capabilities.contains(kind.cell())
@@ -1196,6 +1254,7 @@ fn denial(outcome: AccessOutcome, what: &str) -> Error {
         AccessOutcome::SwitchedOff(verb) => {
             format!("your access role switches '{verb}' off for {what}")
         }
+        AccessOutcome::RefusedByPolicy(why) => why,
         AccessOutcome::Allowed | AccessOutcome::OutOfScope => format!("{what} is out of reach"),
     };
     Error::new(
@@ -1233,12 +1292,19 @@ fn runtime_denial(outcome: &AccessOutcome, what: &str) -> Error {
     )
 }
 
-fn runtime_result(outcome: AccessOutcome, path: &SecretPath) -> Result<(), Error> {
+/// An access policy's refusal, which the audit log records naming the condition.
+fn policy_refusal(why: &str, verb: Verb, target: &str) -> Error {
+    Error::new(ErrorCode::PolicyDenied, format!("refused by {why}"))
+        .recorded_as_refusal(&format!("secret.{verb}"), target)
+}
+
+fn runtime_result(outcome: AccessOutcome, verb: Verb, path: &SecretPath) -> Result<(), Error> {
     match outcome {
         AccessOutcome::Allowed => Ok(()),
         AccessOutcome::OutOfScope | AccessOutcome::DeniedByRule(_) => {
             Err(Error::not_found(&format!("secret '{path}'")))
         }
+        AccessOutcome::RefusedByPolicy(why) => Err(policy_refusal(&why, verb, &path.to_string())),
         other => Err(runtime_denial(&other, &format!("'{path}'"))),
     }
 }

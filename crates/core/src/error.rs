@@ -56,6 +56,9 @@ pub enum ErrorCode {
     PlanLimitReached,
     /// The feature needs a higher plan than the organization's.
     PlanRequired,
+    /// An access policy on the machine or token refused the request; the message names
+    /// the policy and the condition.
+    PolicyDenied,
     /// The invite or invite link has expired.
     InviteExpired,
     /// The invite or invite link was revoked, already answered or used up.
@@ -95,6 +98,7 @@ impl ErrorCode {
             Self::Unavailable => "unavailable",
             Self::PlanLimitReached => "plan_limit_reached",
             Self::PlanRequired => "plan_required",
+            Self::PolicyDenied => "policy_denied",
             Self::InviteExpired => "invite_expired",
             Self::InviteUnusable => "invite_unusable",
             Self::EmailNotVerified => "email_not_verified",
@@ -103,7 +107,7 @@ impl ErrorCode {
     }
 
     /// Every code, for documentation and exhaustive tests.
-    pub const ALL: [ErrorCode; 29] = [
+    pub const ALL: [ErrorCode; 30] = [
         Self::InvalidRequest,
         Self::InvalidName,
         Self::InvalidPath,
@@ -129,6 +133,7 @@ impl ErrorCode {
         Self::Unavailable,
         Self::PlanLimitReached,
         Self::PlanRequired,
+        Self::PolicyDenied,
         Self::InviteExpired,
         Self::InviteUnusable,
         Self::EmailNotVerified,
@@ -149,6 +154,8 @@ pub struct Error {
     message: String,
     internal: Option<String>,
     retry_after_secs: Option<u64>,
+    /// A refusal to record in the audit log: the action and its target.
+    refused: Option<(String, String)>,
 }
 
 /// Result with the domain error.
@@ -162,6 +169,7 @@ impl Error {
             message: message.into(),
             internal: None,
             retry_after_secs: None,
+            refused: None,
         }
     }
 
@@ -172,6 +180,7 @@ impl Error {
             message: "internal error; the server log has details under this request's id".into(),
             internal: Some(detail.into()),
             retry_after_secs: None,
+            refused: None,
         }
     }
 
@@ -183,6 +192,7 @@ impl Error {
                 .into(),
             internal: Some(detail.into()),
             retry_after_secs: Some(1),
+            refused: None,
         }
     }
 
@@ -198,6 +208,7 @@ impl Error {
             message: format!("too many attempts; retry in {secs} seconds"),
             internal: None,
             retry_after_secs: Some(secs),
+            refused: None,
         }
     }
 
@@ -205,6 +216,18 @@ impl Error {
     pub fn with_retry_after(mut self, secs: u64) -> Self {
         self.retry_after_secs = Some(secs);
         self
+    }
+
+    /// The same error, marked as a refusal of `action` on `target` that the audit log must
+    /// record (the caller saw no change and no value).
+    pub fn recorded_as_refusal(mut self, action: &str, target: &str) -> Self {
+        self.refused = Some((action.to_owned(), target.to_owned()));
+        self
+    }
+
+    /// The action and target of a refusal the audit log must record.
+    pub fn refusal(&self) -> Option<(&str, &str)> {
+        self.refused.as_ref().map(|(a, t)| (a.as_str(), t.as_str()))
     }
 
     /// The stable code.

@@ -110,6 +110,7 @@ pub fn explain(subject: &Subject<'_>, question: &Question) -> Explanation {
                 Verdict::Denied(rule) => deny(format!(
                     "{who} may not {verb} {path}: path rule '{rule}' of access role {name} denies it"
                 )),
+                Verdict::Refused(why) => deny(format!("{who} may not {verb} {path}: {why}")),
                 Verdict::Open(off) if off.contains(*verb) || read_off => deny(format!(
                     "{who} may not {verb} {path}: access role {name} switches '{}' off there \
                      (`strongroom access-roles edit {name}`)",

@@ -15,6 +15,7 @@ pub mod ids;
 pub mod names;
 pub mod network;
 pub mod plan;
+pub mod policy;
 pub mod runtime;
 pub mod secret;
 

@@ -165,6 +165,11 @@ name_type!(
     |s| validate_segment("token name", s)
 );
 name_type!(
+    /// The name of an access policy, unique in its vault.
+    PolicyName,
+    |s| validate_segment("policy name", s)
+);
+name_type!(
     /// The name of a secret, unique in its environment.
     SecretName,
     validate_secret_name

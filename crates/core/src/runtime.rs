@@ -7,7 +7,9 @@
 use crate::access::{AccessOutcome, Verb, Verbs, Verdict};
 use crate::error::{Error, ErrorCode};
 use crate::names::{EnvironmentName, EnvironmentPath, ProjectPath, SecretPath};
+use crate::policy::{Policy, ReadCaps};
 use std::collections::HashMap;
+use std::net::IpAddr;
 
 /// The verbs a machine can be given: it never writes, deletes or grants.
 pub const RUNTIME_VERBS: [Verb; 3] = [Verb::Read, Verb::Reveal, Verb::Use];
@@ -67,10 +69,29 @@ impl ProjectAccess {
     }
 }
 
-/// A machine's compiled attachments and grants.
+/// A machine's compiled attachments and grants, and the access policies on them as they
+/// stand for the request at hand.
 #[derive(Debug, Clone, Default)]
 pub struct RuntimeAccess {
     projects: HashMap<String, HashMap<String, ProjectAccess>>,
+    policies: Vec<AppliedPolicy>,
+}
+
+#[derive(Debug, Clone)]
+struct AppliedPolicy {
+    /// The project it binds (`None`: everything).
+    project: Option<(String, String)>,
+    policy: Policy,
+    /// Why the request itself fails it (source address, time), if it does.
+    refused: Option<String>,
+}
+
+impl AppliedPolicy {
+    fn binds(&self, app: &str, project: &str) -> bool {
+        self.project
+            .as_ref()
+            .is_none_or(|(a, p)| a == app && p == project)
+    }
 }
 
 impl RuntimeAccess {
@@ -99,6 +120,47 @@ impl RuntimeAccess {
             *verbs = verbs.union(g.verbs);
         }
         access
+    }
+
+    /// Adds access policies (each binding one project, or everything), judging what
+    /// depends on the request alone now: its source address and the time.
+    pub fn with_policies(
+        mut self,
+        policies: Vec<(Option<ProjectPath>, Policy)>,
+        ip: Option<IpAddr>,
+        now_ms: i64,
+    ) -> Self {
+        self.policies = policies
+            .into_iter()
+            .map(|(project, policy)| AppliedPolicy {
+                project: project.map(|p| (p.application.to_string(), p.project.to_string())),
+                refused: policy.check_request(ip, now_ms).err(),
+                policy,
+            })
+            .collect();
+        self
+    }
+
+    /// The first policy condition that refuses `app/project/env`, in words.
+    fn refusal(&self, app: &str, project: &str, env: &str) -> Option<String> {
+        self.policies
+            .iter()
+            .filter(|p| p.binds(app, project))
+            .find_map(|p| {
+                p.refused
+                    .clone()
+                    .or_else(|| p.policy.check_environment(env).err())
+            })
+    }
+
+    /// The read caps of the policies that bind `app/project`: each read there counts
+    /// against all of them.
+    pub fn read_caps(&self, app: &str, project: &str) -> Vec<ReadCaps> {
+        self.policies
+            .iter()
+            .filter(|p| p.binds(app, project))
+            .filter_map(|p| p.policy.caps().cloned())
+            .collect()
     }
 
     fn project_mut(&mut self, path: &ProjectPath) -> &mut ProjectAccess {
@@ -142,10 +204,16 @@ impl RuntimeAccess {
         let on = project
             .in_environment(env.environment.as_str())
             .union(granted);
-        if on.contains(Verb::Read) {
-            Verdict::Open(on.complement())
-        } else {
-            Verdict::OutOfScope
+        if !on.contains(Verb::Read) {
+            return Verdict::OutOfScope;
+        }
+        match self.refusal(
+            env.project.application.as_str(),
+            env.project.project.as_str(),
+            env.environment.as_str(),
+        ) {
+            Some(why) => Verdict::Refused(why),
+            None => Verdict::Open(on.complement()),
         }
     }
 
@@ -163,6 +231,12 @@ impl RuntimeAccess {
         let on = project.in_environment(name).union(project.granted_in(name));
         if !on.contains(Verb::Read) {
             AccessOutcome::OutOfScope
+        } else if let Some(why) = self.refusal(
+            env.project.application.as_str(),
+            env.project.project.as_str(),
+            name,
+        ) {
+            AccessOutcome::RefusedByPolicy(why)
         } else if on.contains(verb) {
             AccessOutcome::Allowed
         } else {

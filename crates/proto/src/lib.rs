@@ -801,6 +801,48 @@ pub struct TokenCreated {
     pub secret: Sensitive,
 }
 
+/// `POST /api/v1/policies`: conditions on one machine's or token's access.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CreatePolicyRequest {
+    /// Name (lowercase letters, digits, `.`, `-`, `_`), unique in the vault.
+    pub name: String,
+    /// The machine it binds (give this or `token`).
+    #[serde(default)]
+    pub machine: Option<String>,
+    /// The live token it binds (give this or `machine`).
+    #[serde(default)]
+    pub token: Option<String>,
+    /// `app/project` it binds; without one it binds everything (owners and admins only).
+    #[serde(default)]
+    pub project: Option<String>,
+    /// The conditions: `{"cidrs", "environments", "expires_at", "window": {"days", "from",
+    /// "to", "time_zone"}, "reads_per_minute", "reads_per_day", "max_reads"}`.
+    #[schema(value_type = Object)]
+    pub spec: serde_json::Value,
+}
+
+/// An access policy.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PolicyInfo {
+    /// `pol_…`.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// `machine` or `token`.
+    pub subject_kind: String,
+    /// The machine's or token's name.
+    pub subject: String,
+    /// The project it binds (`null`: everything).
+    pub project: Option<String>,
+    /// Its conditions.
+    #[schema(value_type = Object)]
+    pub spec: serde_json::Value,
+    /// Who wrote it.
+    pub created_by: String,
+    /// When.
+    pub created_at: String,
+}
+
 /// `POST /api/v1/machines`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct RegisterMachineRequest {

@@ -164,6 +164,19 @@ pub fn token(t: &strongroom_store::TokenRecord) -> proto::TokenInfo {
     }
 }
 
+pub fn policy(p: &strongroom_store::PolicyRecord) -> proto::PolicyInfo {
+    proto::PolicyInfo {
+        id: p.id.to_string(),
+        name: p.name.clone(),
+        subject_kind: p.subject_kind.clone(),
+        subject: p.subject.clone(),
+        project: p.project.as_ref().map(ToString::to_string),
+        spec: serde_json::to_value(&p.spec).unwrap_or_default(),
+        created_by: p.created_by.clone(),
+        created_at: ts(p.created_at),
+    }
+}
+
 pub fn invite(i: &InviteRecord) -> proto::InviteInfo {
     proto::InviteInfo {
         id: i.id.to_string(),

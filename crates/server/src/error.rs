@@ -9,6 +9,15 @@ use axum::response::{IntoResponse, Response};
 use strongroom_core::{Error, ErrorCode};
 use strongroom_proto::{ErrorBody, ErrorDetail};
 
+/// A refusal the audit log must record, riding on the response to the middleware that
+/// knows who was refused.
+#[derive(Debug, Clone)]
+pub struct RecordedRefusal {
+    pub action: String,
+    pub target: String,
+    pub detail: String,
+}
+
 /// A domain error on its way out as an HTTP response.
 #[derive(Debug)]
 pub struct ApiError(pub Error);
@@ -35,6 +44,7 @@ pub fn status_for(code: ErrorCode) -> StatusCode {
         | ErrorCode::InvalidTotp
         | ErrorCode::StepUpRequired => StatusCode::UNAUTHORIZED,
         ErrorCode::PermissionDenied
+        | ErrorCode::PolicyDenied
         | ErrorCode::PlanLimitReached
         | ErrorCode::PlanRequired
         | ErrorCode::EmailNotVerified => StatusCode::FORBIDDEN,
@@ -70,6 +80,13 @@ impl IntoResponse for ApiError {
             },
         };
         let mut response = (status, axum::Json(body)).into_response();
+        if let Some((action, target)) = error.refusal() {
+            response.extensions_mut().insert(RecordedRefusal {
+                action: action.to_owned(),
+                target: target.to_owned(),
+                detail: error.message().to_owned(),
+            });
+        }
         if let Some(secs) = error.retry_after_secs()
             && let Ok(value) = HeaderValue::from_str(&secs.to_string())
         {

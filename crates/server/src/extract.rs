@@ -65,13 +65,18 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientMeta {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts
-            .extensions
+        Ok(Self::of(&parts.headers, &parts.extensions))
+    }
+}
+
+impl ClientMeta {
+    /// Reads the request's source address, user agent and request id.
+    pub fn of(headers: &axum::http::HeaderMap, extensions: &axum::http::Extensions) -> Self {
+        let ip = extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip().to_string())
+            .map(|ConnectInfo(addr)| strongroom_core::network::canonical(addr.ip()).to_string())
             .unwrap_or_else(|| "unknown".into());
-        let user_agent = parts
-            .headers
+        let user_agent = headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
@@ -79,8 +84,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientMeta {
             .filter(|c| !c.is_control())
             .take(200)
             .collect();
-        let request_id = parts
-            .headers
+        let request_id = headers
             .get("x-request-id")
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
@@ -88,11 +92,11 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientMeta {
             .filter(char::is_ascii_alphanumeric)
             .take(64)
             .collect();
-        Ok(Self {
+        Self {
             ip,
             user_agent,
             request_id,
-        })
+        }
     }
 }
 

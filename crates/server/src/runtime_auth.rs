@@ -5,7 +5,8 @@
 //! [`crate::extract::Requester`] extractor and the core's decision. Every refusal is a
 //! 401 whose message says what to fix; none says whether a key is registered elsewhere.
 
-use crate::error::ApiError;
+use crate::error::{ApiError, RecordedRefusal};
+use crate::extract::ClientMeta;
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -13,7 +14,7 @@ use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::net::{IpAddr, SocketAddr};
-use strongroom_core::authz::{Machine, Principal, RuntimeToken};
+use strongroom_core::authz::{Actor, Machine, Principal, RuntimeToken};
 use strongroom_core::ids::VaultId;
 use strongroom_core::network;
 use strongroom_core::{Error, ErrorCode};
@@ -52,9 +53,8 @@ fn claim(request: &Request) -> Option<Claim> {
 }
 
 /// The address the request came from (the socket's peer).
-pub fn peer_ip(request: &Request) -> Option<IpAddr> {
-    request
-        .extensions()
+pub fn peer_ip(extensions: &axum::http::Extensions) -> Option<IpAddr> {
+    extensions
         .get::<axum::extract::ConnectInfo<SocketAddr>>()
         .map(|axum::extract::ConnectInfo(addr)| network::canonical(addr.ip()))
 }
@@ -74,10 +74,52 @@ pub async fn authenticate_runtime(
         Some(Claim::Signed(parsed)) => verify(&state, parsed, request).await,
         Some(Claim::Token(token)) => verify_token(&state, &token, request).await,
     };
-    match verified {
-        Ok(request) => next.run(request).await,
-        Err(e) => ApiError(e).into_response(),
+    let request = match verified {
+        Ok(request) => request,
+        Err(e) => return ApiError(e).into_response(),
+    };
+    let caller = request.extensions().get::<RuntimeCaller>().cloned();
+    let origin = ClientMeta::of(request.headers(), request.extensions()).origin();
+    let response = next.run(request).await;
+    let refusal = response.extensions().get::<RecordedRefusal>().cloned();
+    if let (Some(refusal), Some(caller)) = (refusal, caller) {
+        let (vault, actor) = match &caller.principal {
+            Principal::Machine(m) => (&m.vault_id, Actor::Machine(m.id.clone())),
+            Principal::Token(t) => (&t.vault_id, Actor::Token(t.id.clone(), t.kind)),
+            Principal::Member(_) => return response,
+        };
+        if let Err(e) = state
+            .store
+            .record_runtime_refusal(
+                vault,
+                &actor,
+                &refusal.action,
+                &refusal.target,
+                &refusal.detail,
+                &origin,
+            )
+            .await
+        {
+            tracing::error!(error = %e, "a refusal could not be recorded in the audit log");
+            return ApiError(Error::internal(format!("audit write failed: {e}"))).into_response();
+        }
     }
+    response
+}
+
+/// What a machine's or token's policies say, judged for this request.
+async fn with_policies(
+    state: &AppState,
+    subject: &str,
+    access: strongroom_core::runtime::RuntimeAccess,
+    ip: Option<IpAddr>,
+) -> Result<std::sync::Arc<strongroom_core::runtime::RuntimeAccess>, Error> {
+    let policies = state.store.runtime_policies(subject).await?;
+    Ok(std::sync::Arc::new(access.with_policies(
+        policies,
+        ip,
+        strongroom_store::now_ms(),
+    )))
 }
 
 async fn verify_token(
@@ -107,7 +149,8 @@ async fn verify_token(
         return Err(refused("this token has expired; ask for a new one"));
     }
     if !found.cidrs.is_empty() {
-        let admitted = peer_ip(&request).is_some_and(|ip| network::any_contains(&found.cidrs, ip));
+        let admitted =
+            peer_ip(request.extensions()).is_some_and(|ip| network::any_contains(&found.cidrs, ip));
         if !admitted {
             return Err(Error::new(
                 ErrorCode::PermissionDenied,
@@ -118,12 +161,14 @@ async fn verify_token(
             ));
         }
     }
+    let ip = peer_ip(request.extensions());
+    let access = with_policies(state, found.id.as_str(), found.access, ip).await?;
     request.extensions_mut().insert(RuntimeCaller {
         principal: Principal::Token(RuntimeToken {
             id: found.id,
             kind: found.kind,
             vault_id: found.vault_id,
-            access: found.access,
+            access,
         }),
         name: found.name,
     });
@@ -143,7 +188,7 @@ async fn verify(
              (`strongroom machines register`)",
         )
     };
-    let (mut parts, body) = request.into_parts();
+    let (parts, body) = request.into_parts();
     let max = state.settings.max_body_bytes;
     let bytes = axum::body::to_bytes(body, max).await.map_err(|_| {
         Error::new(
@@ -206,6 +251,9 @@ async fn verify(
         ));
     }
     let access = state.store.machine_runtime_access(&found.id).await?;
+    let ip = peer_ip(&parts.extensions);
+    let access = with_policies(state, found.id.as_str(), access, ip).await?;
+    let mut parts = parts;
     parts.extensions.insert(RuntimeCaller {
         principal: Principal::Machine(Machine {
             id: found.id,

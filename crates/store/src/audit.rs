@@ -91,3 +91,54 @@ pub(crate) async fn record_system_action(
     .await?;
     Ok(())
 }
+
+impl crate::Store {
+    /// Records a machine's or token's refused request (an access policy said no), naming
+    /// the condition that failed in the entry's detail.
+    pub async fn record_runtime_refusal(
+        &self,
+        vault: &strongroom_core::ids::VaultId,
+        actor: &strongroom_core::authz::Actor,
+        action: &str,
+        target: &str,
+        detail: &str,
+        origin: &Origin,
+    ) -> Result<(), Error> {
+        use strongroom_core::authz::Actor;
+        let (sql, id) = match actor {
+            Actor::Machine(id) => (
+                "INSERT INTO audit_events (vault_id, at, actor_kind, actor_id, actor_name, \
+                 action, target, outcome, severity, ip, user_agent, request_id, detail) \
+                 SELECT $1, $2, 'machine', m.id, m.name, $3, $4, 'denied', 'warning', $5, $6, \
+                 $7, $8 FROM machines m WHERE m.id = $9",
+                id.as_str(),
+            ),
+            Actor::Token(id, _) => (
+                "INSERT INTO audit_events (vault_id, at, actor_kind, actor_id, actor_name, \
+                 action, target, outcome, severity, ip, user_agent, request_id, detail) \
+                 SELECT $1, $2, CASE t.kind WHEN 'agent' THEN 'agent' ELSE 'token' END, t.id, \
+                 t.name, $3, $4, 'denied', 'warning', $5, $6, $7, $8 FROM tokens t \
+                 WHERE t.id = $9",
+                id.as_str(),
+            ),
+            Actor::Member(_) => {
+                return Err(Error::internal("members' refusals are not recorded here"));
+            }
+        };
+        let mut tx = self.db.begin().await?;
+        tx.execute(
+            q(sql)
+                .bind(vault.as_str())
+                .bind(now_ms())
+                .bind(action.to_owned())
+                .bind(target.to_owned())
+                .bind(origin.ip.clone())
+                .bind(origin.user_agent.clone())
+                .bind(origin.request_id.clone())
+                .bind(detail.to_owned())
+                .bind(id.to_owned()),
+        )
+        .await?;
+        tx.commit().await
+    }
+}

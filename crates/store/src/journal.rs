@@ -8,11 +8,15 @@ use crate::db::{Db, Tx, q};
 use crate::model::Origin;
 use crate::now_ms;
 use strongroom_core::authz::Actor;
+use strongroom_core::policy::ReadCaps;
 use strongroom_core::{Error, ErrorCode};
 use tokio::sync::{mpsc, oneshot};
 
 /// The hourly window reveals are counted in.
 const HOUR_MS: i64 = 3_600_000;
+/// The windows of policy rate caps.
+const MINUTE_MS: i64 = 60_000;
+const DAY_MS: i64 = 86_400_000;
 /// Most records committed together.
 const MAX_BATCH: usize = 512;
 
@@ -30,6 +34,8 @@ pub(crate) struct RevealRecord {
     pub asked_for: String,
     /// Where the request came from.
     pub origin: Origin,
+    /// The read caps of the access policies binding a machine or token there.
+    pub caps: Vec<ReadCaps>,
 }
 
 struct Pending {
@@ -136,10 +142,14 @@ async fn write_batch(db: &Db, batch: &[Pending]) -> Result<Vec<Result<(), Error>
     let mut verdicts = Vec::with_capacity(batch.len());
     for pending in batch {
         let record = &pending.record;
-        let verdict = match count_against_limit(&mut tx, pending, now).await? {
+        let counted = match count_against_limit(&mut tx, pending, now).await? {
+            Ok(()) => count_against_caps(&mut tx, record, now).await?,
+            refused => refused,
+        };
+        let verdict = match counted {
             Ok(()) => {
                 for target in &record.targets {
-                    insert_entry(&mut tx, record, target, now, "allowed").await?;
+                    insert_entry(&mut tx, record, target, now, "allowed", "").await?;
                 }
                 Ok(())
             }
@@ -148,7 +158,7 @@ async fn write_batch(db: &Db, batch: &[Pending]) -> Result<Vec<Result<(), Error>
                     [one] => one.clone(),
                     many => format!("{} ({} values)", record.asked_for, many.len()),
                 };
-                insert_entry(&mut tx, record, &target, now, "denied").await?;
+                insert_entry(&mut tx, record, &target, now, "denied", refusal.message()).await?;
                 Err(refusal)
             }
         };
@@ -220,6 +230,142 @@ async fn count_against_limit(
     })
 }
 
+/// Counts the record's reads against each access policy cap binding it, in order; if one
+/// would pass its cap, the counts already taken are given back and the refusal names the
+/// policy and the cap.
+async fn count_against_caps(
+    tx: &mut Tx,
+    record: &RevealRecord,
+    now: i64,
+) -> Result<Result<(), Error>, Error> {
+    let reads = i64::try_from(record.targets.len()).unwrap_or(i64::MAX);
+    for (index, caps) in record.caps.iter().enumerate() {
+        let verdict = count_against_cap(tx, caps, reads, now).await?;
+        if let Err(refusal) = verdict {
+            for counted in &record.caps[..index] {
+                tx.execute(
+                    q(
+                        "UPDATE policy_counters SET minute_count = minute_count - $1, \
+                       day_count = day_count - $1, total = total - $1 WHERE policy_id = $2",
+                    )
+                    .bind(reads)
+                    .bind(counted.policy_id.clone()),
+                )
+                .await?;
+            }
+            return Ok(Err(refusal));
+        }
+    }
+    Ok(Ok(()))
+}
+
+fn cap_value(cap: Option<u32>) -> i64 {
+    cap.map_or(i64::MAX, i64::from)
+}
+
+/// Adds `reads` to one policy's counters unless a cap would be passed. One statement, so
+/// concurrent nodes cannot both take the last read.
+async fn count_against_cap(
+    tx: &mut Tx,
+    caps: &ReadCaps,
+    reads: i64,
+    now: i64,
+) -> Result<Result<(), Error>, Error> {
+    let minute = now - now.rem_euclid(MINUTE_MS);
+    let day = now - now.rem_euclid(DAY_MS);
+    let (per_minute, per_day, total) = (
+        cap_value(caps.per_minute),
+        cap_value(caps.per_day),
+        cap_value(caps.total),
+    );
+    let fits_alone = reads <= per_minute && reads <= per_day && reads <= total;
+    let counted =
+        if fits_alone {
+            tx.optional(
+            q("INSERT INTO policy_counters (policy_id, minute_start, minute_count, day_start, \
+               day_count, total) VALUES ($1, $2, $3, $4, $3, $3) \
+               ON CONFLICT (policy_id) DO UPDATE SET \
+               minute_count = CASE WHEN policy_counters.minute_start = excluded.minute_start \
+                   THEN policy_counters.minute_count + excluded.minute_count \
+                   ELSE excluded.minute_count END, \
+               minute_start = excluded.minute_start, \
+               day_count = CASE WHEN policy_counters.day_start = excluded.day_start \
+                   THEN policy_counters.day_count + excluded.day_count \
+                   ELSE excluded.day_count END, \
+               day_start = excluded.day_start, \
+               total = policy_counters.total + excluded.total \
+               WHERE (CASE WHEN policy_counters.minute_start = excluded.minute_start \
+                       THEN policy_counters.minute_count ELSE 0 END) + excluded.minute_count <= $5 \
+                 AND (CASE WHEN policy_counters.day_start = excluded.day_start \
+                       THEN policy_counters.day_count ELSE 0 END) + excluded.day_count <= $6 \
+                 AND policy_counters.total + excluded.total <= $7 \
+               RETURNING total")
+            .bind(caps.policy_id.clone())
+            .bind(minute)
+            .bind(reads)
+            .bind(day)
+            .bind(per_minute)
+            .bind(per_day)
+            .bind(total),
+        )
+        .await?
+        .is_some()
+        } else {
+            false
+        };
+    if counted {
+        return Ok(Ok(()));
+    }
+    let row = tx
+        .optional(
+            q(
+                "SELECT minute_start, minute_count, day_start, day_count, total \
+               FROM policy_counters WHERE policy_id = $1",
+            )
+            .bind(caps.policy_id.clone()),
+        )
+        .await?;
+    let (in_minute, in_day, so_far) = match row {
+        Some(row) => (
+            if row.i64("minute_start")? == minute {
+                row.i64("minute_count")?
+            } else {
+                0
+            },
+            if row.i64("day_start")? == day {
+                row.i64("day_count")?
+            } else {
+                0
+            },
+            row.i64("total")?,
+        ),
+        None => (0, 0, 0),
+    };
+    let policy = &caps.policy;
+    let retry =
+        |window: i64, size: i64| u64::try_from((window + size - now + 999) / 1000).unwrap_or(1);
+    let refusal = if in_minute + reads > per_minute {
+        Error::new(
+            ErrorCode::PolicyDenied,
+            format!("refused by access policy '{policy}': more than {per_minute} reads per minute"),
+        )
+        .with_retry_after(retry(minute, MINUTE_MS))
+    } else if in_day + reads > per_day {
+        Error::new(
+            ErrorCode::PolicyDenied,
+            format!("refused by access policy '{policy}': more than {per_day} reads per day (UTC)"),
+        )
+        .with_retry_after(retry(day, DAY_MS))
+    } else {
+        debug_assert!(so_far + reads > total);
+        Error::new(
+            ErrorCode::PolicyDenied,
+            format!("refused by access policy '{policy}': its {total} reads are used up"),
+        )
+    };
+    Ok(Err(refusal))
+}
+
 /// Appends one entry; an entry that names no account fails its record.
 async fn insert_entry(
     tx: &mut Tx,
@@ -227,6 +373,7 @@ async fn insert_entry(
     target: &str,
     now: i64,
     outcome: &'static str,
+    detail: &str,
 ) -> Result<(), Error> {
     let severity = if outcome == "allowed" {
         "notice"
@@ -236,22 +383,22 @@ async fn insert_entry(
     let sql = match record.actor {
         Actor::Member(_) => {
             "INSERT INTO audit_events (vault_id, at, actor_kind, actor_id, actor_name, action, \
-             target, outcome, severity, ip, user_agent, request_id) \
-             SELECT $1, $2, 'member', u.id, u.username, 'secret.reveal', $3, $4, $5, $6, $7, $8 \
-             FROM users u WHERE u.id = $9"
+             target, outcome, severity, ip, user_agent, request_id, detail) \
+             SELECT $1, $2, 'member', u.id, u.username, 'secret.reveal', $3, $4, $5, $6, $7, $8, \
+             $10 FROM users u WHERE u.id = $9"
         }
         Actor::Machine(_) => {
             "INSERT INTO audit_events (vault_id, at, actor_kind, actor_id, actor_name, action, \
-             target, outcome, severity, ip, user_agent, request_id) \
-             SELECT $1, $2, 'machine', m.id, m.name, 'secret.reveal', $3, $4, $5, $6, $7, $8 \
-             FROM machines m WHERE m.id = $9"
+             target, outcome, severity, ip, user_agent, request_id, detail) \
+             SELECT $1, $2, 'machine', m.id, m.name, 'secret.reveal', $3, $4, $5, $6, $7, $8, \
+             $10 FROM machines m WHERE m.id = $9"
         }
         // An agent token never reveals; a CI token is the 'token' kind of actor.
         Actor::Token(..) => {
             "INSERT INTO audit_events (vault_id, at, actor_kind, actor_id, actor_name, action, \
-             target, outcome, severity, ip, user_agent, request_id) \
+             target, outcome, severity, ip, user_agent, request_id, detail) \
              SELECT $1, $2, CASE t.kind WHEN 'agent' THEN 'agent' ELSE 'token' END, t.id, \
-             t.name, 'secret.reveal', $3, $4, $5, $6, $7, $8 FROM tokens t WHERE t.id = $9"
+             t.name, 'secret.reveal', $3, $4, $5, $6, $7, $8, $10 FROM tokens t WHERE t.id = $9"
         }
     };
     let inserted = tx
@@ -265,7 +412,8 @@ async fn insert_entry(
                 .bind(record.origin.ip.clone())
                 .bind(record.origin.user_agent.clone())
                 .bind(record.origin.request_id.clone())
-                .bind(actor_id(&record.actor)),
+                .bind(actor_id(&record.actor))
+                .bind(detail.to_owned()),
         )
         .await?;
     if inserted == 1 {

@@ -19,6 +19,7 @@ mod machines;
 mod members;
 mod model;
 mod organizations;
+mod policies;
 mod second_factor;
 mod secrets;
 mod sessions;
@@ -37,6 +38,7 @@ pub use machine_access::MachineCredentials;
 pub use members::MemberChange;
 pub use model::*;
 pub use organizations::RESTORE_WINDOW_MS;
+pub use policies::PolicySubject;
 pub use tokens::{TokenCredentials, TokenScope};
 pub use vault_roles::NamedRole;
 

@@ -7,7 +7,6 @@ use crate::audit::{Severity, record_member_action};
 use crate::db::{Row, Tx, q};
 use crate::model::{MachineAccessRecord, MachineAttachmentRecord, MachineGrantRecord, Origin};
 use crate::{Store, now_ms};
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use strongroom_core::access::Verbs;
 use strongroom_core::authz::{Action, Actor, Authorized};
@@ -174,7 +173,7 @@ impl Store {
     pub async fn machine_runtime_access(
         &self,
         machine: &MachineId,
-    ) -> Result<Arc<RuntimeAccess>, Error> {
+    ) -> Result<RuntimeAccess, Error> {
         let attachments = self
             .db
             .all(q(ATTACHMENTS).bind(machine.as_str()))
@@ -189,7 +188,7 @@ impl Store {
             .iter()
             .map(|row| grant_from_row(row).map(|r| r.grant))
             .collect::<Result<Vec<_>, Error>>()?;
-        Ok(Arc::new(RuntimeAccess::new(&attachments, &grants)))
+        Ok(RuntimeAccess::new(&attachments, &grants))
     }
 
     /// Takes a signed request's nonce. False if it was taken before: a replay. Nonces are

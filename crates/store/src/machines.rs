@@ -225,6 +225,15 @@ impl Store {
         if removed != 1 {
             return Err(not_found(name));
         }
+        // Its policies go with it; the rest of its rows cascade.
+        tx.execute(
+            q(
+                "DELETE FROM policies WHERE vault_id = $1 AND subject_kind = 'machine' \
+               AND subject_id NOT IN (SELECT id FROM machines WHERE vault_id = $1)",
+            )
+            .bind(vault),
+        )
+        .await?;
         record_member_action(
             &mut tx,
             origin,

@@ -495,3 +495,24 @@ pub struct TokenRecord {
     /// When it was revoked.
     pub revoked_at: Option<i64>,
 }
+
+/// An access policy on a machine or token.
+#[derive(Debug, Clone)]
+pub struct PolicyRecord {
+    /// Id.
+    pub id: strongroom_core::ids::PolicyId,
+    /// Name, unique in the vault.
+    pub name: String,
+    /// `machine` or `token`.
+    pub subject_kind: String,
+    /// The machine's or token's name.
+    pub subject: String,
+    /// The project it binds (`None`: everything).
+    pub project: Option<strongroom_core::names::ProjectPath>,
+    /// Its conditions.
+    pub spec: strongroom_core::policy::PolicySpec,
+    /// Who wrote it.
+    pub created_by: String,
+    /// When.
+    pub created_at: i64,
+}

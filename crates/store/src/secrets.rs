@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use strongroom_core::access::Verb;
 use strongroom_core::authz::{Action, Authorized};
 use strongroom_core::ids::{SecretId, UserId};
-use strongroom_core::names::{EnvironmentPath, SecretName, SecretPath};
+use strongroom_core::names::{EnvironmentPath, ProjectPath, SecretName, SecretPath};
 use strongroom_core::secret::{Note, SecretType, SecretValue, Tags};
 use strongroom_core::{Error, ErrorCode};
 use strongroom_crypto::random::new_id;
@@ -452,8 +452,14 @@ impl Store {
             || Error::not_found(&format!("secret '{path}'")),
         )?;
         let revealed = self.open_revealed(vault, &row)?;
-        self.record_reveal(authz, vec![path.to_string()], path.to_string(), origin)
-            .await?;
+        self.record_reveal(
+            authz,
+            &path.environment.project,
+            vec![path.to_string()],
+            path.to_string(),
+            origin,
+        )
+        .await?;
         Ok(revealed)
     }
 
@@ -461,6 +467,7 @@ impl Store {
     async fn record_reveal(
         &self,
         authz: &Authorized,
+        project: &ProjectPath,
         targets: Vec<String>,
         asked_for: String,
         origin: &Origin,
@@ -474,6 +481,7 @@ impl Store {
             targets,
             asked_for,
             origin: origin.clone(),
+            caps: authz.read_caps(project.application.as_str(), project.project.as_str()),
         };
         self.journal.record(record, self.reveal_limit).await
     }
@@ -585,7 +593,7 @@ impl Store {
             .iter()
             .map(|s| format!("{env}/{}", s.name))
             .collect();
-        self.record_reveal(authz, targets, env.to_string(), origin)
+        self.record_reveal(authz, &env.project, targets, env.to_string(), origin)
             .await?;
         Ok(revealed)
     }

@@ -7,7 +7,6 @@ use crate::audit::{Severity, record_member_action};
 use crate::db::{Row, q};
 use crate::model::{Origin, TokenRecord};
 use crate::{Store, now_ms};
-use std::sync::Arc;
 use strongroom_core::access::Verbs;
 use strongroom_core::authz::{Action, Authorized, TokenKind};
 use strongroom_core::ids::{TokenId, VaultId};
@@ -41,7 +40,7 @@ pub struct TokenCredentials {
     /// Whether its organization was soft-deleted.
     pub vault_deleted: bool,
     /// What its scope opens.
-    pub access: Arc<RuntimeAccess>,
+    pub access: RuntimeAccess,
 }
 
 /// `SELECT` of every column [`record_from_row`] reads, then `$filter`.
@@ -350,7 +349,7 @@ impl Store {
             expires_at: row.opt_i64("expires_at")?,
             revoked: row.opt_i64("revoked_at")?.is_some(),
             vault_deleted: row.opt_i64("deleted_at")?.is_some(),
-            access: Arc::new(access_of(&scopes_from_rows(&scopes)?, verbs)),
+            access: access_of(&scopes_from_rows(&scopes)?, verbs),
         }))
     }
 }

@@ -3,6 +3,7 @@
 mod account;
 mod machines;
 mod org;
+mod policies;
 mod roles;
 mod secrets;
 mod server;
@@ -77,6 +78,7 @@ pub async fn dispatch(cli: Cli) -> CliResult {
         Command::Roles(c) => roles::roles(&ctx, c).await,
         Command::Machines(c) => machines::machines(&ctx, c).await,
         Command::Tokens(c) => tokens::tokens(&ctx, c).await,
+        Command::Policies(c) => policies::policies(&ctx, c).await,
         Command::AccessRoles(c) => roles::access_roles(&ctx, c).await,
         Command::Check {
             username,

@@ -143,6 +143,7 @@ struct Probe {
     role: String,
     machine: String,
     token: String,
+    policy: String,
     /// A machine's public key (base64 part) and its fingerprint.
     machine_key: String,
     machine_fingerprint: String,
@@ -164,6 +165,7 @@ impl Probe {
             "role" => self.role.clone(),
             "machine" => self.machine.clone(),
             "token" => self.token.clone(),
+            "policy" => self.policy.clone(),
             "vault" => self.vault.clone(),
             "id" if path.starts_with("/api/v1/auth/sessions/") => self.session.clone(),
             "id" if path.starts_with("/api/v1/invites/")
@@ -215,6 +217,7 @@ impl Probe {
             "environments": [self.env],
             "verbs": ["read"],
             "kind": "ci",
+            "machine": self.machine,
             "scopes": [format!("{}/{}", self.app, self.project)],
         })
     }
@@ -226,6 +229,7 @@ impl Probe {
             (&self.role, "ROLE"),
             (&self.machine, "MACHINE"),
             (&self.token, "TOKEN"),
+            (&self.policy, "POLICY"),
             (&self.machine_key, "MACHINE_PK"),
             (&self.machine_fingerprint, "FINGERPRINT"),
             (&self.session, "SESSION"),
@@ -297,6 +301,16 @@ async fn every_route_answers_for_another_vaults_objects_exactly_as_for_missing_o
             cidrs: Vec::new(),
         })
         .await);
+    ok(alice
+        .client
+        .create_policy(&strongroom_proto::CreatePolicyRequest {
+            name: "office-hours".into(),
+            machine: Some("deployer".into()),
+            token: None,
+            project: None,
+            spec: json!({"max_reads": 5}),
+        })
+        .await);
     // The missing probe's key is one no vault has registered.
     let fresh_key = strongroom_crypto::machine_key::MachineKey::generate()
         .unwrap_or_else(|e| panic!("{e}"))
@@ -344,6 +358,7 @@ async fn every_route_answers_for_another_vaults_objects_exactly_as_for_missing_o
         role: "payments-devs".into(),
         machine: "deployer".into(),
         token: "deploy-token".into(),
+        policy: "office-hours".into(),
         machine_key: key_base64(machine_key),
         machine_fingerprint: machine_key.fingerprint(),
         vault: org.id.clone(),
@@ -362,6 +377,7 @@ async fn every_route_answers_for_another_vaults_objects_exactly_as_for_missing_o
         role: "no-such-role".into(),
         machine: "no-such-machine".into(),
         token: "no-such-token".into(),
+        policy: "no-such-policy".into(),
         machine_key: key_base64(fresh_key),
         machine_fingerprint: fresh_key.fingerprint(),
         vault: "vault_aaaaaaaaaaaaaaaaaaaaaaaaaa".into(),

@@ -11,6 +11,7 @@ mod isolation;
 mod machine_plane;
 mod machines;
 mod organizations;
+mod policies;
 mod process;
 mod reveals;
 mod roles;

@@ -10,6 +10,7 @@ mod health;
 mod invites;
 mod machines;
 mod members;
+mod policies;
 mod roles;
 
 pub use roles::built_in as built_in_role;
@@ -57,6 +58,7 @@ use utoipa_axum::routes;
         (name = "secrets", description = "Secrets, versions and the trash"),
         (name = "machines", description = "Machines: Ed25519 identities for workloads"),
         (name = "tokens", description = "Agent and CI tokens"),
+        (name = "policies", description = "Access policies on machines and tokens"),
         (name = "meta", description = "This document")
     )
 )]
@@ -159,6 +161,8 @@ fn api_v1() -> OpenApiRouter<AppState> {
         .routes(routes!(machines::own_machine))
         .routes(routes!(tokens::list_tokens, tokens::create_token))
         .routes(routes!(tokens::revoke_token))
+        .routes(routes!(policies::list_policies, policies::create_policy))
+        .routes(routes!(policies::get_policy, policies::delete_policy))
         .routes(routes!(invites::send_invite, invites::list_invites))
         .routes(routes!(invites::revoke_invite))
         .routes(routes!(invites::received_invites))
