@@ -87,6 +87,10 @@ pub enum Command {
     /// environments, expiry, time windows, rate caps, a maximum of reads).
     #[command(subcommand)]
     Policies(PoliciesCommand),
+    /// The vault's IP allowlist: once it holds a range, members', machines' and tokens'
+    /// requests must come from one of its ranges.
+    #[command(subcommand)]
+    Allowlist(AllowlistCommand),
     /// Invites sent to you: list, accept, decline.
     #[command(subcommand)]
     Invites(InvitesCommand),
@@ -179,6 +183,19 @@ pub struct ServerArgs {
     /// every reveal is recorded either way).
     #[arg(long, env = "STRONGROOM_REVEALS_PER_MEMBER_PER_HOUR", value_name = "N")]
     pub reveals_per_member_per_hour: Option<u32>,
+    /// A proxy (CIDR range) whose X-Forwarded-For names the client; repeat for more.
+    /// Without one, the socket's peer is the client.
+    #[arg(
+        long = "trusted-proxy",
+        env = "STRONGROOM_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_name = "RANGE"
+    )]
+    pub trusted_proxies: Vec<String>,
+    /// Let the `use` broker call loopback, link-local and private addresses (closed
+    /// networks and tests only).
+    #[arg(long, env = "STRONGROOM_BROKER_ALLOW_PRIVATE")]
+    pub broker_allow_private: bool,
 }
 
 #[derive(Debug, Args)]
@@ -491,6 +508,25 @@ pub enum MachinesCommand {
     /// As a machine (STRONGROOM_MACHINE_KEY and STRONGROOM_VAULT set): show which machine
     /// this key is and what it may read.
     Whoami,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AllowlistCommand {
+    /// Add a range (CIDR, or one address). Refused if your own address would be left out.
+    Add {
+        /// e.g. 203.0.113.0/24.
+        cidr: String,
+        /// Why it is there.
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// List the ranges.
+    List,
+    /// Remove a range. Refused if your own address would be left out.
+    Remove {
+        /// As listed.
+        cidr: String,
+    },
 }
 
 // Parsed once per run; boxing the flags would only obscure them.

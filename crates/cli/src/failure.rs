@@ -53,9 +53,16 @@ impl Failure {
     }
 }
 
+fn acting_as_machine_or_token() -> bool {
+    std::env::var_os("STRONGROOM_MACHINE_KEY").is_some()
+        || std::env::var("STRONGROOM_TOKEN").is_ok_and(|t| t.starts_with("sr_"))
+}
+
 impl From<ClientError> for Failure {
     fn from(e: ClientError) -> Self {
         let (exit_code, hint) = match e.code() {
+            // A machine or a token cannot sign in: the server's message says what to fix.
+            Some("unauthenticated") if acting_as_machine_or_token() => (exit::AUTH, None),
             Some("unauthenticated") => (exit::AUTH, Some("sign in with `strongroom login`")),
             Some("invalid_credentials" | "invalid_totp") => (exit::AUTH, None),
             Some("totp_required") => (
@@ -63,9 +70,9 @@ impl From<ClientError> for Failure {
                 Some("add --totp CODE (or --recovery-code CODE)"),
             ),
             Some("step_up_required") => (exit::AUTH, Some("run `strongroom step-up`, then retry")),
-            Some("permission_denied" | "plan_limit_reached" | "plan_required") => {
-                (exit::DENIED, None)
-            }
+            Some(
+                "permission_denied" | "policy_denied" | "plan_limit_reached" | "plan_required",
+            ) => (exit::DENIED, None),
             Some("email_not_verified") => (
                 exit::DENIED,
                 Some("enter the code you were sent with `strongroom verify-email CODE`"),

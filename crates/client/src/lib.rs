@@ -698,6 +698,33 @@ impl Client {
             .await
     }
 
+    /// The vault's IP allowlist.
+    pub async fn allowlist(&self) -> Result<Vec<AllowlistRange>> {
+        let list: List<AllowlistRange> = self.get(&["ip-allowlist"], &[]).await?;
+        Ok(list.items)
+    }
+
+    /// Adds a range to the vault's IP allowlist.
+    pub async fn allow_range(&self, cidr: &str, note: &str) -> Result<()> {
+        self.empty(
+            self.api(Method::POST, &["ip-allowlist"])?
+                .json(&AllowRangeRequest {
+                    cidr: cidr.to_owned(),
+                    note: note.to_owned(),
+                }),
+        )
+        .await
+    }
+
+    /// Removes a range from the vault's IP allowlist.
+    pub async fn disallow_range(&self, cidr: &str) -> Result<()> {
+        self.empty(
+            self.api(Method::DELETE, &["ip-allowlist"])?
+                .query(&[("cidr", cidr)]),
+        )
+        .await
+    }
+
     /// As a machine: its own identity and what it may read.
     pub async fn own_machine(&self) -> Result<MachineSelf> {
         self.get(&["machine"], &[]).await

@@ -154,6 +154,8 @@ pub enum Standing {
     NotMember,
     /// The organization was soft-deleted by its owner.
     VaultDeleted,
+    /// The request comes from an address outside the vault's IP allowlist.
+    OutsideAllowlist,
 }
 
 /// A signed-in user acting inside the vault their session has selected.
@@ -317,6 +319,8 @@ pub enum Action {
     ManageTokens,
     /// Write, list and delete access policies on machines and tokens.
     ManagePolicies,
+    /// See and change the vault's IP allowlist.
+    ManageIpAllowlist,
 }
 
 impl Action {
@@ -348,6 +352,7 @@ impl Action {
             Self::InspectOwnMachine => "machine.self",
             Self::ManageTokens => "token.manage",
             Self::ManagePolicies => "policy.manage",
+            Self::ManageIpAllowlist => "allowlist.manage",
         }
     }
 
@@ -459,6 +464,10 @@ fn decide_for_runtime(
 pub const AGENT_NEVER_REVEALS: &str = "an agent token never receives a plaintext value; it \
      uses secrets through the broker (`strongroom broker`, or POST /api/v1/use)";
 
+/// Why a request from outside a vault's IP allowlist is refused.
+pub const OUTSIDE_ALLOWLIST: &str = "this vault admits requests only from the ranges on its IP \
+     allowlist, and this request's address is not among them";
+
 /// Why a machine is refused a member or management route.
 pub const MACHINE_PLANE_ONLY: &str = "machines and tokens read the secrets they were given, and \
      nothing else: this route is for members";
@@ -520,6 +529,7 @@ fn standing_in(member: &Member, vault: &VaultId) -> Result<VaultRole, Decision> 
         Standing::VaultDeleted => Err(Decision::deny(
             "this organization has been deleted; its owner can restore it within 30 days",
         )),
+        Standing::OutsideAllowlist => Err(Decision::deny(OUTSIDE_ALLOWLIST)),
     }
 }
 
@@ -537,6 +547,7 @@ fn capability(role: VaultRole, capability: Capability, reason: &'static str) -> 
             Capability::OrganizationDelete => "only the owner can delete the organization",
             Capability::OrganizationTransfer => "only the owner can transfer ownership",
             Capability::Machines => "your vault role does not include Machines",
+            Capability::IpAllowlist => "your vault role does not include IP allowlist",
             _ => "your vault role does not include this capability",
         })
     }
@@ -629,6 +640,11 @@ fn decide_in_vault(role: VaultRole, has_access_role: bool, action: Action) -> De
         Action::ManageMachines => {
             capability(role, Capability::Machines, "the role may manage machines")
         }
+        Action::ManageIpAllowlist => capability(
+            role,
+            Capability::IpAllowlist,
+            "the role may manage the IP allowlist",
+        ),
         Action::ManageTokens => {
             if role.holds(Capability::AiAgents) || role.holds(Capability::Integrations) {
                 Decision::allow("the role may manage agent or CI tokens")

@@ -73,6 +73,11 @@ pub fn explain(subject: &Subject<'_>, question: &Question) -> Explanation {
         }
         Standing::NotMember => return deny(format!("{who} is not a member of this vault")),
         Standing::VaultDeleted => return deny("this organization has been deleted".into()),
+        Standing::OutsideAllowlist => {
+            return deny(format!(
+                "{who} is asking from outside the vault's IP allowlist"
+            ));
+        }
     };
     match question {
         Question::Capability(cell) => {

@@ -843,6 +843,29 @@ pub struct PolicyInfo {
     pub created_at: String,
 }
 
+/// One range on a vault's IP allowlist.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AllowlistRange {
+    /// CIDR, e.g. `203.0.113.0/24`.
+    pub cidr: String,
+    /// Why it is there.
+    pub note: String,
+    /// Who added it.
+    pub added_by: String,
+    /// When.
+    pub created_at: String,
+}
+
+/// `POST /api/v1/ip-allowlist`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AllowRangeRequest {
+    /// CIDR, or one address.
+    pub cidr: String,
+    /// Why it is there (optional).
+    #[serde(default)]
+    pub note: String,
+}
+
 /// `POST /api/v1/machines`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct RegisterMachineRequest {

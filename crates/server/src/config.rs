@@ -41,6 +41,10 @@ pub struct ServerConfig {
     pub smtp: Option<SmtpSettings>,
     /// Values a member may reveal per hour in one vault; 0 lifts the limit.
     pub reveals_per_member_per_hour: u32,
+    /// Proxies whose `X-Forwarded-For` names the client (none: the socket's peer does).
+    pub trusted_proxies: Vec<strongroom_core::network::CidrRange>,
+    /// Let the `use` broker call loopback, link-local and private addresses.
+    pub broker_allow_private: bool,
 }
 
 /// The `[smtp]` table of the configuration file.
@@ -83,6 +87,10 @@ pub struct FileConfig {
     pub smtp: Option<SmtpSettings>,
     /// `reveals_per_member_per_hour = 1000` (0 lifts the limit).
     pub reveals_per_member_per_hour: Option<u32>,
+    /// `trusted_proxies = ["10.0.0.0/8"]`.
+    pub trusted_proxies: Option<Vec<String>>,
+    /// `broker_allow_private = true` (tests and closed networks only).
+    pub broker_allow_private: Option<bool>,
 }
 
 /// A configuration that cannot work, with what to do about it.
@@ -121,6 +129,20 @@ impl FileConfig {
     }
 }
 
+/// Parses CIDR ranges from the configuration.
+pub fn parse_ranges(
+    ranges: &[String],
+) -> Result<Vec<strongroom_core::network::CidrRange>, ConfigError> {
+    ranges
+        .iter()
+        .map(|r| {
+            r.parse().map_err(|e: strongroom_core::Error| {
+                ConfigError::Invalid(format!("trusted_proxies: {}", e.message()))
+            })
+        })
+        .collect()
+}
+
 impl ServerConfig {
     /// The defaults: loopback, `./strongroom-data`, SQLite, plain HTTP.
     pub fn defaults() -> Self {
@@ -133,6 +155,8 @@ impl ServerConfig {
             insecure_http: false,
             smtp: None,
             reveals_per_member_per_hour: strongroom_store::DEFAULT_REVEALS_PER_HOUR,
+            trusted_proxies: Vec::new(),
+            broker_allow_private: false,
         }
     }
 
@@ -167,6 +191,12 @@ impl ServerConfig {
         }
         if let Some(limit) = file.reveals_per_member_per_hour {
             self.reveals_per_member_per_hour = limit;
+        }
+        if let Some(ranges) = file.trusted_proxies {
+            self.trusted_proxies = parse_ranges(&ranges)?;
+        }
+        if let Some(allow) = file.broker_allow_private {
+            self.broker_allow_private = allow;
         }
         Ok(())
     }

@@ -5,12 +5,11 @@
 use crate::error::ApiError;
 use crate::runtime_auth::RuntimeCaller;
 use crate::state::AppState;
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query};
 use axum::http::header;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use std::net::SocketAddr;
 use strongroom_core::account::Username;
 use strongroom_core::authz::{
     Action, Authorized, MACHINE_PLANE_ONLY, Member, Principal, Resource, authorize,
@@ -45,6 +44,8 @@ pub struct ApiQuery<T>(pub T);
 
 /// Where a request came from, for sessions, throttling and audit entries.
 pub struct ClientMeta {
+    /// The client's address, when known (see [`crate::client_ip`]).
+    pub addr: Option<std::net::IpAddr>,
     pub ip: String,
     pub user_agent: String,
     pub request_id: String,
@@ -72,10 +73,8 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientMeta {
 impl ClientMeta {
     /// Reads the request's source address, user agent and request id.
     pub fn of(headers: &axum::http::HeaderMap, extensions: &axum::http::Extensions) -> Self {
-        let ip = extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| strongroom_core::network::canonical(addr.ip()).to_string())
-            .unwrap_or_else(|| "unknown".into());
+        let addr = crate::runtime_auth::peer_ip(extensions);
+        let ip = addr.map_or_else(|| "unknown".into(), |ip| ip.to_string());
         let user_agent = headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
@@ -93,6 +92,7 @@ impl ClientMeta {
             .take(64)
             .collect();
         Self {
+            addr,
             ip,
             user_agent,
             request_id,
@@ -208,7 +208,10 @@ impl FromRequestParts<AppState> for Caller {
         })?;
         let found = state
             .store
-            .authenticate_session(&token.hash())
+            .authenticate_session(
+                &token.hash(),
+                crate::runtime_auth::peer_ip(&parts.extensions),
+            )
             .await?
             .ok_or_else(|| {
                 Error::new(

@@ -3,6 +3,7 @@
 //! core's authorization decision and the store; they never compare vault ids themselves.
 #![forbid(unsafe_code)]
 
+mod client_ip;
 pub mod config;
 mod convert;
 mod cursor;
@@ -15,7 +16,7 @@ mod serve;
 mod signin;
 mod state;
 
-pub use config::{ConfigError, FileConfig, ServerConfig, SmtpSettings, TlsFiles};
+pub use config::{ConfigError, FileConfig, ServerConfig, SmtpSettings, TlsFiles, parse_ranges};
 pub use routes::{built_in_role, openapi_document};
 pub use serve::{OpenedStore, RunningServer, StartError, open_store, start};
 pub use state::Settings;

@@ -14,7 +14,7 @@ use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::net::{IpAddr, SocketAddr};
-use strongroom_core::authz::{Actor, Machine, Principal, RuntimeToken};
+use strongroom_core::authz::{Actor, Machine, OUTSIDE_ALLOWLIST, Principal, RuntimeToken};
 use strongroom_core::ids::VaultId;
 use strongroom_core::network;
 use strongroom_core::{Error, ErrorCode};
@@ -52,11 +52,16 @@ fn claim(request: &Request) -> Option<Claim> {
         .then(|| Claim::Token(Token::from_presented(token.to_owned())))
 }
 
-/// The address the request came from (the socket's peer).
+/// The address the request came from (see [`crate::client_ip`]).
 pub fn peer_ip(extensions: &axum::http::Extensions) -> Option<IpAddr> {
     extensions
-        .get::<axum::extract::ConnectInfo<SocketAddr>>()
-        .map(|axum::extract::ConnectInfo(addr)| network::canonical(addr.ip()))
+        .get::<crate::client_ip::ClientIp>()
+        .map(|ip| ip.0)
+        .or_else(|| {
+            extensions
+                .get::<axum::extract::ConnectInfo<SocketAddr>>()
+                .map(|axum::extract::ConnectInfo(addr)| network::canonical(addr.ip()))
+        })
 }
 
 fn refused(message: &str) -> Error {
@@ -105,6 +110,18 @@ pub async fn authenticate_runtime(
         }
     }
     response
+}
+
+/// Refuses a request from outside the vault's IP allowlist.
+async fn admitted(state: &AppState, vault: &VaultId, ip: Option<IpAddr>) -> Result<(), Error> {
+    if state.store.admits(vault, ip).await? {
+        Ok(())
+    } else {
+        Err(Error::new(
+            ErrorCode::PermissionDenied,
+            format!("permission denied: {OUTSIDE_ALLOWLIST}"),
+        ))
+    }
 }
 
 /// What a machine's or token's policies say, judged for this request.
@@ -162,6 +179,7 @@ async fn verify_token(
         }
     }
     let ip = peer_ip(request.extensions());
+    admitted(state, &found.vault_id, ip).await?;
     let access = with_policies(state, found.id.as_str(), found.access, ip).await?;
     request.extensions_mut().insert(RuntimeCaller {
         principal: Principal::Token(RuntimeToken {
@@ -252,6 +270,7 @@ async fn verify(
     }
     let access = state.store.machine_runtime_access(&found.id).await?;
     let ip = peer_ip(&parts.extensions);
+    admitted(state, &vault, ip).await?;
     let access = with_policies(state, found.id.as_str(), access, ip).await?;
     let mut parts = parts;
     parts.extensions.insert(RuntimeCaller {

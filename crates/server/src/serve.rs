@@ -189,6 +189,7 @@ pub async fn start(config: ServerConfig, settings: Settings) -> Result<RunningSe
         settings: Arc::new(settings),
         hashing: Arc::new(Semaphore::new(cpus)),
         mailer,
+        trusted_proxies: Arc::new(config.trusted_proxies.clone()),
     };
     let throttle_window = state
         .settings

@@ -52,4 +52,6 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub hashing: Arc<Semaphore>,
     pub mailer: crate::mail::Mailer,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Arc<Vec<strongroom_core::network::CidrRange>>,
 }

@@ -9,6 +9,7 @@
 
 mod access_roles;
 mod accounts;
+mod allowlist;
 mod audit;
 mod db;
 mod invites;

@@ -192,7 +192,12 @@ impl Store {
         };
         let vault = actor.vault_id.as_str();
         let mut tx = self.db.begin().await?;
-        let standing = fresh_standing(&mut tx, vault, &actor.user_id).await?;
+        // The request's address was judged when the session was read; the rest is read
+        // again here, in the transaction that makes the change.
+        let standing = match actor.standing {
+            Standing::OutsideAllowlist => Standing::OutsideAllowlist,
+            _ => fresh_standing(&mut tx, vault, &actor.user_id).await?,
+        };
         let sql = match tx.dialect() {
             Dialect::Sqlite => concat!(
                 "SELECT m.user_id, u.username, m.status, m.joined_at, ar.name AS access_role, ",

@@ -516,3 +516,16 @@ pub struct PolicyRecord {
     /// When.
     pub created_at: i64,
 }
+
+/// One range on a vault's IP allowlist.
+#[derive(Debug, Clone)]
+pub struct AllowlistEntry {
+    /// The range.
+    pub cidr: strongroom_core::network::CidrRange,
+    /// Why it is there.
+    pub note: String,
+    /// Who added it.
+    pub added_by: String,
+    /// When.
+    pub created_at: i64,
+}

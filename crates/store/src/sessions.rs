@@ -78,6 +78,7 @@ impl Store {
     pub async fn authenticate_session(
         &self,
         token_hash: &str,
+        ip: Option<std::net::IpAddr>,
     ) -> Result<Option<AuthenticatedSession>, Error> {
         let now = now_ms();
         let row = self
@@ -87,7 +88,9 @@ impl Store {
                     "SELECT ",
                     session_columns!(),
                     ", u.username, m.status, v.deleted_at, ar.id AS access_role_id, \
-                     ar.version AS access_role_version, ",
+                     ar.version AS access_role_version, \
+                     (SELECT COUNT(*) FROM ip_allowlist al WHERE al.vault_id = s.vault_id) \
+                     AS allowlist_ranges, ",
                     crate::vault_roles::role_columns!(),
                     " FROM sessions s \
                      JOIN users u ON u.id = s.user_id \
@@ -117,6 +120,8 @@ impl Store {
         }
         let standing = if row.opt_i64("deleted_at")?.is_some() {
             Standing::VaultDeleted
+        } else if row.i64("allowlist_ranges")? > 0 && !self.admits(&session.vault_id, ip).await? {
+            Standing::OutsideAllowlist
         } else {
             match (row.opt_text("role")?, row.opt_text("status")?.as_deref()) {
                 (None, _) => Standing::NotMember,

@@ -79,6 +79,7 @@ pub async fn dispatch(cli: Cli) -> CliResult {
         Command::Machines(c) => machines::machines(&ctx, c).await,
         Command::Tokens(c) => tokens::tokens(&ctx, c).await,
         Command::Policies(c) => policies::policies(&ctx, c).await,
+        Command::Allowlist(c) => policies::allowlist(&ctx, c).await,
         Command::AccessRoles(c) => roles::access_roles(&ctx, c).await,
         Command::Check {
             username,

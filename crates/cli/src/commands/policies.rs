@@ -1,9 +1,10 @@
 //! `strongroom policies`: conditions on a machine's or token's access, written from flags
-//! or a JSON file, listed, shown and deleted.
+//! or a JSON file, listed, shown and deleted; and `strongroom allowlist`, the vault's IP
+//! allowlist.
 
 use super::Ctx;
 use super::org::parse_hours;
-use crate::args::PoliciesCommand;
+use crate::args::{AllowlistCommand, PoliciesCommand};
 use crate::failure::{CliResult, Failure};
 use crate::output;
 use serde_json::{Map, Value, json};
@@ -182,6 +183,46 @@ pub async fn policies(ctx: &Ctx, command: PoliciesCommand) -> CliResult {
                 return output::json(&json!({ "deleted": name }));
             }
             println!("Deleted policy {name}; it no longer binds from the next request.");
+        }
+    }
+    Ok(())
+}
+
+pub async fn allowlist(ctx: &Ctx, command: AllowlistCommand) -> CliResult {
+    let client = ctx.client()?;
+    match command {
+        AllowlistCommand::Add { cidr, note } => {
+            client.allow_range(&cidr, &note).await?;
+            if ctx.json {
+                return output::json(&json!({ "added": cidr }));
+            }
+            println!(
+                "Added {cidr}: requests in this vault must now come from a range on the allowlist."
+            );
+        }
+        AllowlistCommand::List => {
+            let ranges = client.allowlist().await?;
+            if ctx.json {
+                return output::json(&ranges);
+            }
+            if ranges.is_empty() {
+                println!("The allowlist is empty: every address is admitted.");
+                return Ok(());
+            }
+            output::table(
+                &["RANGE", "NOTE", "ADDED BY", "ADDED"],
+                ranges
+                    .into_iter()
+                    .map(|r| vec![r.cidr, r.note, r.added_by, r.created_at])
+                    .collect(),
+            );
+        }
+        AllowlistCommand::Remove { cidr } => {
+            client.disallow_range(&cidr).await?;
+            if ctx.json {
+                return output::json(&json!({ "removed": cidr }));
+            }
+            println!("Removed {cidr} from the allowlist.");
         }
     }
     Ok(())

@@ -54,6 +54,13 @@ pub async fn run(args: ServerArgs) -> CliResult {
     if let Some(limit) = args.reveals_per_member_per_hour {
         config.reveals_per_member_per_hour = limit;
     }
+    if !args.trusted_proxies.is_empty() {
+        config.trusted_proxies = strongroom_server::parse_ranges(&args.trusted_proxies)
+            .map_err(|e| Failure::usage(e.to_string()))?;
+    }
+    if args.broker_allow_private {
+        config.broker_allow_private = true;
+    }
     config
         .validate()
         .map_err(|e| Failure::usage(e.to_string()))?;

@@ -217,6 +217,8 @@ impl Probe {
             "environments": [self.env],
             "verbs": ["read"],
             "kind": "ci",
+            // A range that would shut the prober out, so it is refused whoever asks.
+            "cidr": "192.0.2.0/24",
             "machine": self.machine,
             "scopes": [format!("{}/{}", self.app, self.project)],
         })

@@ -3,6 +3,7 @@
 //! error shape (`route_not_found`, `method_not_allowed`).
 
 mod access_roles;
+mod allowlist;
 mod auth;
 mod check;
 mod email;
@@ -59,6 +60,7 @@ use utoipa_axum::routes;
         (name = "machines", description = "Machines: Ed25519 identities for workloads"),
         (name = "tokens", description = "Agent and CI tokens"),
         (name = "policies", description = "Access policies on machines and tokens"),
+        (name = "allowlist", description = "The vault's IP allowlist"),
         (name = "meta", description = "This document")
     )
 )]
@@ -163,6 +165,11 @@ fn api_v1() -> OpenApiRouter<AppState> {
         .routes(routes!(tokens::revoke_token))
         .routes(routes!(policies::list_policies, policies::create_policy))
         .routes(routes!(policies::get_policy, policies::delete_policy))
+        .routes(routes!(
+            allowlist::list_allowlist,
+            allowlist::allow_range,
+            allowlist::disallow_range
+        ))
         .routes(routes!(invites::send_invite, invites::list_invites))
         .routes(routes!(invites::revoke_invite))
         .routes(routes!(invites::received_invites))
@@ -269,6 +276,7 @@ pub fn build(state: AppState) -> Router {
     ));
     let request_id = HeaderName::from_static("x-request-id");
     let max_body = state.settings.max_body_bytes;
+    let trusted_proxies = state.trusted_proxies.clone();
     router
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -289,6 +297,10 @@ pub fn build(state: AppState) -> Router {
             HeaderValue::from_static("nosniff"),
         ))
         .layer(CatchPanicLayer::custom(panic_response))
+        .layer(axum::middleware::from_fn_with_state(
+            trusted_proxies,
+            crate::client_ip::resolve,
+        ))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
             let id = req
                 .headers()
