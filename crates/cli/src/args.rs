@@ -129,6 +129,10 @@ pub enum Command {
     Admin(AdminCommand),
     /// Print the server's OpenAPI document.
     Openapi,
+    /// Run a local HTTP proxy for an AI agent: its plain HTTP calls to a host that one of
+    /// the --secret declares are made by the server with the secret injected, and the
+    /// answers come back with the value scrubbed. Calls to any other host are refused.
+    Broker(BrokerArgs),
 }
 
 /// Where the server keeps its data, shared by `server` and `admin`.
@@ -196,6 +200,17 @@ pub struct ServerArgs {
     /// networks and tests only).
     #[arg(long, env = "STRONGROOM_BROKER_ALLOW_PRIVATE")]
     pub broker_allow_private: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BrokerArgs {
+    /// Where to listen (keep it on loopback: anything that reaches it uses the secrets).
+    #[arg(long, default_value = "127.0.0.1:8421", value_name = "ADDR:PORT")]
+    pub listen: std::net::SocketAddr,
+    /// A secret (APP/PROJECT/ENV/NAME) whose declared host the proxy serves; repeat for
+    /// more.
+    #[arg(long = "secret", required = true, value_name = "APP/PROJECT/ENV/NAME")]
+    pub secrets: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -777,6 +792,26 @@ pub enum SecretsCommand {
     },
     /// List a secret's versions.
     History {
+        /// APP/PROJECT/ENV/NAME
+        path: String,
+    },
+    /// Declare where a secret may be used through the broker, and how its value travels
+    /// (needs write and reveal on it: the destination decides where the value goes).
+    SetUse {
+        /// APP/PROJECT/ENV/NAME
+        path: String,
+        /// The host it may be sent to: api.example.com, or https://api.example.com:8443.
+        #[arg(long)]
+        destination: String,
+        /// The header the value goes in.
+        #[arg(long, default_value = "Authorization")]
+        header: String,
+        /// The header's value, with {value} where the secret goes.
+        #[arg(long, default_value = "Bearer {value}")]
+        format: String,
+    },
+    /// Clear where a secret may be used: the broker no longer sends it anywhere.
+    ClearUse {
         /// APP/PROJECT/ENV/NAME
         path: String,
     },

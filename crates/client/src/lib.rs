@@ -725,6 +725,36 @@ impl Client {
         .await
     }
 
+    /// Calls a secret's declared destination through the server's broker.
+    pub async fn use_secret(&self, request: &UseRequest) -> Result<UseResponse> {
+        self.send(Method::POST, &["use"], request).await
+    }
+
+    /// Declares where the secret at `path` may be used, and how its value travels.
+    pub async fn set_secret_use(
+        &self,
+        path: &str,
+        request: &SetUseRequest,
+    ) -> Result<SecretMetadata> {
+        let [a, p, e, n] = Self::secret_segments(path)?;
+        self.send(
+            Method::PUT,
+            &["apps", a, "projects", p, "envs", e, "secrets", n, "use"],
+            request,
+        )
+        .await
+    }
+
+    /// Clears where the secret at `path` may be used.
+    pub async fn clear_secret_use(&self, path: &str) -> Result<SecretMetadata> {
+        let [a, p, e, n] = Self::secret_segments(path)?;
+        self.json(self.api(
+            Method::DELETE,
+            &["apps", a, "projects", p, "envs", e, "secrets", n, "use"],
+        )?)
+        .await
+    }
+
     /// As a machine: its own identity and what it may read.
     pub async fn own_machine(&self) -> Result<MachineSelf> {
         self.get(&["machine"], &[]).await

@@ -317,6 +317,8 @@ pub enum Action {
     InspectOwnMachine,
     /// Create, list and revoke agent and CI tokens (each kind needs its own cell).
     ManageTokens,
+    /// Have a secret's value injected into a call to its declared destination.
+    UseSecret,
     /// Write, list and delete access policies on machines and tokens.
     ManagePolicies,
     /// See and change the vault's IP allowlist.
@@ -352,6 +354,7 @@ impl Action {
             Self::InspectOwnMachine => "machine.self",
             Self::ManageTokens => "token.manage",
             Self::ManagePolicies => "policy.manage",
+            Self::UseSecret => "secret.use",
             Self::ManageIpAllowlist => "allowlist.manage",
         }
     }
@@ -451,6 +454,7 @@ fn decide_for_runtime(
                 Action::ReadStructure
                 | Action::ReadSecretMetadata
                 | Action::RevealSecret
+                | Action::UseSecret
                 | Action::InspectOwnMachine,
                 _,
             ) => Decision::allow("what it was given decides each path as it is used"),
@@ -569,6 +573,7 @@ fn decide_in_vault(role: VaultRole, has_access_role: bool, action: Action) -> De
         | Action::ReadSecretMetadata
         | Action::WriteSecret
         | Action::RevealSecret
+        | Action::UseSecret
         | Action::DeleteSecret
         | Action::PurgeSecret => {
             if sees_everything {

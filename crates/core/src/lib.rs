@@ -7,6 +7,7 @@
 pub mod access;
 pub mod account;
 pub mod authz;
+pub mod broker;
 pub mod capability;
 pub mod custom_role;
 pub mod error;

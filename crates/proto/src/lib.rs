@@ -287,6 +287,73 @@ pub struct SecretMetadata {
     pub created_at: String,
     /// Latest write.
     pub updated_at: String,
+    /// Where it may be used through the broker (`https://host[:port]`), if anywhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub use_destination: Option<String>,
+    /// The header its value travels in there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub use_header: Option<String>,
+}
+
+/// `PUT …/secrets/{name}/use`: where a secret may be used, and how its value travels.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SetUseRequest {
+    /// `api.example.com`, `https://api.example.com:8443` (or `http://…` where the operator
+    /// allows private destinations).
+    pub destination: String,
+    /// The header the value goes in (default `Authorization`).
+    #[serde(default = "default_use_header")]
+    pub header: String,
+    /// The header's value, with `{value}` where the secret goes (default `Bearer {value}`).
+    #[serde(default = "default_use_format")]
+    pub format: String,
+}
+
+fn default_use_header() -> String {
+    "Authorization".into()
+}
+
+fn default_use_format() -> String {
+    "Bearer {value}".into()
+}
+
+/// `POST /api/v1/use`: a call to a secret's declared destination, made by the server with
+/// the value injected. The caller never receives the value.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct UseRequest {
+    /// `app/project/env/NAME`.
+    pub secret: String,
+    /// The host the caller meant (checked against the declared one; optional).
+    #[serde(default)]
+    pub host: Option<String>,
+    /// HTTP method.
+    pub method: String,
+    /// Path and query, starting with `/`.
+    pub path: String,
+    /// Headers to send (the secret's own header, and connection headers, cannot be set).
+    #[serde(default)]
+    pub headers: Vec<(String, String)>,
+    /// A text body.
+    #[serde(default)]
+    pub body: Option<String>,
+    /// A binary body, base64.
+    #[serde(default)]
+    pub body_base64: Option<String>,
+}
+
+/// The destination's answer, with the value scrubbed from it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct UseResponse {
+    /// HTTP status.
+    pub status: u16,
+    /// Response headers (connection headers left out).
+    pub headers: Vec<(String, String)>,
+    /// The body, when it is text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// The body, base64, when it is not text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_base64: Option<String>,
 }
 
 /// One version of a secret (metadata only).

@@ -247,6 +247,8 @@ pub fn secret(m: &SecretMeta, env_path: &str) -> proto::SecretMetadata {
         version: m.version,
         created_at: ts(m.created_at),
         updated_at: ts(m.updated_at),
+        use_destination: m.use_declaration.as_ref().map(|d| d.destination()),
+        use_header: m.use_declaration.as_ref().map(|d| d.header.clone()),
     }
 }
 

@@ -190,6 +190,7 @@ pub async fn start(config: ServerConfig, settings: Settings) -> Result<RunningSe
         hashing: Arc::new(Semaphore::new(cpus)),
         mailer,
         trusted_proxies: Arc::new(config.trusted_proxies.clone()),
+        broker_allow_private: config.broker_allow_private,
     };
     let throttle_window = state
         .settings

@@ -54,4 +54,6 @@ pub struct AppState {
     pub mailer: crate::mail::Mailer,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Arc<Vec<strongroom_core::network::CidrRange>>,
+    /// Whether the broker may call loopback, link-local and private addresses.
+    pub broker_allow_private: bool,
 }

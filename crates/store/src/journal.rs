@@ -36,6 +36,10 @@ pub(crate) struct RevealRecord {
     pub origin: Origin,
     /// The read caps of the access policies binding a machine or token there.
     pub caps: Vec<ReadCaps>,
+    /// `secret.reveal`, or `secret.use` for a brokered call.
+    pub action: &'static str,
+    /// What the entry adds in words (for a use: the call made).
+    pub detail: String,
 }
 
 struct Pending {
@@ -149,7 +153,7 @@ async fn write_batch(db: &Db, batch: &[Pending]) -> Result<Vec<Result<(), Error>
         let verdict = match counted {
             Ok(()) => {
                 for target in &record.targets {
-                    insert_entry(&mut tx, record, target, now, "allowed", "").await?;
+                    insert_entry(&mut tx, record, target, now, "allowed", &record.detail).await?;
                 }
                 Ok(())
             }
@@ -384,13 +388,13 @@ async fn insert_entry(
         Actor::Member(_) => {
             "INSERT INTO audit_events (vault_id, at, actor_kind, actor_id, actor_name, action, \
              target, outcome, severity, ip, user_agent, request_id, detail) \
-             SELECT $1, $2, 'member', u.id, u.username, 'secret.reveal', $3, $4, $5, $6, $7, $8, \
+             SELECT $1, $2, 'member', u.id, u.username, $11, $3, $4, $5, $6, $7, $8, \
              $10 FROM users u WHERE u.id = $9"
         }
         Actor::Machine(_) => {
             "INSERT INTO audit_events (vault_id, at, actor_kind, actor_id, actor_name, action, \
              target, outcome, severity, ip, user_agent, request_id, detail) \
-             SELECT $1, $2, 'machine', m.id, m.name, 'secret.reveal', $3, $4, $5, $6, $7, $8, \
+             SELECT $1, $2, 'machine', m.id, m.name, $11, $3, $4, $5, $6, $7, $8, \
              $10 FROM machines m WHERE m.id = $9"
         }
         // An agent token never reveals; a CI token is the 'token' kind of actor.
@@ -398,7 +402,7 @@ async fn insert_entry(
             "INSERT INTO audit_events (vault_id, at, actor_kind, actor_id, actor_name, action, \
              target, outcome, severity, ip, user_agent, request_id, detail) \
              SELECT $1, $2, CASE t.kind WHEN 'agent' THEN 'agent' ELSE 'token' END, t.id, \
-             t.name, 'secret.reveal', $3, $4, $5, $6, $7, $8, $10 FROM tokens t WHERE t.id = $9"
+             t.name, $11, $3, $4, $5, $6, $7, $8, $10 FROM tokens t WHERE t.id = $9"
         }
     };
     let inserted = tx
@@ -413,7 +417,8 @@ async fn insert_entry(
                 .bind(record.origin.user_agent.clone())
                 .bind(record.origin.request_id.clone())
                 .bind(actor_id(&record.actor))
-                .bind(detail.to_owned()),
+                .bind(detail.to_owned())
+                .bind(record.action),
         )
         .await?;
     if inserted == 1 {

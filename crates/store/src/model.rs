@@ -354,6 +354,8 @@ pub struct SecretMeta {
     pub created_at: i64,
     /// Latest version's time.
     pub updated_at: i64,
+    /// Where it may be used through the broker, if anywhere.
+    pub use_declaration: Option<strongroom_core::broker::UseDeclaration>,
 }
 
 /// One version in a secret's history (never the value).

@@ -13,6 +13,7 @@ use crate::{Store, now_ms, paginate, paginate_filtered};
 use std::collections::HashMap;
 use strongroom_core::access::Verb;
 use strongroom_core::authz::{Action, Authorized};
+use strongroom_core::broker::UseDeclaration;
 use strongroom_core::ids::{SecretId, UserId};
 use strongroom_core::names::{EnvironmentPath, ProjectPath, SecretName, SecretPath};
 use strongroom_core::secret::{Note, SecretType, SecretValue, Tags};
@@ -40,7 +41,8 @@ macro_rules! by_secret_path {
 /// The columns [`meta_from_row`] reads (`s` a secret, `v` its latest version).
 macro_rules! meta_columns {
     () => {
-        "s.id, s.name, s.latest_version, s.created_at, s.updated_at, v.secret_type, v.note, v.tags"
+        "s.id, s.name, s.latest_version, s.created_at, s.updated_at, v.secret_type, v.note, v.tags, \
+         s.use_destination, s.use_header, s.use_format"
     };
 }
 
@@ -130,7 +132,22 @@ fn meta_from_row(row: &Row) -> Result<SecretMeta, Error> {
         version: row.i64("latest_version")?,
         created_at: row.i64("created_at")?,
         updated_at: row.i64("updated_at")?,
+        use_declaration: declaration_from_row(row)?,
     })
+}
+
+/// The broker declaration stored with a secret, if it has one.
+fn declaration_from_row(row: &Row) -> Result<Option<UseDeclaration>, Error> {
+    match (
+        row.opt_text("use_destination")?,
+        row.opt_text("use_header")?,
+        row.opt_text("use_format")?,
+    ) {
+        (Some(destination), Some(header), Some(format)) => {
+            Ok(Some(UseDeclaration::parse(&destination, &header, &format)?))
+        }
+        _ => Ok(None),
+    }
 }
 
 /// The vault to look an environment's secrets up in: the caller's, or (when their access
@@ -463,6 +480,147 @@ impl Store {
         Ok(revealed)
     }
 
+    /// A live secret's value for one call to its declared destination, with the
+    /// declaration. It is returned only once the use (`detail` says which call) is
+    /// recorded; the caller never sees it.
+    pub async fn use_secret(
+        &self,
+        authz: &Authorized,
+        path: &SecretPath,
+        expected: &UseDeclaration,
+        detail: String,
+        origin: &Origin,
+    ) -> Result<(RevealedSecret, UseDeclaration), Error> {
+        authz.require(Action::UseSecret)?;
+        let vault = scoped_vault(authz, &path.environment)?;
+        authz.permit_path(Verb::Use, path)?;
+        let row = self
+            .db
+            .optional(bind_secret_path(q(REVEAL_BY_PATH), vault, path).bind(None::<i64>))
+            .await?
+            .ok_or_else(|| Error::not_found(&format!("secret '{path}'")))?;
+        authz.permit_loaded(Verb::Use, path, row.text("secret_type")?.parse()?, || {
+            Error::not_found(&format!("secret '{path}'"))
+        })?;
+        let declaration = declaration_from_row(&row)?.ok_or_else(|| {
+            Error::new(
+                ErrorCode::Conflict,
+                format!(
+                    "secret '{path}' declares no destination, so it cannot be used: someone who \
+                     may reveal it sets one with `strongroom secrets set-use {path} --destination HOST`"
+                ),
+            )
+        })?;
+        if declaration != *expected {
+            return Err(Error::new(
+                ErrorCode::Conflict,
+                format!("the destination of '{path}' changed meanwhile; try again"),
+            ));
+        }
+        let revealed = self.open_revealed(vault, &row)?;
+        let project = &path.environment.project;
+        let record = crate::journal::RevealRecord {
+            vault: authz.vault()?.as_str().to_owned(),
+            actor: authz.acting().clone(),
+            targets: vec![path.to_string()],
+            asked_for: path.to_string(),
+            origin: origin.clone(),
+            caps: authz.read_caps(project.application.as_str(), project.project.as_str()),
+            action: "secret.use",
+            detail,
+        };
+        // The hourly reveal limit is for values people see; a use shows nobody the value.
+        self.journal.record(record, None).await?;
+        Ok((revealed, declaration))
+    }
+
+    /// Declares where a secret may be used and how its value travels, or clears that
+    /// (`None`). Declaring takes write and reveal on the secret: the destination decides
+    /// where its value goes, so write access alone must not be able to choose it.
+    pub async fn set_secret_use(
+        &self,
+        write: &Authorized,
+        reveal: Option<&Authorized>,
+        path: &SecretPath,
+        declaration: Option<&UseDeclaration>,
+        origin: &Origin,
+    ) -> Result<(), Error> {
+        write.require(Action::WriteSecret)?;
+        if let Some(reveal) = reveal {
+            reveal.require(Action::RevealSecret)?;
+            if reveal.vault()? != write.vault()? {
+                return Err(Error::internal(
+                    "write and reveal proofs for different vaults",
+                ));
+            }
+        }
+        let vault = scoped_vault(write, &path.environment)?;
+        write.permit_path(Verb::Write, path)?;
+        let missing = || Error::not_found(&format!("secret '{path}'"));
+        let mut tx = self.db.begin().await?;
+        let row = tx
+            .optional(bind_secret_path(
+                q(by_secret_path!(
+                    "s.id, v.secret_type",
+                    "JOIN secret_versions v ON v.secret_id = s.id AND v.version = s.latest_version",
+                    "AND s.deleted_at IS NULL"
+                )),
+                vault,
+                path,
+            ))
+            .await?
+            .ok_or_else(missing)?;
+        let secret_type: SecretType = row.text("secret_type")?.parse()?;
+        write.permit_loaded(Verb::Write, path, secret_type, missing)?;
+        if declaration.is_some() {
+            let reveal = reveal.ok_or_else(|| {
+                Error::internal("a destination was declared without a reveal proof")
+            })?;
+            reveal
+                .permit_loaded(Verb::Reveal, path, secret_type, missing)
+                .map_err(|e| {
+                    if e.code() == ErrorCode::PermissionDenied {
+                        Error::new(
+                            ErrorCode::PermissionDenied,
+                            format!(
+                                "permission denied: choosing where '{path}' may be used takes \
+                             'reveal' on it ({})",
+                                e.message().trim_start_matches("permission denied: ")
+                            ),
+                        )
+                    } else {
+                        e
+                    }
+                })?;
+        }
+        tx.execute(
+            q(
+                "UPDATE secrets SET use_destination = $1, use_header = $2, use_format = $3 \
+               WHERE id = $4",
+            )
+            .bind(declaration.map(UseDeclaration::destination))
+            .bind(declaration.map(|d| d.header.clone()))
+            .bind(declaration.map(|d| d.format.clone()))
+            .bind(row.text("id")?),
+        )
+        .await?;
+        let target = match declaration {
+            Some(d) => format!("{path} -> {} ({})", d.destination(), d.header),
+            None => format!("{path} (cleared)"),
+        };
+        crate::audit::record_member_action(
+            &mut tx,
+            origin,
+            write.vault()?.as_str(),
+            write.actor()?,
+            "secret.use_destination",
+            &target,
+            crate::audit::Severity::Critical,
+        )
+        .await?;
+        tx.commit().await
+    }
+
     /// Records a reveal and counts it against the limit; the values wait for the answer.
     async fn record_reveal(
         &self,
@@ -482,6 +640,8 @@ impl Store {
             asked_for,
             origin: origin.clone(),
             caps: authz.read_caps(project.application.as_str(), project.project.as_str()),
+            action: "secret.reveal",
+            detail: String::new(),
         };
         self.journal.record(record, self.reveal_limit).await
     }
@@ -916,7 +1076,8 @@ impl Store {
 /// the latest.
 const REVEAL_BY_PATH: &str = by_secret_path!(
     "s.id AS secret_id, s.name, p.id AS project_id, e.id AS env_id, dk.id AS dk_id, dk.root_key_id, \
-     dk.wrapped, v.version, v.ciphertext, v.secret_type, v.note, v.tags",
+     dk.wrapped, v.version, v.ciphertext, v.secret_type, v.note, v.tags, s.use_destination, \
+     s.use_header, s.use_format",
     "JOIN data_keys dk ON dk.id = p.data_key_id \
      JOIN vaults vt ON vt.id = a.vault_id AND vt.deleted_at IS NULL \
      JOIN secret_versions v ON v.secret_id = s.id AND v.version = COALESCE($6, s.latest_version)",

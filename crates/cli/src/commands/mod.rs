@@ -1,6 +1,7 @@
 //! Dispatch from parsed arguments to the command implementations.
 
 mod account;
+mod broker;
 mod machines;
 mod org;
 mod policies;
@@ -97,6 +98,7 @@ pub async fn dispatch(cli: Cli) -> CliResult {
         Command::Run(a) => secrets::run(&ctx, a).await,
         Command::Export(a) => secrets::export(&ctx, a).await,
         Command::Import(a) => secrets::import(&ctx, a).await,
+        Command::Broker(a) => broker::broker(&ctx, a).await,
         Command::Server(_) | Command::Admin(_) | Command::Openapi => Ok(()),
     }
 }

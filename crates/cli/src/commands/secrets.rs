@@ -100,6 +100,40 @@ pub async fn secrets(ctx: &Ctx, command: SecretsCommand) -> CliResult {
                     .collect(),
             );
         }
+        SecretsCommand::SetUse {
+            path,
+            destination,
+            header,
+            format,
+        } => {
+            parse_arg::<SecretPath>(&path)?;
+            let meta = client
+                .set_secret_use(
+                    &path,
+                    &strongroom_proto::SetUseRequest {
+                        destination,
+                        header,
+                        format,
+                    },
+                )
+                .await?;
+            if ctx.json {
+                return output::json(&meta);
+            }
+            println!(
+                "{path} may now be used with {} (in {}), through `strongroom broker` or POST /api/v1/use.",
+                meta.use_destination.unwrap_or_default(),
+                meta.use_header.unwrap_or_default()
+            );
+        }
+        SecretsCommand::ClearUse { path } => {
+            parse_arg::<SecretPath>(&path)?;
+            let meta = client.clear_secret_use(&path).await?;
+            if ctx.json {
+                return output::json(&meta);
+            }
+            println!("{path} can no longer be used through the broker.");
+        }
         SecretsCommand::History { path } => {
             parse_arg::<SecretPath>(&path)?;
             let versions = client.versions(&path).await?;

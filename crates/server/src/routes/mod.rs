@@ -5,6 +5,7 @@
 mod access_roles;
 mod allowlist;
 mod auth;
+mod brokered;
 mod check;
 mod email;
 mod health;
@@ -190,6 +191,8 @@ fn api_v1() -> OpenApiRouter<AppState> {
             secrets::delete_secret
         ))
         .routes(routes!(secrets::reveal_secret))
+        .routes(routes!(secrets::set_secret_use, secrets::clear_secret_use))
+        .routes(routes!(brokered::use_secret))
         .routes(routes!(secrets::list_versions))
         .routes(routes!(secrets::rollback))
         .routes(routes!(secrets::restore_secret))

@@ -315,3 +315,60 @@ pub async fn list_trash(
     let page = state.store.list_trash(&authz, &list.page("trash")?).await?;
     Ok(Json(convert::list(page, "trash", convert::trashed)))
 }
+
+/// Declares where a secret may be used through the broker, and how its value travels.
+/// Takes write and reveal on it: the destination decides where its value goes.
+#[utoipa::path(put, path = "/apps/{app}/projects/{project}/envs/{env}/secrets/{name}/use", tag = "secrets",
+    security(("bearer" = [])), params(SecretParams), request_body = strongroom_proto::SetUseRequest,
+    responses((status = 200, body = SecretMetadata), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn set_secret_use(
+    State(state): State<AppState>,
+    caller: Requester,
+    meta: ClientMeta,
+    ApiPath(params): ApiPath<SecretParams>,
+    ApiJson(body): ApiJson<strongroom_proto::SetUseRequest>,
+) -> Result<Json<SecretMetadata>, ApiError> {
+    let path = params.path()?;
+    let declaration = strongroom_core::broker::UseDeclaration::parse(
+        &body.destination,
+        &body.header,
+        &body.format,
+    )?;
+    let write = caller.in_vault(Action::WriteSecret)?;
+    let reveal = caller.in_vault(Action::RevealSecret)?;
+    state
+        .store
+        .set_secret_use(
+            &write,
+            Some(&reveal),
+            &path,
+            Some(&declaration),
+            &meta.origin(),
+        )
+        .await?;
+    let read = caller.in_vault(Action::ReadSecretMetadata)?;
+    let m = state.store.secret_meta(&read, &path).await?;
+    Ok(Json(convert::secret(&m, &path.environment.to_string())))
+}
+
+/// Clears where a secret may be used: it can no longer be used through the broker.
+#[utoipa::path(delete, path = "/apps/{app}/projects/{project}/envs/{env}/secrets/{name}/use", tag = "secrets",
+    security(("bearer" = [])), params(SecretParams),
+    responses((status = 200, body = SecretMetadata), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn clear_secret_use(
+    State(state): State<AppState>,
+    caller: Requester,
+    meta: ClientMeta,
+    ApiPath(params): ApiPath<SecretParams>,
+) -> Result<Json<SecretMetadata>, ApiError> {
+    let path = params.path()?;
+    let write = caller.in_vault(Action::WriteSecret)?;
+    state
+        .store
+        .set_secret_use(&write, None, &path, None, &meta.origin())
+        .await?;
+    let read = caller.in_vault(Action::ReadSecretMetadata)?;
+    let m = state.store.secret_meta(&read, &path).await?;
+    Ok(Json(convert::secret(&m, &path.environment.to_string())))
+}
