@@ -129,9 +129,9 @@ pub enum Command {
     Admin(AdminCommand),
     /// Print the server's OpenAPI document.
     Openapi,
-    /// Run a local HTTP proxy for an AI agent: its plain HTTP calls to a host that one of
-    /// the --secret declares are made by the server with the secret injected, and the
-    /// answers come back with the value scrubbed. Calls to any other host are refused.
+    /// Run a local HTTP proxy for an AI agent: its plain HTTP calls to a host a secret
+    /// declares are made by the server with the secret injected, and the answers come
+    /// back with the value scrubbed. Calls to any other host are refused.
     Broker(BrokerArgs),
 }
 
@@ -208,8 +208,9 @@ pub struct BrokerArgs {
     #[arg(long, default_value = "127.0.0.1:8421", value_name = "ADDR:PORT")]
     pub listen: std::net::SocketAddr,
     /// A secret (APP/PROJECT/ENV/NAME) whose declared host the proxy serves; repeat for
-    /// more.
-    #[arg(long = "secret", required = true, value_name = "APP/PROJECT/ENV/NAME")]
+    /// more. Without any, every secret the token may use is served by its declared host
+    /// (the server picks it; two secrets declaring one host must then be named).
+    #[arg(long = "secret", value_name = "APP/PROJECT/ENV/NAME")]
     pub secrets: Vec<String>,
 }
 

@@ -70,6 +70,7 @@ enum Operation {
 }
 
 async fn phase(
+    name: &'static str,
     client: &Client,
     operation: Operation,
     args: &Args,
@@ -115,10 +116,7 @@ async fn phase(
     }
     latencies_us.sort_unstable();
     PhaseResult {
-        name: match operation {
-            Operation::Read => "read (reveal)",
-            Operation::Write => "write (new version)",
-        },
+        name,
         requests: latencies_us.len(),
         errors,
         seconds: started.elapsed().as_secs_f64(),
@@ -287,9 +285,55 @@ async fn main() -> Result<()> {
         "measuring for {}s per phase with {} clients…",
         args.duration, args.concurrency
     );
-    let reads = phase(&client, Operation::Read, &args, &paths).await;
-    let writes = phase(&client, Operation::Write, &args, &paths).await;
-    let results = [reads, writes];
+    // The same reads by a CI token and by a signed machine request (each with its own
+    // authentication: a token lookup, or a signature check and a one-shot nonce).
+    let token = client
+        .create_token(&strongroom_proto::CreateTokenRequest {
+            name: "load".into(),
+            kind: "ci".into(),
+            scopes: vec!["load/bench".into()],
+            verbs: vec!["reveal".into()],
+            expires_in_hours: None,
+            cidrs: Vec::new(),
+        })
+        .await?;
+    let as_token = anonymous.with_token(token.secret.expose());
+    let key = strongroom_crypto::machine_key::MachineKey::generate()?;
+    client
+        .register_machine("load", &key.public().to_openssh("load"), None)
+        .await?;
+    client
+        .attach_machine("load", "load/bench", &[], &["reveal".to_owned()])
+        .await?;
+    let vault = client.whoami().await?.vault.id;
+    let as_machine = anonymous.with_machine_key(key, &vault);
+
+    let reads = phase("read (reveal)", &client, Operation::Read, &args, &paths).await;
+    let writes = phase(
+        "write (new version)",
+        &client,
+        Operation::Write,
+        &args,
+        &paths,
+    )
+    .await;
+    let token_reads = phase(
+        "read as CI token",
+        &as_token,
+        Operation::Read,
+        &args,
+        &paths,
+    )
+    .await;
+    let machine_reads = phase(
+        "read as machine",
+        &as_machine,
+        Operation::Read,
+        &args,
+        &paths,
+    )
+    .await;
+    let results = [reads, writes, token_reads, machine_reads];
 
     if args.json {
         let rows: Vec<serde_json::Value> = results

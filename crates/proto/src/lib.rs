@@ -321,9 +321,12 @@ fn default_use_format() -> String {
 /// the value injected. The caller never receives the value.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct UseRequest {
-    /// `app/project/env/NAME`.
-    pub secret: String,
-    /// The host the caller meant (checked against the declared one; optional).
+    /// `app/project/env/NAME`; without it, the one secret the caller may use whose
+    /// declared destination is `host`.
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// The host the caller meant (checked against the declared one; needed without
+    /// `secret`).
     #[serde(default)]
     pub host: Option<String>,
     /// HTTP method.

@@ -127,10 +127,14 @@ async fn admitted(state: &AppState, vault: &VaultId, ip: Option<IpAddr>) -> Resu
 /// What a machine's or token's policies say, judged for this request.
 async fn with_policies(
     state: &AppState,
+    any: bool,
     subject: &str,
     access: strongroom_core::runtime::RuntimeAccess,
     ip: Option<IpAddr>,
 ) -> Result<std::sync::Arc<strongroom_core::runtime::RuntimeAccess>, Error> {
+    if !any {
+        return Ok(std::sync::Arc::new(access));
+    }
     let policies = state.store.runtime_policies(subject).await?;
     Ok(std::sync::Arc::new(access.with_policies(
         policies,
@@ -179,8 +183,17 @@ async fn verify_token(
         }
     }
     let ip = peer_ip(request.extensions());
-    admitted(state, &found.vault_id, ip).await?;
-    let access = with_policies(state, found.id.as_str(), found.access, ip).await?;
+    if found.vault_has_allowlist {
+        admitted(state, &found.vault_id, ip).await?;
+    }
+    let access = with_policies(
+        state,
+        found.has_policies,
+        found.id.as_str(),
+        found.access,
+        ip,
+    )
+    .await?;
     request.extensions_mut().insert(RuntimeCaller {
         principal: Principal::Token(RuntimeToken {
             id: found.id,
@@ -270,8 +283,10 @@ async fn verify(
     }
     let access = state.store.machine_runtime_access(&found.id).await?;
     let ip = peer_ip(&parts.extensions);
-    admitted(state, &vault, ip).await?;
-    let access = with_policies(state, found.id.as_str(), access, ip).await?;
+    if found.vault_has_allowlist {
+        admitted(state, &vault, ip).await?;
+    }
+    let access = with_policies(state, found.has_policies, found.id.as_str(), access, ip).await?;
     let mut parts = parts;
     parts.extensions.insert(RuntimeCaller {
         principal: Principal::Machine(Machine {

@@ -351,20 +351,20 @@ async fn count_against_cap(
     let refusal = if in_minute + reads > per_minute {
         Error::new(
             ErrorCode::PolicyDenied,
-            format!("refused by access policy '{policy}': more than {per_minute} reads per minute"),
+            format!("refused by access policy '{policy}': reads per minute capped at {per_minute}"),
         )
         .with_retry_after(retry(minute, MINUTE_MS))
     } else if in_day + reads > per_day {
         Error::new(
             ErrorCode::PolicyDenied,
-            format!("refused by access policy '{policy}': more than {per_day} reads per day (UTC)"),
+            format!("refused by access policy '{policy}': reads per day (UTC) capped at {per_day}"),
         )
         .with_retry_after(retry(day, DAY_MS))
     } else {
         debug_assert!(so_far + reads > total);
         Error::new(
             ErrorCode::PolicyDenied,
-            format!("refused by access policy '{policy}': its {total} reads are used up"),
+            format!("refused by access policy '{policy}': all {total} reads it allows are used up"),
         )
     };
     Ok(Err(refusal))

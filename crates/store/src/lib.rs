@@ -19,6 +19,7 @@ mod machine_access;
 mod machines;
 mod members;
 mod model;
+mod nonces;
 mod organizations;
 mod policies;
 mod second_factor;
@@ -70,8 +71,8 @@ pub struct Store {
     journal: journal::Journal,
     /// Reveals a member may make per hour in a vault; `None` for no limit.
     reveal_limit: Option<u32>,
-    /// Signed requests seen, to sweep spent nonces now and then.
-    nonce_requests: Arc<std::sync::atomic::AtomicU64>,
+    /// Takes signed requests' nonces, many to a commit.
+    nonces: nonces::Nonces,
 }
 
 /// Reveals a member may make per hour in one vault unless the operator says otherwise.
@@ -94,12 +95,12 @@ impl Store {
         db.migrate().await?;
         let store = Self {
             journal: journal::Journal::start(db.clone()),
+            nonces: nonces::Nonces::start(db.clone()),
             db,
             keys,
             accounts_key: Arc::new(OnceCell::new()),
             access_roles: Default::default(),
             reveal_limit: Some(DEFAULT_REVEALS_PER_HOUR),
-            nonce_requests: Arc::default(),
         };
         store.ensure_keyring_state().await?;
         Ok(store)

@@ -7,7 +7,6 @@ use crate::audit::{Severity, record_member_action};
 use crate::db::{Row, Tx, q};
 use crate::model::{MachineAccessRecord, MachineAttachmentRecord, MachineGrantRecord, Origin};
 use crate::{Store, now_ms};
-use std::sync::atomic::Ordering;
 use strongroom_core::access::Verbs;
 use strongroom_core::authz::{Action, Actor, Authorized};
 use strongroom_core::ids::{MachineId, VaultId};
@@ -15,9 +14,6 @@ use strongroom_core::names::{EnvironmentName, MachineName, ProjectPath, SecretPa
 use strongroom_core::runtime::{Attachment, RuntimeAccess, SecretGrant, runtime_verbs};
 use strongroom_core::secret::SecretType;
 use strongroom_core::{Error, ErrorCode};
-
-/// Nonces are swept once every this many requests.
-const SWEEP_EVERY: u64 = 1024;
 
 /// What a signed request is checked against: the key registered under its fingerprint in
 /// the vault it names, and the machine's standing.
@@ -35,6 +31,10 @@ pub struct MachineCredentials {
     pub expires_at: Option<i64>,
     /// Whether its organization was soft-deleted.
     pub vault_deleted: bool,
+    /// Whether its vault has an IP allowlist (checked only then).
+    pub vault_has_allowlist: bool,
+    /// Whether any access policy binds it (loaded only then).
+    pub has_policies: bool,
 }
 
 fn verbs_from_row(row: &Row) -> Result<Verbs, Error> {
@@ -148,9 +148,12 @@ impl Store {
             .db
             .optional(
                 q(
-                    "SELECT m.id, m.name, m.public_key, m.status, m.expires_at, v.deleted_at \
-                   FROM machines m JOIN vaults v ON v.id = m.vault_id \
-                   WHERE m.vault_id = $1 AND m.fingerprint = $2",
+                    "SELECT m.id, m.name, m.public_key, m.status, m.expires_at, v.deleted_at, \
+                     (SELECT COUNT(*) FROM ip_allowlist al WHERE al.vault_id = m.vault_id) \
+                     AS allowlist_ranges, \
+                     (SELECT COUNT(*) FROM policies p WHERE p.subject_id = m.id) AS policy_count \
+                     FROM machines m JOIN vaults v ON v.id = m.vault_id \
+                     WHERE m.vault_id = $1 AND m.fingerprint = $2",
                 )
                 .bind(vault.as_str())
                 .bind(fingerprint),
@@ -164,6 +167,8 @@ impl Store {
                 status: row.text("status")?,
                 expires_at: row.opt_i64("expires_at")?,
                 vault_deleted: row.opt_i64("deleted_at")?.is_some(),
+                vault_has_allowlist: row.i64("allowlist_ranges")? > 0,
+                has_policies: row.i64("policy_count")? > 0,
             })
         })
         .transpose()
@@ -199,26 +204,7 @@ impl Store {
         nonce: &str,
         expires_at: i64,
     ) -> Result<bool, Error> {
-        let mut tx = self.db.begin().await?;
-        if self
-            .nonce_requests
-            .fetch_add(1, Ordering::Relaxed)
-            .is_multiple_of(SWEEP_EVERY)
-        {
-            tx.execute(q("DELETE FROM request_nonces WHERE expires_at < $1").bind(now_ms()))
-                .await?;
-        }
-        let taken = tx
-            .execute(
-                q("INSERT INTO request_nonces (machine_id, nonce, expires_at) VALUES ($1, $2, $3) \
-                   ON CONFLICT (machine_id, nonce) DO NOTHING")
-                .bind(machine.as_str())
-                .bind(nonce)
-                .bind(expires_at),
-            )
-            .await?;
-        tx.commit().await?;
-        Ok(taken == 1)
+        self.nonces.take(machine.as_str(), nonce, expires_at).await
     }
 
     /// Attaches machine `name` to a project for some environments and verbs, replacing

@@ -534,6 +534,53 @@ impl Store {
         Ok((revealed, declaration))
     }
 
+    /// The secrets the caller may use whose declared destination is `host`, by path.
+    pub async fn secrets_declaring(
+        &self,
+        authz: &Authorized,
+        host: &str,
+    ) -> Result<Vec<SecretPath>, Error> {
+        authz.require(Action::UseSecret)?;
+        let rows = self
+            .db
+            .all(
+                q(
+                    "SELECT a.name AS app, p.name AS project, e.name AS env, s.name, \
+                   s.use_destination, s.use_header, s.use_format, v.secret_type \
+                   FROM applications a JOIN projects p ON p.application_id = a.id \
+                   JOIN environments e ON e.project_id = p.id \
+                   JOIN secrets s ON s.environment_id = e.id \
+                   JOIN secret_versions v ON v.secret_id = s.id AND v.version = s.latest_version \
+                   WHERE a.vault_id = $1 AND s.deleted_at IS NULL \
+                   AND s.use_destination IS NOT NULL \
+                   ORDER BY a.name, p.name, e.name, s.name LIMIT 10000",
+                )
+                .bind(authz.vault()?.as_str()),
+            )
+            .await?;
+        let mut found = Vec::new();
+        for row in &rows {
+            let Some(declaration) = declaration_from_row(row)? else {
+                continue;
+            };
+            if !declaration.matches_host(host) {
+                continue;
+            }
+            let path: SecretPath = format!(
+                "{}/{}/{}/{}",
+                row.text("app")?,
+                row.text("project")?,
+                row.text("env")?,
+                row.text("name")?
+            )
+            .parse()?;
+            if authz.may(Verb::Use, &path, Some(row.text("secret_type")?.parse()?)) {
+                found.push(path);
+            }
+        }
+        Ok(found)
+    }
+
     /// Declares where a secret may be used and how its value travels, or clears that
     /// (`None`). Declaring takes write and reveal on the secret: the destination decides
     /// where its value goes, so write access alone must not be able to choose it.

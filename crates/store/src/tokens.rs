@@ -39,6 +39,10 @@ pub struct TokenCredentials {
     pub revoked: bool,
     /// Whether its organization was soft-deleted.
     pub vault_deleted: bool,
+    /// Whether its vault has an IP allowlist (checked only then).
+    pub vault_has_allowlist: bool,
+    /// Whether any access policy binds it (loaded only then).
+    pub has_policies: bool,
     /// What its scope opens.
     pub access: RuntimeAccess,
 }
@@ -322,8 +326,11 @@ impl Store {
             .optional(
                 q(
                     "SELECT t.id, t.name, t.kind, t.vault_id, t.verbs, t.cidrs, t.expires_at, \
-                   t.revoked_at, v.deleted_at FROM tokens t JOIN vaults v ON v.id = t.vault_id \
-                   WHERE t.token_hash = $1",
+                     t.revoked_at, v.deleted_at, \
+                     (SELECT COUNT(*) FROM ip_allowlist al WHERE al.vault_id = t.vault_id) \
+                     AS allowlist_ranges, \
+                     (SELECT COUNT(*) FROM policies p WHERE p.subject_id = t.id) AS policy_count \
+                     FROM tokens t JOIN vaults v ON v.id = t.vault_id WHERE t.token_hash = $1",
                 )
                 .bind(hash),
             )
@@ -349,6 +356,8 @@ impl Store {
             expires_at: row.opt_i64("expires_at")?,
             revoked: row.opt_i64("revoked_at")?.is_some(),
             vault_deleted: row.opt_i64("deleted_at")?.is_some(),
+            vault_has_allowlist: row.i64("allowlist_ranges")? > 0,
+            has_policies: row.i64("policy_count")? > 0,
             access: access_of(&scopes_from_rows(&scopes)?, verbs),
         }))
     }

@@ -66,6 +66,11 @@ pub async fn broker(ctx: &Ctx, args: BrokerArgs) -> CliResult {
             route.secret
         );
     }
+    if routes.is_empty() {
+        eprintln!(
+            "strongroom broker: serving every secret this token may use, by its declared host"
+        );
+    }
     eprintln!(
         "strongroom broker listening on http://{addr}; point the agent at it with \
          HTTP_PROXY=http://{addr} and plain http:// URLs. Ctrl-C stops it."
@@ -106,15 +111,22 @@ async fn relay(State(broker): State<Arc<Broker>>, request: Request) -> Response 
                 .map(str::to_owned)
         })
         .unwrap_or_default();
-    let Some(route) = broker.routes.iter().find(|r| {
+    let route = broker.routes.iter().find(|r| {
         r.declaration.matches_host(&host)
             || r.declaration
                 .matches_host(host.split(':').next().unwrap_or(""))
-    }) else {
+    });
+    if route.is_none() && !broker.routes.is_empty() {
         return refuse(
             StatusCode::FORBIDDEN,
             format!("no secret of this broker declares host {host:?}; the call was not made"),
         );
+    }
+    // Without a route of its own, the server finds the secret declaring the host (and
+    // refuses when none does).
+    let (secret, host) = match route {
+        Some(route) => (Some(route.secret.clone()), route.declaration.host.clone()),
+        None => (None, host),
     };
     let method = request.method().as_str().to_owned();
     let path = request
@@ -146,8 +158,8 @@ async fn relay(State(broker): State<Arc<Broker>>, request: Request) -> Response 
     let answer = broker
         .client
         .use_secret(&UseRequest {
-            secret: route.secret.clone(),
-            host: Some(route.declaration.host.clone()),
+            secret,
+            host: Some(host.clone()),
             method: method.clone(),
             path: path.clone(),
             headers,
@@ -157,11 +169,13 @@ async fn relay(State(broker): State<Arc<Broker>>, request: Request) -> Response 
         .await;
     let answer = match answer {
         Ok(answer) => answer,
+        Err(e) if matches!(e.code(), Some("not_found" | "permission_denied")) => {
+            return refuse(StatusCode::FORBIDDEN, e.to_string());
+        }
         Err(e) => return refuse(StatusCode::BAD_GATEWAY, e.to_string()),
     };
     eprintln!(
-        "strongroom broker: {method} {}{} -> {}",
-        route.declaration.destination(),
+        "strongroom broker: {method} {host}{} -> {}",
         path.split('?').next().unwrap_or("/"),
         answer.status
     );

@@ -486,6 +486,52 @@ async fn a_members_session_cannot_use_the_machine_route_and_membership_gives_mac
     );
 }
 
+async fn inviting_a_member_adds_no_runtime_access(app: TestApp) {
+    let v = vault(&app).await;
+    ok(v.alice
+        .client
+        .attach_machine("deployer", "payments/api", &[], &strings(&["reveal"]))
+        .await);
+    let machine = v.key.client(&app, &v.id);
+    let before = ok(machine.own_machine().await);
+    // A new developer joins: they get no machine identity, no token, and open nothing.
+    let eve = app.verified_user("eve").await;
+    ok(v.alice
+        .client
+        .invite("eve@example.com", Some("developer"))
+        .await);
+    let invite = ok(eve.client.received_invites().await).remove(0).id;
+    ok(eve.client.accept_invite(&invite).await);
+    ok(eve.client.switch_vault(&v.id).await);
+    expect_code(eve.client.own_machine().await, "permission_denied");
+    expect_code(
+        eve.client
+            .reveal("payments/api/production/STRIPE_KEY", None)
+            .await,
+        "permission_denied",
+    );
+    expect_code(
+        eve.client
+            .create_token(&strongroom_proto::CreateTokenRequest {
+                name: "mine".into(),
+                kind: "ci".into(),
+                scopes: vec!["payments/api".into()],
+                verbs: vec!["reveal".into()],
+                expires_in_hours: None,
+                cidrs: Vec::new(),
+            })
+            .await,
+        "not_found",
+    );
+    // And the machine's access is what it was: membership changes do not reach it.
+    let after = ok(machine.own_machine().await);
+    assert_eq!(
+        (before.attachments.len(), before.grants.len()),
+        (after.attachments.len(), after.grants.len())
+    );
+    assert!(ok(v.alice.client.tokens().await).is_empty());
+}
+
 async fn nobody_gives_a_machine_more_than_they_hold(app: TestApp) {
     let v = vault(&app).await;
     let dev = &v.dev.client;
@@ -681,5 +727,6 @@ crate::on_both_backends!(
     a_machine_cannot_call_member_or_management_routes,
     a_members_session_cannot_use_the_machine_route_and_membership_gives_machines_nothing,
     nobody_gives_a_machine_more_than_they_hold,
+    inviting_a_member_adds_no_runtime_access,
     a_machine_runs_the_cli_with_its_key_file,
 );

@@ -219,7 +219,10 @@ async fn rate_caps_and_a_maximum_of_reads_are_counted_per_value(app: TestApp) {
     ok(v.machine.reveal(PROD, None).await);
     ok(v.machine.reveal(PROD, None).await);
     let e = expect_code(v.machine.reveal(PROD, None).await, "policy_denied");
-    assert!(e.to_string().contains("2 reads per minute"), "{e}");
+    assert!(
+        e.to_string().contains("reads per minute capped at 2"),
+        "{e}"
+    );
     ok(v.alice.client.delete_policy("slow").await);
 
     ok(v.alice
@@ -243,13 +246,29 @@ async fn rate_caps_and_a_maximum_of_reads_are_counted_per_value(app: TestApp) {
     refused_by(
         v.machine.reveal(STAGING, None).await,
         "three",
-        "3 reads are used up",
+        "all 3 reads",
     );
     // Other projects are not counted against it.
     ok(v.machine.reveal("billing/api/production/KEY", None).await);
+    ok(v.alice.client.delete_policy("three").await);
+    ok(v.alice
+        .client
+        .create_policy(&on_machine(
+            "daily",
+            Some("billing/api"),
+            json!({"reads_per_day": 1}),
+        ))
+        .await);
+    ok(v.machine.reveal("billing/api/production/KEY", None).await);
+    refused_by(
+        v.machine.reveal("billing/api/production/KEY", None).await,
+        "daily",
+        "reads per day (UTC) capped at 1",
+    );
     let audited = denials(&app, &v.id).await;
     assert!(
-        audited.last().is_some_and(|d| d.contains("used up")),
+        audited.iter().any(|d| d.contains("used up"))
+            && audited.last().is_some_and(|d| d.contains("per day")),
         "{audited:?}"
     );
 }

@@ -28,7 +28,35 @@ pub async fn use_secret(
 ) -> Result<ApiJson<UseResponse>, ApiError> {
     let read = requester.in_vault(Action::ReadSecretMetadata)?;
     let authz = requester.in_vault(Action::UseSecret)?;
-    let path: SecretPath = body.secret.parse()?;
+    let path: SecretPath = match (&body.secret, &body.host) {
+        (Some(secret), _) => secret.parse()?,
+        (None, Some(host)) => {
+            let mut found = state.store.secrets_declaring(&authz, host).await?;
+            match found.len() {
+                1 => found.remove(0),
+                0 => {
+                    return Err(Error::not_found(&format!(
+                        "a secret you may use that declares host {host}"
+                    ))
+                    .into());
+                }
+                n => {
+                    return Err(Error::new(
+                        ErrorCode::Conflict,
+                        format!("{n} secrets you may use declare host {host}: name one"),
+                    )
+                    .into());
+                }
+            }
+        }
+        (None, None) => {
+            return Err(Error::new(
+                ErrorCode::InvalidValue,
+                "name the secret to use, or the host to call",
+            )
+            .into());
+        }
+    };
     let call = Call::check(&body)?;
     let declaration = state
         .store
