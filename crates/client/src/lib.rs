@@ -1,6 +1,26 @@
 //! A typed client for the Strongroom HTTP API, used by the CLI, the tests and any Rust
 //! program that reads secrets. Every call returns the API's wire types or a
 //! [`ClientError`] that keeps the server's stable error code.
+//!
+//! A machine signs every request with its own key (the private half never leaves it):
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use strongroom_client::Client;
+//! use strongroom_crypto::machine_key::MachineKey;
+//!
+//! let key = MachineKey::from_openssh(&std::fs::read_to_string("/etc/app/machine.key")?)?;
+//! let client = Client::new("https://vault.example.com", None)?
+//!     .with_machine_key(key, "vault_01hzy3…");
+//! let one = client.reveal("payments/api/production/STRIPE_KEY", None).await?;
+//! let all = client.environment_values("payments/api/production").await?;
+//! # let _ = (one, all);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! An agent or CI job uses its token instead: `Client::new(url, None)?.with_token("sr_…")`;
+//! an agent calls APIs through [`Client::use_secret`] and never receives a value.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
