@@ -167,6 +167,17 @@ impl UseDeclaration {
     }
 }
 
+/// Why a secret without a declared destination cannot be used.
+pub fn undeclared(path: &crate::names::SecretPath) -> Error {
+    Error::new(
+        ErrorCode::Conflict,
+        format!(
+            "secret '{path}' declares no destination, so it cannot be used: someone who may \
+             reveal it sets one with `strongroom secrets set-use {path} --destination HOST`"
+        ),
+    )
+}
+
 /// Whether an address is one the broker must not call unless the operator allows it:
 /// loopback, private, link-local, unique-local, unspecified, multicast or broadcast.
 pub fn is_private_destination(ip: IpAddr) -> bool {

@@ -222,20 +222,7 @@ impl Store {
         let vault = authz.vault()?.as_str();
         let mut tx = self.db.begin().await?;
         let id = machine_id(&mut tx, vault, name).await?;
-        let project_found = tx
-            .optional(
-                q(
-                    "SELECT p.id FROM applications a JOIN projects p ON p.application_id = a.id \
-                   WHERE a.vault_id = $1 AND a.name = $2 AND p.name = $3",
-                )
-                .bind(vault)
-                .bind(project.application.as_str())
-                .bind(project.project.as_str()),
-            )
-            .await?;
-        if project_found.is_none() {
-            return Err(Error::not_found(&format!("project '{project}'")));
-        }
+        crate::structure::require_project(&mut tx, vault, project).await?;
         let mut environments: Vec<&str> =
             attachment.environments.iter().map(|e| e.as_str()).collect();
         environments.sort_unstable();

@@ -502,15 +502,8 @@ impl Store {
         authz.permit_loaded(Verb::Use, path, row.text("secret_type")?.parse()?, || {
             Error::not_found(&format!("secret '{path}'"))
         })?;
-        let declaration = declaration_from_row(&row)?.ok_or_else(|| {
-            Error::new(
-                ErrorCode::Conflict,
-                format!(
-                    "secret '{path}' declares no destination, so it cannot be used: someone who \
-                     may reveal it sets one with `strongroom secrets set-use {path} --destination HOST`"
-                ),
-            )
-        })?;
+        let declaration =
+            declaration_from_row(&row)?.ok_or_else(|| strongroom_core::broker::undeclared(path))?;
         if declaration != *expected {
             return Err(Error::new(
                 ErrorCode::Conflict,

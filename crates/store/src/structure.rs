@@ -12,6 +12,29 @@ use strongroom_core::names::{ApplicationName, EnvironmentName, EnvironmentPath, 
 use strongroom_core::{Error, ErrorCode};
 use strongroom_crypto::random::new_id;
 
+/// Refuses, as not found, a project that does not exist in `vault`.
+pub(crate) async fn require_project(
+    tx: &mut crate::db::Tx,
+    vault: &str,
+    project: &ProjectPath,
+) -> Result<(), Error> {
+    let found = tx
+        .optional(
+            q(
+                "SELECT p.id FROM applications a JOIN projects p ON p.application_id = a.id \
+               WHERE a.vault_id = $1 AND a.name = $2 AND p.name = $3",
+            )
+            .bind(vault)
+            .bind(project.application.as_str())
+            .bind(project.project.as_str()),
+        )
+        .await?;
+    match found {
+        Some(_) => Ok(()),
+        None => Err(Error::not_found(&format!("project '{project}'"))),
+    }
+}
+
 fn node(row: &Row) -> Result<NodeRecord, Error> {
     Ok(NodeRecord {
         id: row.text("id")?,

@@ -149,18 +149,7 @@ impl Store {
         let secret = new_access_token()?;
         let mut tx = self.db.begin().await?;
         for (project, _) in scopes {
-            let found = tx
-                .optional(
-                    q("SELECT p.id FROM applications a JOIN projects p ON p.application_id = a.id \
-                       WHERE a.vault_id = $1 AND a.name = $2 AND p.name = $3")
-                    .bind(vault)
-                    .bind(project.application.as_str())
-                    .bind(project.project.as_str()),
-                )
-                .await?;
-            if found.is_none() {
-                return Err(Error::not_found(&format!("project '{project}'")));
-            }
+            crate::structure::require_project(&mut tx, vault, project).await?;
         }
         tx.execute(
             q("INSERT INTO tokens (id, vault_id, name, kind, token_hash, verbs, cidrs, \

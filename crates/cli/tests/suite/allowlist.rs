@@ -5,7 +5,7 @@
 use crate::{expect_code, ok, value};
 use strongroom_crypto::machine_key::MachineKey;
 use strongroom_crypto::request_signing::{SignedRequest, body_digest};
-use strongroom_proto::CreateTokenRequest;
+
 use strongroom_testkit::{Backend, TestApp, TestUser};
 
 const SECRET: &str = "payments/api/production/KEY";
@@ -32,14 +32,12 @@ async fn vault(app: &TestApp) -> (TestUser, TestUser, String, MachineKey, String
         .await);
     let token = ok(alice
         .client
-        .create_token(&CreateTokenRequest {
-            name: "deploy".into(),
-            kind: "ci".into(),
-            scopes: vec!["payments/api".into()],
-            verbs: vec!["reveal".into()],
-            expires_in_hours: None,
-            cidrs: Vec::new(),
-        })
+        .create_token(&crate::token_request(
+            "deploy",
+            "ci",
+            &["payments/api"],
+            &["reveal"],
+        ))
         .await)
     .secret
     .expose()

@@ -8,7 +8,7 @@ use serde_json::json;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use strongroom_client::Client;
-use strongroom_proto::{CreateTokenRequest, SetUseRequest, UseRequest};
+use strongroom_proto::{SetUseRequest, UseRequest};
 use strongroom_testkit::{Backend, TestApp, TestUser};
 
 const KEY: &str = "payments/api/production/STRIPE_KEY";
@@ -92,14 +92,12 @@ async fn vault(app: &TestApp, destination: &str) -> (TestUser, TestUser, String,
         .await);
     let token = ok(alice
         .client
-        .create_token(&CreateTokenRequest {
-            name: "helper".into(),
-            kind: "agent".into(),
-            scopes: vec!["payments/api".into()],
-            verbs: vec!["use".into()],
-            expires_in_hours: None,
-            cidrs: Vec::new(),
-        })
+        .create_token(&crate::token_request(
+            "helper",
+            "agent",
+            &["payments/api"],
+            &["use"],
+        ))
         .await)
     .secret
     .expose()

@@ -297,14 +297,12 @@ async fn every_route_answers_for_another_vaults_objects_exactly_as_for_missing_o
         .await);
     ok(alice
         .client
-        .create_token(&strongroom_proto::CreateTokenRequest {
-            name: "deploy-token".into(),
-            kind: "ci".into(),
-            scopes: vec!["payments/api".into()],
-            verbs: vec!["reveal".into()],
-            expires_in_hours: None,
-            cidrs: Vec::new(),
-        })
+        .create_token(&crate::token_request(
+            "deploy-token",
+            "ci",
+            &["payments/api"],
+            &["reveal"],
+        ))
         .await);
     ok(alice
         .client

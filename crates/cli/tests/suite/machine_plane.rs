@@ -512,14 +512,12 @@ async fn inviting_a_member_adds_no_runtime_access(app: TestApp) {
     );
     expect_code(
         eve.client
-            .create_token(&strongroom_proto::CreateTokenRequest {
-                name: "mine".into(),
-                kind: "ci".into(),
-                scopes: vec!["payments/api".into()],
-                verbs: vec!["reveal".into()],
-                expires_in_hours: None,
-                cidrs: Vec::new(),
-            })
+            .create_token(&crate::token_request(
+                "mine",
+                "ci",
+                &["payments/api"],
+                &["reveal"],
+            ))
             .await,
         "not_found",
     );

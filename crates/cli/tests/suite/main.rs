@@ -68,6 +68,24 @@ pub fn ok<T>(result: Result<T, ClientError>) -> T {
     }
 }
 
+/// A token of `kind` (`agent` or `ci`) opening `scopes` with `verbs`, without expiry or
+/// address ranges.
+pub fn token_request(
+    name: &str,
+    kind: &str,
+    scopes: &[&str],
+    verbs: &[&str],
+) -> strongroom_proto::CreateTokenRequest {
+    strongroom_proto::CreateTokenRequest {
+        name: name.into(),
+        kind: kind.into(),
+        scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+        verbs: verbs.iter().map(|s| (*s).to_owned()).collect(),
+        expires_in_hours: None,
+        cidrs: Vec::new(),
+    }
+}
+
 /// A write of `v` with no metadata changes.
 pub fn value(v: &str) -> SecretWriteRequest {
     SecretWriteRequest {

@@ -6,7 +6,7 @@ use crate::{expect_code, ok, value};
 use serde_json::{Value, json};
 use strongroom_client::{Client, ClientError};
 use strongroom_crypto::machine_key::MachineKey;
-use strongroom_proto::{CreatePolicyRequest, CreateTokenRequest};
+use strongroom_proto::CreatePolicyRequest;
 use strongroom_testkit::{TestApp, TestUser};
 
 const PROD: &str = "payments/api/production/STRIPE_KEY";
@@ -278,14 +278,12 @@ async fn a_policy_binds_a_token_too(app: TestApp) {
     let created = ok(v
         .alice
         .client
-        .create_token(&CreateTokenRequest {
-            name: "deploy".into(),
-            kind: "ci".into(),
-            scopes: vec!["payments/api".into()],
-            verbs: vec!["reveal".into()],
-            expires_in_hours: None,
-            cidrs: Vec::new(),
-        })
+        .create_token(&crate::token_request(
+            "deploy",
+            "ci",
+            &["payments/api"],
+            &["reveal"],
+        ))
         .await);
     let ci = app.client.with_token(created.secret.expose().to_owned());
     ok(ci.reveal(PROD, None).await);

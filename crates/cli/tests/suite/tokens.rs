@@ -7,7 +7,7 @@ use crate::cli::Cli;
 use crate::{expect_code, ok, value};
 use serde_json::{Value, json};
 use strongroom_client::Client;
-use strongroom_proto::{CreateTokenRequest, TokenCreated};
+use strongroom_proto::TokenCreated;
 use strongroom_testkit::{TestApp, TestUser};
 
 const LIVE: &str = "sk_live_4f9a1c";
@@ -30,17 +30,6 @@ async fn vault(app: &TestApp) -> (TestUser, TestUser, String) {
     (alice, members.remove(0), org.id)
 }
 
-fn request(name: &str, kind: &str, scopes: &[&str], verbs: &[&str]) -> CreateTokenRequest {
-    CreateTokenRequest {
-        name: name.into(),
-        kind: kind.into(),
-        scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
-        verbs: verbs.iter().map(|s| (*s).to_owned()).collect(),
-        expires_in_hours: None,
-        cidrs: Vec::new(),
-    }
-}
-
 fn as_token(app: &TestApp, created: &TokenCreated) -> Client {
     app.client.with_token(created.secret.expose().to_owned())
 }
@@ -49,7 +38,7 @@ async fn an_agent_token_reads_names_and_no_route_ever_returns_it_a_value(app: Te
     let (alice, _, _) = vault(&app).await;
     let created = ok(alice
         .client
-        .create_token(&request(
+        .create_token(&crate::token_request(
             "helper",
             "agent",
             &["payments/api"],
@@ -123,7 +112,12 @@ async fn an_agent_token_reads_names_and_no_route_ever_returns_it_a_value(app: Te
     expect_code(
         alice
             .client
-            .create_token(&request("peeker", "agent", &["payments/api"], &["reveal"]))
+            .create_token(&crate::token_request(
+                "peeker",
+                "agent",
+                &["payments/api"],
+                &["reveal"],
+            ))
             .await,
         "invalid_value",
     );
@@ -133,7 +127,7 @@ async fn a_ci_token_reveals_within_its_scope_for_run_and_export(app: TestApp) {
     let (alice, _, vault_id) = vault(&app).await;
     let created = ok(alice
         .client
-        .create_token(&request(
+        .create_token(&crate::token_request(
             "deploy",
             "ci",
             &["payments/api/production"],
@@ -207,14 +201,19 @@ async fn nobody_creates_a_token_beyond_what_they_hold(app: TestApp) {
         .await);
     let refused = expect_code(
         dev.client
-            .create_token(&request("ci", "ci", &["payments/api"], &["reveal"]))
+            .create_token(&crate::token_request(
+                "ci",
+                "ci",
+                &["payments/api"],
+                &["reveal"],
+            ))
             .await,
         "permission_denied",
     );
     assert!(refused.to_string().contains("reveal"), "{refused}");
     expect_code(
         dev.client
-            .create_token(&request(
+            .create_token(&crate::token_request(
                 "ci",
                 "ci",
                 &["payments/api/production"],
@@ -225,15 +224,30 @@ async fn nobody_creates_a_token_beyond_what_they_hold(app: TestApp) {
     );
     ok(dev
         .client
-        .create_token(&request("ci", "ci", &["payments/api/staging"], &["reveal"]))
+        .create_token(&crate::token_request(
+            "ci",
+            "ci",
+            &["payments/api/staging"],
+            &["reveal"],
+        ))
         .await);
     ok(dev
         .client
-        .create_token(&request("agent", "agent", &["payments/api"], &["use"]))
+        .create_token(&crate::token_request(
+            "agent",
+            "agent",
+            &["payments/api"],
+            &["use"],
+        ))
         .await);
     expect_code(
         dev.client
-            .create_token(&request("other", "agent", &["billing/api"], &["use"]))
+            .create_token(&crate::token_request(
+                "other",
+                "agent",
+                &["billing/api"],
+                &["use"],
+            ))
             .await,
         "not_found",
     );
@@ -241,7 +255,12 @@ async fn nobody_creates_a_token_beyond_what_they_hold(app: TestApp) {
     ok(alice.client.set_member_role("dev", "collaborator").await);
     expect_code(
         dev.client
-            .create_token(&request("x", "agent", &["payments/api"], &["use"]))
+            .create_token(&crate::token_request(
+                "x",
+                "agent",
+                &["payments/api"],
+                &["use"],
+            ))
             .await,
         "permission_denied",
     );
@@ -252,13 +271,23 @@ async fn a_token_cannot_call_member_or_management_routes(app: TestApp) {
     let (alice, _, _) = vault(&app).await;
     let created = ok(alice
         .client
-        .create_token(&request("deploy", "ci", &["payments/api"], &["reveal"]))
+        .create_token(&crate::token_request(
+            "deploy",
+            "ci",
+            &["payments/api"],
+            &["reveal"],
+        ))
         .await);
     let ci = as_token(&app, &created);
     expect_code(ci.tokens().await, "permission_denied");
     expect_code(
-        ci.create_token(&request("more", "ci", &["payments/api"], &["reveal"]))
-            .await,
+        ci.create_token(&crate::token_request(
+            "more",
+            "ci",
+            &["payments/api"],
+            &["reveal"],
+        ))
+        .await,
         "permission_denied",
     );
     expect_code(ci.revoke_token("deploy").await, "permission_denied");
@@ -275,7 +304,7 @@ async fn a_token_cannot_call_member_or_management_routes(app: TestApp) {
 async fn revoked_expired_and_out_of_range_tokens_are_refused(app: TestApp) {
     let (alice, _, _) = vault(&app).await;
     let path = "payments/api/production/STRIPE_KEY";
-    let mut from_elsewhere = request("office", "ci", &["payments/api"], &["reveal"]);
+    let mut from_elsewhere = crate::token_request("office", "ci", &["payments/api"], &["reveal"]);
     from_elsewhere.cidrs = vec!["10.0.0.0/8".into()];
     let office = ok(alice.client.create_token(&from_elsewhere).await);
     let refused = expect_code(
@@ -283,14 +312,19 @@ async fn revoked_expired_and_out_of_range_tokens_are_refused(app: TestApp) {
         "permission_denied",
     );
     assert!(refused.to_string().contains("10.0.0.0/8"), "{refused}");
-    let mut local = request("local", "ci", &["payments/api"], &["reveal"]);
+    let mut local = crate::token_request("local", "ci", &["payments/api"], &["reveal"]);
     local.cidrs = vec!["127.0.0.1".into(), "::1".into()];
     let local = ok(alice.client.create_token(&local).await);
     ok(as_token(&app, &local).reveal(path, None).await);
 
     let created = ok(alice
         .client
-        .create_token(&request("deploy", "ci", &["payments/api"], &["reveal"]))
+        .create_token(&crate::token_request(
+            "deploy",
+            "ci",
+            &["payments/api"],
+            &["reveal"],
+        ))
         .await);
     let ci = as_token(&app, &created);
     ok(ci.reveal(path, None).await);
@@ -314,7 +348,12 @@ async fn revoked_expired_and_out_of_range_tokens_are_refused(app: TestApp) {
     // The name is free again.
     ok(alice
         .client
-        .create_token(&request("deploy", "ci", &["payments/api"], &["reveal"]))
+        .create_token(&crate::token_request(
+            "deploy",
+            "ci",
+            &["payments/api"],
+            &["reveal"],
+        ))
         .await);
     let forged = app
         .client
@@ -380,7 +419,12 @@ async fn a_token_revoked_on_one_node_is_refused_on_the_next_request_on_another()
     let (alice, _, _) = vault(&app).await;
     let created = ok(alice
         .client
-        .create_token(&request("deploy", "ci", &["payments/api"], &["reveal"]))
+        .create_token(&crate::token_request(
+            "deploy",
+            "ci",
+            &["payments/api"],
+            &["reveal"],
+        ))
         .await);
     let node_b = app.second_node().await;
     let on_b = Client::new(&node_b, None)

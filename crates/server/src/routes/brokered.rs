@@ -63,15 +63,7 @@ pub async fn use_secret(
         .secret_meta(&read, &path)
         .await?
         .use_declaration
-        .ok_or_else(|| {
-            Error::new(
-                ErrorCode::Conflict,
-                format!(
-                    "secret '{path}' declares no destination, so it cannot be used: someone who \
-                     may reveal it sets one with `strongroom secrets set-use {path} --destination HOST`"
-                ),
-            )
-        })?;
+        .ok_or_else(|| strongroom_core::broker::undeclared(&path))?;
     let target = path.to_string();
     if let Some(host) = &body.host
         && !declaration.matches_host(host)
