@@ -26,14 +26,18 @@ fn invalid(message: String) -> Error {
     Error::new(ErrorCode::InvalidValue, message)
 }
 
-/// Headers an agent may not set: they belong to the connection, or could carry the
-/// request elsewhere.
-const FORBIDDEN_HEADERS: [&str; 12] = [
+/// Headers an agent may not set: they belong to the connection, could carry the request
+/// elsewhere, or would get the answer back in a form the value cannot be scrubbed from
+/// (compressed, or in slices).
+const FORBIDDEN_HEADERS: [&str; 15] = [
+    "accept-encoding",
+    "range",
+    "if-range",
+    "te",
     "host",
     "connection",
     "content-length",
     "transfer-encoding",
-    "te",
     "trailer",
     "upgrade",
     "keep-alive",
@@ -100,8 +104,15 @@ impl UseDeclaration {
             }
         };
         let host = host.to_ascii_lowercase();
+        // A name whose last label looks numeric is an address to some parsers and a name to
+        // others (`0x7f.1`, `127.1`): only real addresses and real names pass.
+        let last_label_numeric = host
+            .rsplit('.')
+            .next()
+            .is_some_and(|l| l.bytes().all(|b| b.is_ascii_digit()) || l.starts_with("0x"));
         let host_ok = host.parse::<IpAddr>().is_ok()
             || (!host.is_empty()
+                && !last_label_numeric
                 && host.split('.').all(|l| {
                     !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
                 }));
@@ -179,28 +190,50 @@ pub fn undeclared(path: &crate::names::SecretPath) -> Error {
 }
 
 /// Whether an address is one the broker must not call unless the operator allows it:
-/// loopback, private, link-local, unique-local, unspecified, multicast or broadcast.
+/// anything but a globally routable unicast address, IPv4 addresses carried inside IPv6
+/// (mapped, compatible, NAT64, 6to4, Teredo) judged as the IPv4 address they carry.
 pub fn is_private_destination(ip: IpAddr) -> bool {
     match crate::network::canonical(ip) {
-        IpAddr::V4(v4) => {
-            v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_multicast()
-                || v4.octets()[0] == 0
-                || (v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64)
-        }
+        IpAddr::V4(v4) => private_v4(v4),
         IpAddr::V6(v6) => {
-            let first = v6.segments()[0];
+            let s = v6.segments();
+            let embedded = |hi: u16, lo: u16| {
+                std::net::Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8)
+            };
+            if s[..6] == [0; 6] || (s[0] == 0x64 && s[1] == 0xff9b) {
+                // IPv4-compatible (::a.b.c.d) and NAT64 (64:ff9b::/96, 64:ff9b:1::/48).
+                return private_v4(embedded(s[6], s[7]));
+            }
+            if s[0] == 0x2002 {
+                return private_v4(embedded(s[1], s[2]));
+            }
             v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80
+                || (s[0] & 0xffc0) == 0xfec0
+                || (s[0] == 0x2001 && s[1] == 0)
+                || (s[0] == 0x2001 && s[1] == 0x0db8)
+                || s[0] == 0x0100
         }
     }
+}
+
+fn private_v4(v4: std::net::Ipv4Addr) -> bool {
+    let [a, b, c, _] = v4.octets();
+    v4.is_loopback()
+        || v4.is_private()
+        || v4.is_link_local()
+        || v4.is_unspecified()
+        || v4.is_broadcast()
+        || v4.is_multicast()
+        || v4.is_documentation()
+        || a == 0
+        || a >= 240
+        || (a == 100 && (b & 0xc0) == 64)
+        || (a == 192 && b == 0 && c == 0)
+        || (a == 198 && (b & 0xfe) == 18)
 }
 
 /// Replaces every occurrence of the secret (as given, base64-encoded, percent-encoded
@@ -226,14 +259,26 @@ pub fn contains_secret(bytes: &[u8], secret: &str) -> bool {
             .any(|form| !form.is_empty() && bytes.windows(form.len()).any(|w| w == form.as_bytes()))
 }
 
+/// The forms a value commonly comes back in: as is, JSON-escaped, percent-encoded (either
+/// case), and base64 in both alphabets, padded or not. Scrubbing is a safeguard for an
+/// API that echoes what it was sent, not a boundary: a destination that transforms the
+/// value otherwise can still return it.
 fn encodings(secret: &str) -> Vec<String> {
     use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    let json = serde_json::to_string(secret).unwrap_or_default();
     let mut forms = vec![
         secret.to_owned(),
-        base64::engine::general_purpose::STANDARD.encode(secret),
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret),
+        json.trim_matches('"').to_owned(),
+        json.trim_matches('"').replace('/', "\\/"),
         percent(secret),
+        percent(secret).to_lowercase(),
     ];
+    for engine in [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD] {
+        forms.push(engine.encode(secret));
+    }
+    // Longest first, so a longer form is replaced whole before a shorter one inside it.
+    forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
     forms.dedup();
     forms
 }
@@ -286,6 +331,12 @@ mod tests {
             );
         }
         assert!(UseDeclaration::parse("a.example", "Host", "{value}").is_err());
+        for numeric_name in ["0x7f.1", "127.1", "2130706433.example.1"] {
+            assert!(
+                UseDeclaration::parse(numeric_name, "X-Key", "{value}").is_err(),
+                "{numeric_name}"
+            );
+        }
         assert!(UseDeclaration::parse("a.example", "X-Key", "no placeholder").is_err());
     }
 
@@ -303,6 +354,13 @@ mod tests {
             "fe80::1",
             "fd00::1",
             "::ffff:127.0.0.1",
+            "::127.0.0.1",
+            "64:ff9b::a00:1",
+            "2002:a00:1::1",
+            "fec0::1",
+            "198.18.0.1",
+            "240.0.0.1",
+            "192.0.0.8",
         ] {
             let ip: IpAddr = ip.parse().unwrap_or_else(|e| panic!("{e}"));
             assert!(is_private_destination(ip), "{ip}");
@@ -317,9 +375,12 @@ mod tests {
         let secret = "sk_live/abc+def";
         use base64::Engine as _;
         let echoed = format!(
-            "header=Bearer {secret}; raw={secret}; b64={}; url={}",
+            "header=Bearer {secret}; raw={secret}; b64={}; b64url={}; url={}; lower={}; json={}",
             base64::engine::general_purpose::STANDARD.encode(secret),
-            percent(secret)
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret),
+            percent(secret),
+            percent(secret).to_lowercase(),
+            "sk_live\\/abc+def"
         );
         let clean = scrub(&echoed, secret, &d);
         assert!(!contains_secret(clean.as_bytes(), secret), "{clean}");

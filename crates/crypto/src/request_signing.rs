@@ -125,7 +125,10 @@ impl Credentials {
                 "sig" => &mut sig,
                 _ => return Err(malformed()),
             };
-            if slot.replace(value.to_owned()).is_some() || value.len() > 128 {
+            if slot.replace(value.to_owned()).is_some()
+                || value.len() > 128
+                || value.chars().any(char::is_control)
+            {
                 return Err(malformed());
             }
         }

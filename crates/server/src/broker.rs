@@ -20,6 +20,8 @@ use strongroom_proto::{UseRequest, UseResponse};
 const MAX_RESPONSE_BYTES: usize = 10 * 1024 * 1024;
 /// How long the destination has to answer.
 const TIMEOUT: Duration = Duration::from_secs(30);
+/// How long its name has to resolve.
+const LOOKUP_TIMEOUT: Duration = Duration::from_secs(10);
 
 const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 
@@ -122,30 +124,31 @@ pub async fn resolve(
             ),
         ));
     }
-    let addrs: Vec<SocketAddr> =
-        tokio::net::lookup_host((declaration.host.as_str(), declaration.effective_port()))
-            .await
-            .map_err(|_| {
-                Error::new(
-                    ErrorCode::Unavailable,
-                    format!("{} does not resolve", declaration.host),
-                )
-            })?
-            .collect();
+    let unresolved = || {
+        Error::new(
+            ErrorCode::Unavailable,
+            format!("{} does not resolve", declaration.host),
+        )
+    };
+    let lookup = tokio::net::lookup_host((declaration.host.as_str(), declaration.effective_port()));
+    let addrs: Vec<SocketAddr> = tokio::time::timeout(LOOKUP_TIMEOUT, lookup)
+        .await
+        .map_err(|_| unresolved())?
+        .map_err(|_| unresolved())?
+        .collect();
     let Some(first) = addrs.first().copied() else {
         return Err(Error::new(
             ErrorCode::Unavailable,
             format!("{} does not resolve", declaration.host),
         ));
     };
-    if !allow_private && let Some(private) = addrs.iter().find(|a| is_private_destination(a.ip())) {
+    if !allow_private && addrs.iter().any(|a| is_private_destination(a.ip())) {
         return Err(Error::new(
             ErrorCode::PermissionDenied,
             format!(
-                "permission denied: {} resolves to {}, a loopback, private or link-local \
-                 address, which the broker does not call unless the operator allows it",
-                declaration.host,
-                private.ip()
+                "permission denied: {} resolves to a loopback, private or link-local address, \
+                 which the broker does not call unless the operator allows it",
+                declaration.host
             ),
         ));
     }
@@ -160,6 +163,9 @@ pub async fn call(
     call: Call,
 ) -> Result<UseResponse, Error> {
     let client = reqwest::Client::builder()
+        // Never through a proxy from the environment: it would resolve the host itself,
+        // past the address checked above.
+        .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(TIMEOUT)
         .resolve(&declaration.host, address)
@@ -184,6 +190,11 @@ pub async fn call(
     let header = HeaderName::from_bytes(declaration.header.as_bytes())
         .map_err(|_| Error::internal("declared header name"))?;
     headers.insert(header, presented);
+    // The answer must come back as plain bytes, or the value could not be scrubbed.
+    headers.insert(
+        reqwest::header::ACCEPT_ENCODING,
+        HeaderValue::from_static("identity"),
+    );
     let mut response = client
         .request(call.method, url)
         .headers(headers)
@@ -203,6 +214,20 @@ pub async fn call(
                 format!("the call to {} {why}", declaration.destination()),
             )
         })?;
+    let encoded = response
+        .headers()
+        .get(reqwest::header::CONTENT_ENCODING)
+        .is_some_and(|e| !e.as_bytes().eq_ignore_ascii_case(b"identity"));
+    if encoded {
+        return Err(Error::new(
+            ErrorCode::Conflict,
+            format!(
+                "{} answered with a compressed body, which the broker does not relay (the \
+                 value could not be scrubbed from it)",
+                declaration.destination()
+            ),
+        ));
+    }
     let status = response.status().as_u16();
     let headers: Vec<(String, String)> = response
         .headers()

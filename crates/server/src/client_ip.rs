@@ -1,6 +1,8 @@
 //! Where a request comes from. The socket's peer, unless the operator named trusted
 //! proxies: then, for a request arriving from one of them, the nearest address in
-//! `X-Forwarded-For` that is not itself a trusted proxy. Everything that judges a source
+//! `X-Forwarded-For` that is not itself a trusted proxy. A hop that does not parse before
+//! that address is found makes the address unknown, which every range check refuses:
+//! the left of the header is the client's to write. Everything that judges a source
 //! address (allowlists, policies, tokens' ranges, audit entries, throttles) reads this.
 
 use axum::extract::{ConnectInfo, Request, State};
@@ -10,9 +12,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use strongroom_core::network::{self, CidrRange};
 
-/// The request's client address, as resolved once per request.
+/// The request's client address, as resolved once per request (`None`: unknown).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClientIp(pub IpAddr);
+pub struct ClientIp(pub Option<IpAddr>);
 
 /// The middleware: puts a [`ClientIp`] on every request that came over a socket.
 pub async fn resolve(
@@ -31,28 +33,30 @@ pub async fn resolve(
     next.run(request).await
 }
 
-fn client_address(peer: IpAddr, headers: &axum::http::HeaderMap, trusted: &[CidrRange]) -> IpAddr {
+fn client_address(
+    peer: IpAddr,
+    headers: &axum::http::HeaderMap,
+    trusted: &[CidrRange],
+) -> Option<IpAddr> {
     if !network::any_contains(trusted, peer) {
-        return peer;
+        return Some(peer);
     }
-    let mut hops = Vec::new();
+    let mut hops: Vec<&str> = Vec::new();
     for value in headers.get_all("x-forwarded-for") {
-        let Ok(text) = value.to_str() else {
-            return peer;
-        };
-        for hop in text.split(',') {
-            match hop.trim().parse::<IpAddr>() {
-                Ok(ip) => hops.push(network::canonical(ip)),
-                Err(_) => return peer,
-            }
-        }
+        hops.extend(value.to_str().ok()?.split(','));
     }
-    hops.iter()
-        .rev()
-        .find(|hop| !network::any_contains(trusted, **hop))
-        .or(hops.first())
-        .copied()
-        .unwrap_or(peer)
+    // From the nearest hop outwards: trusted proxies are skipped; the first other hop is
+    // the client, and one that does not parse leaves it unknown.
+    let mut nearest_trusted = peer;
+    for hop in hops.iter().rev() {
+        let ip = network::canonical(hop.trim().parse::<IpAddr>().ok()?);
+        if !network::any_contains(trusted, ip) {
+            return Some(ip);
+        }
+        nearest_trusted = ip;
+    }
+    // Every hop is a trusted proxy: the farthest one is where the request began.
+    Some(nearest_trusted)
 }
 
 #[cfg(test)]
@@ -82,7 +86,7 @@ mod tests {
         let headers = forwarded("203.0.113.9");
         assert_eq!(
             client_address(ip("192.0.2.1"), &headers, &[]),
-            ip("192.0.2.1")
+            Some(ip("192.0.2.1"))
         );
     }
 
@@ -91,7 +95,7 @@ mod tests {
         let headers = forwarded("203.0.113.9");
         assert_eq!(
             client_address(ip("192.0.2.1"), &headers, &trusted()),
-            ip("192.0.2.1")
+            Some(ip("192.0.2.1"))
         );
     }
 
@@ -101,16 +105,33 @@ mod tests {
         let headers = forwarded("198.51.100.1, 203.0.113.9, 10.1.1.1");
         assert_eq!(
             client_address(ip("10.0.0.2"), &headers, &trusted()),
-            ip("203.0.113.9")
+            Some(ip("203.0.113.9"))
         );
     }
 
     #[test]
-    fn a_malformed_header_falls_back_to_the_socket() {
-        let headers = forwarded("not-an-address");
+    fn a_hop_that_does_not_parse_leaves_the_address_unknown_never_the_proxys() {
+        // A client sending "X-Forwarded-For: x" must not pass as the proxy itself.
+        for header in ["x, 203.0.113.9", "not-an-address", "203.0.113.9:4431"] {
+            let headers = forwarded(header);
+            let found = client_address(ip("10.0.0.2"), &headers, &trusted());
+            assert!(found != Some(ip("10.0.0.2")), "{header}: {found:?}");
+        }
         assert_eq!(
-            client_address(ip("10.0.0.2"), &headers, &trusted()),
-            ip("10.0.0.2")
+            client_address(ip("10.0.0.2"), &forwarded("x, 203.0.113.9"), &trusted()),
+            Some(ip("203.0.113.9"))
+        );
+        assert_eq!(
+            client_address(ip("10.0.0.2"), &forwarded("203.0.113.9, x"), &trusted()),
+            None
+        );
+    }
+
+    #[test]
+    fn without_a_header_a_trusted_peer_is_the_client() {
+        assert_eq!(
+            client_address(ip("10.0.0.2"), &HeaderMap::new(), &trusted()),
+            Some(ip("10.0.0.2"))
         );
     }
 }

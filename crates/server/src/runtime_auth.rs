@@ -22,6 +22,10 @@ use strongroom_crypto::machine_key::MachinePublicKey;
 use strongroom_crypto::request_signing::{Credentials, WINDOW_SECS, body_digest};
 use strongroom_crypto::token::{ACCESS_TOKEN_PREFIX, Token};
 
+/// How long a nonce is kept after its request's timestamp: twice the window, and five
+/// minutes for clocks that disagree between nodes.
+const NONCE_RETENTION_SECS: i64 = 2 * WINDOW_SECS + 300;
+
 /// A machine or token whose request verified.
 #[derive(Debug, Clone)]
 pub struct RuntimeCaller {
@@ -54,14 +58,12 @@ fn claim(request: &Request) -> Option<Claim> {
 
 /// The address the request came from (see [`crate::client_ip`]).
 pub fn peer_ip(extensions: &axum::http::Extensions) -> Option<IpAddr> {
-    extensions
-        .get::<crate::client_ip::ClientIp>()
-        .map(|ip| ip.0)
-        .or_else(|| {
-            extensions
-                .get::<axum::extract::ConnectInfo<SocketAddr>>()
-                .map(|axum::extract::ConnectInfo(addr)| network::canonical(addr.ip()))
-        })
+    match extensions.get::<crate::client_ip::ClientIp>() {
+        Some(resolved) => resolved.0,
+        None => extensions
+            .get::<axum::extract::ConnectInfo<SocketAddr>>()
+            .map(|axum::extract::ConnectInfo(addr)| network::canonical(addr.ip())),
+    }
 }
 
 fn refused(message: &str) -> Error {
@@ -220,13 +222,6 @@ async fn verify(
         )
     };
     let (parts, body) = request.into_parts();
-    let max = state.settings.max_body_bytes;
-    let bytes = axum::body::to_bytes(body, max).await.map_err(|_| {
-        Error::new(
-            ErrorCode::PayloadTooLarge,
-            format!("request body is larger than {max} bytes"),
-        )
-    })?;
     let vault: VaultId = creds.vault.parse().map_err(|_| unknown())?;
     let found = state
         .store
@@ -242,13 +237,21 @@ async fn verify(
     if !key.verify(&signed.canonical(), &creds.signature) {
         return Err(unknown());
     }
+    // The signature covers the digest, so the body is read only for a verified machine.
+    let max = state.settings.max_body_bytes;
+    let bytes = axum::body::to_bytes(body, max).await.map_err(|_| {
+        Error::new(
+            ErrorCode::PayloadTooLarge,
+            format!("request body is larger than {max} bytes"),
+        )
+    })?;
     if body_digest(&bytes) != creds.digest {
         return Err(refused(
             "the request body does not match the digest the machine signed",
         ));
     }
     let now_ms = strongroom_store::now_ms();
-    if (now_ms / 1000 - creds.timestamp).abs() > WINDOW_SECS {
+    if (now_ms / 1000).abs_diff(creds.timestamp) > WINDOW_SECS.unsigned_abs() {
         return Err(refused(&format!(
             "the request's timestamp is more than {WINDOW_SECS} seconds from the server's \
              clock: set the machine's clock right (NTP) and sign a fresh request"
@@ -270,7 +273,9 @@ async fn verify(
             "this machine's registration has expired; register its key again",
         ));
     }
-    let keep_until = (creds.timestamp + WINDOW_SECS + 1) * 1000;
+    // Kept well past the window, so a node whose clock runs behind another's still finds
+    // a nonce the other has seen.
+    let keep_until = (creds.timestamp + NONCE_RETENTION_SECS) * 1000;
     if !state
         .store
         .take_nonce(&found.id, &creds.nonce, keep_until)

@@ -14,6 +14,9 @@ use strongroom_core::policy::{Policy, PolicySpec};
 use strongroom_core::{Error, ErrorCode};
 use strongroom_crypto::random::new_id;
 
+/// Most policies binding one machine or token.
+const MAX_POLICIES_PER_SUBJECT: i64 = 20;
+
 /// Whom a policy binds.
 #[derive(Debug, Clone)]
 pub enum PolicySubject {
@@ -103,6 +106,23 @@ impl Store {
                 .ok_or_else(|| Error::not_found(&format!("token '{token}'")))?,
             ),
         };
+        let bound = tx
+            .one(
+                q("SELECT COUNT(*) AS n FROM policies WHERE subject_id = $1")
+                    .bind(subject_row.text("id")?),
+            )
+            .await?
+            .i64("n")?;
+        if bound >= MAX_POLICIES_PER_SUBJECT {
+            return Err(Error::new(
+                ErrorCode::InvalidValue,
+                format!(
+                    "{kind} {} is already bound by {MAX_POLICIES_PER_SUBJECT} policies; merge \
+                     some (each is checked on every one of its requests)",
+                    subject_row.text("name")?
+                ),
+            ));
+        }
         let spec_text = serde_json::to_string(spec)
             .map_err(|e| Error::internal(format!("policy does not serialize: {e}")))?;
         tx.execute(

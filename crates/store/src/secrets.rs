@@ -522,8 +522,10 @@ impl Store {
             action: "secret.use",
             detail,
         };
-        // The hourly reveal limit is for values people see; a use shows nobody the value.
-        self.journal.record(record, None).await?;
+        // A member's uses count against their hourly reveal limit: a member who may declare
+        // destinations could otherwise send values to a host of their own past the limit.
+        // (The journal counts members only; machines and tokens have policy caps.)
+        self.journal.record(record, self.reveal_limit).await?;
         Ok((revealed, declaration))
     }
 
@@ -553,7 +555,8 @@ impl Store {
             .await?;
         let mut found = Vec::new();
         for row in &rows {
-            let Some(declaration) = declaration_from_row(row)? else {
+            // A declaration that no longer parses is skipped, not fatal to the others.
+            let Ok(Some(declaration)) = declaration_from_row(row) else {
                 continue;
             };
             if !declaration.matches_host(host) {

@@ -247,8 +247,13 @@ impl Store {
         let mut records = Vec::with_capacity(rows.len());
         for row in &rows {
             let scopes = by_token.remove(&row.text("id")?).unwrap_or_default();
-            let record = record_from_row(row, scopes_from_rows(&scopes)?)?;
-            if authz.may_manage_tokens(record.kind) {
+            let scopes = scopes_from_rows(&scopes)?;
+            // A token reaching a project the caller does not open is not theirs to see.
+            let visible = scopes
+                .iter()
+                .all(|(p, _)| authz.sees_project(p.application.as_str(), p.project.as_str()));
+            let record = record_from_row(row, scopes)?;
+            if authz.may_manage_tokens(record.kind) && visible {
                 records.push(record);
             }
         }
@@ -276,8 +281,18 @@ impl Store {
             )
             .await?
             .ok_or_else(missing)?;
-        let mut record = record_from_row(&row, Vec::new())?;
-        if !authz.may_manage_tokens(record.kind) {
+        let scopes = tx
+            .all(
+                q("SELECT application, project, environment FROM token_scopes WHERE token_id = $1")
+                    .bind(row.text("id")?),
+            )
+            .await?;
+        let scopes = scopes_from_rows(&scopes)?;
+        let visible = scopes
+            .iter()
+            .all(|(p, _)| authz.sees_project(p.application.as_str(), p.project.as_str()));
+        let mut record = record_from_row(&row, scopes)?;
+        if !authz.may_manage_tokens(record.kind) || !visible {
             return Err(missing());
         }
         authz.permit_token(record.kind, &[], Verbs::NONE)?;

@@ -116,6 +116,9 @@ fn call(path: &str) -> UseRequest {
             ("x-agent".into(), "helper".into()),
             ("authorization".into(), "Bearer not-the-secret".into()),
             ("host".into(), "evil.example".into()),
+            // Either would bring the value back in a form it cannot be scrubbed from.
+            ("accept-encoding".into(), "gzip, br".into()),
+            ("range".into(), "bytes=0-3".into()),
         ],
         body: Some("amount=5".into()),
         body_base64: None,
@@ -151,6 +154,12 @@ async fn an_agent_uses_a_secret_and_never_receives_its_value(backend: Backend) {
             .iter()
             .all(|(n, v)| n != "host" || v != "evil.example")
     );
+    assert!(
+        headers
+            .iter()
+            .any(|(n, v)| n == "accept-encoding" && v == "identity")
+    );
+    assert!(headers.iter().all(|(n, _)| n != "range"));
     // The destination echoed the value back; the agent gets it scrubbed, everywhere.
     let whole = serde_json::to_string(&answer).unwrap_or_default();
     assert!(!whole.contains(VALUE), "{whole}");

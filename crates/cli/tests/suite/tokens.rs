@@ -251,6 +251,24 @@ async fn nobody_creates_a_token_beyond_what_they_hold(app: TestApp) {
             .await,
         "not_found",
     );
+    // A token reaching a project dev does not open is not dev's to see or revoke.
+    ok(alice.client.create_app("billing").await);
+    ok(alice.client.create_project("billing/api").await);
+    ok(alice
+        .client
+        .create_token(&crate::token_request(
+            "billing",
+            "ci",
+            &["billing/api"],
+            &["reveal"],
+        ))
+        .await);
+    let seen: Vec<String> = ok(dev.client.tokens().await)
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    assert_eq!(seen, ["agent", "ci"]);
+    expect_code(dev.client.revoke_token("billing").await, "not_found");
     // A collaborator holds neither AI agents nor Integrations.
     ok(alice.client.set_member_role("dev", "collaborator").await);
     expect_code(

@@ -64,6 +64,8 @@ pub async fn use_secret(
         .await?
         .use_declaration
         .ok_or_else(|| strongroom_core::broker::undeclared(&path))?;
+    // Whether the caller may use it at all is settled before anything goes out.
+    authz.permit_path(strongroom_core::access::Verb::Use, &path)?;
     let target = path.to_string();
     if let Some(host) = &body.host
         && !declaration.matches_host(host)
