@@ -804,6 +804,23 @@ impl Authorized {
         }
     }
 
+    /// Whether listings show environment `env` of a project the caller sees: a machine or
+    /// token sees only the environments it may read in (and none while a policy refuses
+    /// it there).
+    pub fn sees_environment(&self, env: &EnvironmentPath) -> bool {
+        match &self.lens {
+            Lens::Everything => true,
+            Lens::AccessRole(role) => role.opens_project(
+                env.project.application.as_str(),
+                env.project.project.as_str(),
+            ),
+            Lens::Runtime(access) => {
+                access.decide_environment(Verb::Read, env) == AccessOutcome::Allowed
+            }
+            Lens::Nothing => false,
+        }
+    }
+
     /// Checks what the path alone decides (deny rules, verbs switched off) before the
     /// secret is looked up, so the answer is the same whether or not it exists.
     pub fn permit_path(&self, verb: Verb, path: &SecretPath) -> Result<(), Error> {

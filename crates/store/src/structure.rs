@@ -5,7 +5,7 @@
 use crate::db::{Row, q};
 use crate::keys::create_data_key;
 use crate::model::{NodeRecord, Page, PageRequest};
-use crate::{Store, now_ms, paginate, paginate_filtered};
+use crate::{Store, now_ms, paginate_filtered};
 use strongroom_core::authz::{Action, Authorized};
 use strongroom_core::ids::{ApplicationId, EnvironmentId, ProjectId};
 use strongroom_core::names::{ApplicationName, EnvironmentName, EnvironmentPath, ProjectPath};
@@ -278,6 +278,16 @@ impl Store {
             )
             .await?;
         let nodes = rows.iter().map(node).collect::<Result<Vec<_>, _>>()?;
-        Ok(paginate(nodes, page.limit, |n| n.name.clone()))
+        Ok(paginate_filtered(
+            nodes,
+            page.limit,
+            |n| {
+                authz.sees_environment(&EnvironmentPath {
+                    project: project.clone(),
+                    environment: EnvironmentName::from_trusted(n.name.clone()),
+                })
+            },
+            |n| n.name.clone(),
+        ))
     }
 }

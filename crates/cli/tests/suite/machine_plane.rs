@@ -137,6 +137,11 @@ async fn an_attachment_opens_its_environments_and_verbs_and_nothing_else(app: Te
         .collect();
     assert_eq!(names, strings(&["DB_URL", "STRIPE_KEY"]));
     // Staging was not attached: it does not exist as far as the machine can tell.
+    let envs: Vec<String> = ok(machine.envs("payments/api").await)
+        .into_iter()
+        .map(|n| n.name)
+        .collect();
+    assert_eq!(envs, strings(&["production"]));
     expect_code(
         machine
             .reveal("payments/api/staging/STRIPE_KEY", None)
