@@ -75,6 +75,14 @@ async fn vault(app: &TestApp) -> Vault {
     }
 }
 
+/// Alice attaches `deployer` to payments/api, every environment, with `verbs`.
+async fn attach_everywhere(v: &Vault, verbs: &[&str]) {
+    ok(v.alice
+        .client
+        .attach_machine("deployer", "payments/api", &[], &strings(verbs))
+        .await);
+}
+
 fn strings(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| (*s).to_owned()).collect()
 }
@@ -240,10 +248,7 @@ async fn detaching_revoking_disabling_removing_and_expiry_hold_on_the_next_reque
     let v = vault(&app).await;
     let machine = v.key.client(&app, &v.id);
     let path = "payments/api/production/STRIPE_KEY";
-    ok(v.alice
-        .client
-        .attach_machine("deployer", "payments/api", &[], &strings(&["reveal"]))
-        .await);
+    attach_everywhere(&v, &["reveal"]).await;
     ok(v.alice
         .client
         .grant_machine("deployer", path, &strings(&["reveal"]))
@@ -264,10 +269,7 @@ async fn detaching_revoking_disabling_removing_and_expiry_hold_on_the_next_reque
         "not_found",
     );
 
-    ok(v.alice
-        .client
-        .attach_machine("deployer", "payments/api", &[], &strings(&["reveal"]))
-        .await);
+    attach_everywhere(&v, &["reveal"]).await;
     ok(v.alice.client.set_machine_enabled("deployer", false).await);
     let refused = expect_code(machine.reveal(path, None).await, "unauthenticated");
     assert!(refused.to_string().contains("disabled"), "{refused}");
@@ -353,10 +355,7 @@ async fn unsigned_forged_tampered_stale_replayed_and_wrong_vault_requests_are_re
     app: TestApp,
 ) {
     let v = vault(&app).await;
-    ok(v.alice
-        .client
-        .attach_machine("deployer", "payments/api", &[], &strings(&["reveal"]))
-        .await);
+    attach_everywhere(&v, &["reveal"]).await;
     let key = v.key.load();
     let reveal = "/api/v1/apps/payments/projects/api/envs/production/secrets/STRIPE_KEY/value";
 
@@ -429,10 +428,7 @@ async fn unsigned_forged_tampered_stale_replayed_and_wrong_vault_requests_are_re
 
 async fn a_machine_cannot_call_member_or_management_routes(app: TestApp) {
     let v = vault(&app).await;
-    ok(v.alice
-        .client
-        .attach_machine("deployer", "payments/api", &[], &strings(&["reveal"]))
-        .await);
+    attach_everywhere(&v, &["reveal"]).await;
     let machine = v.key.client(&app, &v.id);
     expect_code(machine.whoami().await, "permission_denied");
     expect_code(machine.members().await, "permission_denied");
@@ -493,10 +489,7 @@ async fn a_members_session_cannot_use_the_machine_route_and_membership_gives_mac
 
 async fn inviting_a_member_adds_no_runtime_access(app: TestApp) {
     let v = vault(&app).await;
-    ok(v.alice
-        .client
-        .attach_machine("deployer", "payments/api", &[], &strings(&["reveal"]))
-        .await);
+    attach_everywhere(&v, &["reveal"]).await;
     let machine = v.key.client(&app, &v.id);
     let before = ok(machine.own_machine().await);
     // A new developer joins: they get no machine identity, no token, and open nothing.

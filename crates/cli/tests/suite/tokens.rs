@@ -30,6 +30,14 @@ async fn vault(app: &TestApp) -> (TestUser, TestUser, String) {
     (alice, members.remove(0), org.id)
 }
 
+/// A CI token of alice's that may reveal within `scopes`.
+async fn ci_token(alice: &TestUser, name: &str, scopes: &[&str]) -> TokenCreated {
+    ok(alice
+        .client
+        .create_token(&crate::token_request(name, "ci", scopes, &["reveal"]))
+        .await)
+}
+
 fn as_token(app: &TestApp, created: &TokenCreated) -> Client {
     app.client.with_token(created.secret.expose().to_owned())
 }
@@ -125,15 +133,7 @@ async fn an_agent_token_reads_names_and_no_route_ever_returns_it_a_value(app: Te
 
 async fn a_ci_token_reveals_within_its_scope_for_run_and_export(app: TestApp) {
     let (alice, _, vault_id) = vault(&app).await;
-    let created = ok(alice
-        .client
-        .create_token(&crate::token_request(
-            "deploy",
-            "ci",
-            &["payments/api/production"],
-            &["reveal"],
-        ))
-        .await);
+    let created = ci_token(&alice, "deploy", &["payments/api/production"]).await;
     let ci = as_token(&app, &created);
     assert_eq!(
         ok(ci.reveal("payments/api/production/STRIPE_KEY", None).await)
@@ -254,15 +254,7 @@ async fn nobody_creates_a_token_beyond_what_they_hold(app: TestApp) {
     // A token reaching a project dev does not open is not dev's to see or revoke.
     ok(alice.client.create_app("billing").await);
     ok(alice.client.create_project("billing/api").await);
-    ok(alice
-        .client
-        .create_token(&crate::token_request(
-            "billing",
-            "ci",
-            &["billing/api"],
-            &["reveal"],
-        ))
-        .await);
+    ci_token(&alice, "billing", &["billing/api"]).await;
     let seen: Vec<String> = ok(dev.client.tokens().await)
         .into_iter()
         .map(|t| t.name)
@@ -287,15 +279,7 @@ async fn nobody_creates_a_token_beyond_what_they_hold(app: TestApp) {
 
 async fn a_token_cannot_call_member_or_management_routes(app: TestApp) {
     let (alice, _, _) = vault(&app).await;
-    let created = ok(alice
-        .client
-        .create_token(&crate::token_request(
-            "deploy",
-            "ci",
-            &["payments/api"],
-            &["reveal"],
-        ))
-        .await);
+    let created = ci_token(&alice, "deploy", &["payments/api"]).await;
     let ci = as_token(&app, &created);
     expect_code(ci.tokens().await, "permission_denied");
     expect_code(
@@ -335,15 +319,7 @@ async fn revoked_expired_and_out_of_range_tokens_are_refused(app: TestApp) {
     let local = ok(alice.client.create_token(&local).await);
     ok(as_token(&app, &local).reveal(path, None).await);
 
-    let created = ok(alice
-        .client
-        .create_token(&crate::token_request(
-            "deploy",
-            "ci",
-            &["payments/api"],
-            &["reveal"],
-        ))
-        .await);
+    let created = ci_token(&alice, "deploy", &["payments/api"]).await;
     let ci = as_token(&app, &created);
     ok(ci.reveal(path, None).await);
     app.execute_sql("UPDATE tokens SET expires_at = 1 WHERE name = 'deploy'")
@@ -364,15 +340,7 @@ async fn revoked_expired_and_out_of_range_tokens_are_refused(app: TestApp) {
     assert!(refused.to_string().contains("revoked"), "{refused}");
     expect_code(alice.client.revoke_token("deploy").await, "not_found");
     // The name is free again.
-    ok(alice
-        .client
-        .create_token(&crate::token_request(
-            "deploy",
-            "ci",
-            &["payments/api"],
-            &["reveal"],
-        ))
-        .await);
+    ci_token(&alice, "deploy", &["payments/api"]).await;
     let forged = app
         .client
         .with_token("sr_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".to_owned());
@@ -435,15 +403,7 @@ crate::on_both_backends!(
 async fn a_token_revoked_on_one_node_is_refused_on_the_next_request_on_another() {
     let mut app = TestApp::spawn(strongroom_testkit::Backend::Postgres).await;
     let (alice, _, _) = vault(&app).await;
-    let created = ok(alice
-        .client
-        .create_token(&crate::token_request(
-            "deploy",
-            "ci",
-            &["payments/api"],
-            &["reveal"],
-        ))
-        .await);
+    let created = ci_token(&alice, "deploy", &["payments/api"]).await;
     let node_b = app.second_node().await;
     let on_b = Client::new(&node_b, None)
         .unwrap_or_else(|e| panic!("{e}"))

@@ -88,7 +88,8 @@ pub async fn get_machine(
     }))
 }
 
-fn runtime_verbs(names: &[String]) -> Result<Verbs, ApiError> {
+/// The verbs named, with `read` (core checks they are runtime verbs).
+fn parse_verbs(names: &[String]) -> Result<Verbs, ApiError> {
     Ok(Verbs::parse(names)?.with(Verb::Read))
 }
 
@@ -126,7 +127,7 @@ pub async fn attach_machine(
     let attachment = Attachment {
         project,
         environments,
-        verbs: runtime_verbs(&body.verbs)?,
+        verbs: parse_verbs(&body.verbs)?,
     };
     let record = state
         .store
@@ -199,7 +200,7 @@ pub async fn grant_machine(
             &authz,
             &name,
             &path,
-            runtime_verbs(&body.verbs)?,
+            parse_verbs(&body.verbs)?,
             &meta.origin(),
         )
         .await?;
