@@ -323,6 +323,12 @@ pub enum Action {
     ManagePolicies,
     /// See and change the vault's IP allowlist.
     ManageIpAllowlist,
+    /// Read the audit log: one's own entries, or everyone's with View others.
+    ViewAuditLog,
+    /// Walk the whole audit chain to check nothing was changed (View others).
+    VerifyAuditLog,
+    /// Define, list, test and delete alert rules.
+    ManageAlerts,
 }
 
 impl Action {
@@ -356,6 +362,9 @@ impl Action {
             Self::ManagePolicies => "policy.manage",
             Self::UseSecret => "secret.use",
             Self::ManageIpAllowlist => "allowlist.manage",
+            Self::ViewAuditLog => "audit.list",
+            Self::VerifyAuditLog => "audit.verify",
+            Self::ManageAlerts => "alert.manage",
         }
     }
 
@@ -552,6 +561,11 @@ fn capability(role: VaultRole, capability: Capability, reason: &'static str) -> 
             Capability::OrganizationTransfer => "only the owner can transfer ownership",
             Capability::Machines => "your vault role does not include Machines",
             Capability::IpAllowlist => "your vault role does not include IP allowlist",
+            Capability::AuditViewOwn => "your vault role does not include Audit log: view own",
+            Capability::AuditViewOthers => {
+                "your vault role does not include Audit log: view others"
+            }
+            Capability::Alerts => "your vault role does not include Alerts",
             _ => "your vault role does not include this capability",
         })
     }
@@ -650,6 +664,23 @@ fn decide_in_vault(role: VaultRole, has_access_role: bool, action: Action) -> De
             Capability::IpAllowlist,
             "the role may manage the IP allowlist",
         ),
+        Action::ViewAuditLog => {
+            if role.holds(Capability::AuditViewOthers) {
+                Decision::allow("the role may view everyone's audit entries")
+            } else {
+                capability(
+                    role,
+                    Capability::AuditViewOwn,
+                    "the role may view its own audit entries",
+                )
+            }
+        }
+        Action::VerifyAuditLog => capability(
+            role,
+            Capability::AuditViewOthers,
+            "the role may view, and so check, the whole audit log",
+        ),
+        Action::ManageAlerts => capability(role, Capability::Alerts, "the role may manage alerts"),
         Action::ManageTokens => {
             if role.holds(Capability::AiAgents) || role.holds(Capability::Integrations) {
                 Decision::allow("the role may manage agent or CI tokens")
@@ -776,6 +807,11 @@ impl Authorized {
             Lens::Runtime(access) if access.opens_application(app) => vault,
             Lens::AccessRole(_) | Lens::Runtime(_) | Lens::Nothing => NO_VAULT,
         })
+    }
+
+    /// Whether the audit log shows this member everyone's entries, not only their own.
+    pub fn sees_all_audit_entries(&self) -> bool {
+        self.capabilities.contains(Capability::AuditViewOthers)
     }
 
     /// Whether the proof opens the whole vault (owners and admins), so that per-secret

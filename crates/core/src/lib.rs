@@ -5,6 +5,7 @@
 #![deny(missing_docs)]
 
 pub mod access;
+pub mod audit;
 pub mod account;
 pub mod authz;
 pub mod broker;

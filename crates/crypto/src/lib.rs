@@ -1,9 +1,10 @@
 //! Strongroom's cryptography, in one place so it can be reviewed in one sitting:
 //! envelope encryption under a root keyring, password hashing, session tokens, TOTP and
-//! recovery codes. Every key and plaintext is zeroized on drop; nothing here logs.
+//! recovery codes, and the audit log's chain MACs. Every key and plaintext is zeroized on drop; nothing here logs.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod audit_chain;
 pub mod envelope;
 pub mod keyring;
 pub mod machine_key;

@@ -979,3 +979,58 @@ pub struct ChangeEmailRequest {
     /// The new address (unverified until its code is entered).
     pub email: String,
 }
+
+/// One audit log entry.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AuditEntryInfo {
+    /// Its number in the vault's chain, from 1.
+    pub seq: i64,
+    /// When (RFC 3339).
+    pub at: String,
+    /// `member`, `machine`, `agent`, `token`, `system` or `external`.
+    pub actor_kind: String,
+    /// The actor's id.
+    pub actor_id: String,
+    /// The actor's username, machine name or token name when they acted.
+    pub actor_name: String,
+    /// What was done (`secret.reveal`, `member.suspend`, …).
+    pub action: String,
+    /// To what: a secret path, a member, a machine, …
+    pub target: String,
+    /// `allowed`, `denied` or `error`.
+    pub outcome: String,
+    /// `info`, `notice`, `warning` or `critical`.
+    pub severity: String,
+    /// The client's address.
+    pub ip: String,
+    /// The client's user agent.
+    pub user_agent: String,
+    /// The request id (`x-request-id`).
+    pub request_id: String,
+    /// A refusal's reason, a brokered call, … (may be empty).
+    pub detail: String,
+}
+
+/// `GET /api/v1/audit/verify`: what a walk of the vault's audit chain found.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AuditVerification {
+    /// Whether every entry holds.
+    pub intact: bool,
+    /// Entries that held, from the first.
+    pub verified: i64,
+    /// The last entry number the chain's head records.
+    pub head_seq: i64,
+    /// The first entry that does not hold.
+    pub broken: Option<AuditChainBreak>,
+}
+
+/// Where an audit chain breaks.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AuditChainBreak {
+    /// The entry number.
+    pub seq: i64,
+    /// `changed`, `removed`, `inserted` or `reordered`.
+    pub kind: String,
+    /// What was found.
+    pub message: String,
+}

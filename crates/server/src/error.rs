@@ -9,13 +9,19 @@ use axum::response::{IntoResponse, Response};
 use strongroom_core::{Error, ErrorCode};
 use strongroom_proto::{ErrorBody, ErrorDetail};
 
-/// A refusal the audit log must record, riding on the response to the middleware that
-/// knows who was refused.
+/// The action and target a refusal names, when the handler knows them better than the
+/// route does (the secret a policy refused), riding on the response to the audit layer.
 #[derive(Debug, Clone)]
 pub struct RecordedRefusal {
     pub action: String,
     pub target: String,
-    pub detail: String,
+}
+
+/// What a failed request failed with, riding on the response to the audit layer.
+#[derive(Debug, Clone)]
+pub struct FailedWith {
+    pub code: ErrorCode,
+    pub message: String,
 }
 
 /// A domain error on its way out as an HTTP response.
@@ -80,11 +86,14 @@ impl IntoResponse for ApiError {
             },
         };
         let mut response = (status, axum::Json(body)).into_response();
+        response.extensions_mut().insert(FailedWith {
+            code: error.code(),
+            message: error.message().to_owned(),
+        });
         if let Some((action, target)) = error.refusal() {
             response.extensions_mut().insert(RecordedRefusal {
                 action: action.to_owned(),
                 target: target.to_owned(),
-                detail: error.message().to_owned(),
             });
         }
         if let Some(secs) = error.retry_after_secs()

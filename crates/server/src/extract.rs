@@ -18,7 +18,7 @@ use strongroom_core::ids::{MachineId, VaultId};
 use strongroom_core::names::{EnvironmentPath, ProjectPath, SecretPath};
 use strongroom_core::{Error, ErrorCode};
 use strongroom_crypto::token::Token;
-use strongroom_store::{Origin, PageRequest, SessionRecord};
+use strongroom_store::{AuditActor, Origin, PageRequest, RecordedMark, SessionRecord};
 use utoipa::IntoParams;
 
 /// A JSON body whose rejections use the API's error shape.
@@ -49,6 +49,8 @@ pub struct ClientMeta {
     pub ip: String,
     pub user_agent: String,
     pub request_id: String,
+    /// Set when the store records this request's entry along with its change.
+    pub recorded: RecordedMark,
 }
 
 impl ClientMeta {
@@ -58,6 +60,7 @@ impl ClientMeta {
             ip: self.ip.clone(),
             user_agent: self.user_agent.clone(),
             request_id: self.request_id.clone(),
+            recorded: self.recorded.clone(),
         }
     }
 }
@@ -96,6 +99,7 @@ impl ClientMeta {
             ip,
             user_agent,
             request_id,
+            recorded: extensions.get::<RecordedMark>().cloned().unwrap_or_default(),
         }
     }
 }
@@ -219,6 +223,16 @@ impl FromRequestParts<AppState> for Caller {
                     "the session has expired or was revoked: sign in again",
                 )
             })?;
+        if let Some(scope) = parts.extensions.get::<crate::audit_layer::AuditScope>() {
+            scope.set(
+                found.session.vault_id.clone(),
+                AuditActor {
+                    kind: strongroom_core::audit::ActorKind::Member,
+                    id: found.session.user_id.to_string(),
+                    name: found.username.to_string(),
+                },
+            );
+        }
         Ok(Self {
             principal: Principal::Member(Member {
                 user_id: found.session.user_id.clone(),

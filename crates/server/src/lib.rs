@@ -3,6 +3,7 @@
 //! core's authorization decision and the store; they never compare vault ids themselves.
 #![forbid(unsafe_code)]
 
+pub mod audit_layer;
 mod broker;
 mod client_ip;
 pub mod config;

@@ -5,8 +5,7 @@
 //! [`crate::extract::Requester`] extractor and the core's decision. Every refusal is a
 //! 401 whose message says what to fix; none says whether a key is registered elsewhere.
 
-use crate::error::{ApiError, RecordedRefusal};
-use crate::extract::ClientMeta;
+use crate::error::ApiError;
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -14,7 +13,7 @@ use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::net::{IpAddr, SocketAddr};
-use strongroom_core::authz::{Actor, Machine, OUTSIDE_ALLOWLIST, Principal, RuntimeToken};
+use strongroom_core::authz::{Machine, OUTSIDE_ALLOWLIST, Principal, RuntimeToken};
 use strongroom_core::ids::VaultId;
 use strongroom_core::network;
 use strongroom_core::{Error, ErrorCode};
@@ -85,33 +84,7 @@ pub async fn authenticate_runtime(
         Ok(request) => request,
         Err(e) => return ApiError(e).into_response(),
     };
-    let caller = request.extensions().get::<RuntimeCaller>().cloned();
-    let origin = ClientMeta::of(request.headers(), request.extensions()).origin();
-    let response = next.run(request).await;
-    let refusal = response.extensions().get::<RecordedRefusal>().cloned();
-    if let (Some(refusal), Some(caller)) = (refusal, caller) {
-        let (vault, actor) = match &caller.principal {
-            Principal::Machine(m) => (&m.vault_id, Actor::Machine(m.id.clone())),
-            Principal::Token(t) => (&t.vault_id, Actor::Token(t.id.clone(), t.kind)),
-            Principal::Member(_) => return response,
-        };
-        if let Err(e) = state
-            .store
-            .record_runtime_refusal(
-                vault,
-                &actor,
-                &refusal.action,
-                &refusal.target,
-                &refusal.detail,
-                &origin,
-            )
-            .await
-        {
-            tracing::error!(error = %e, "a refusal could not be recorded in the audit log");
-            return ApiError(Error::internal(format!("audit write failed: {e}"))).into_response();
-        }
-    }
-    response
+    next.run(request).await
 }
 
 /// Refuses a request from outside the vault's IP allowlist.

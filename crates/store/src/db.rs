@@ -12,7 +12,10 @@ use sqlx::sqlite::{
     SqliteSynchronous,
 };
 use sqlx::{Postgres, Row as _, Sqlite};
+use crate::audit::AuditEntry;
 use std::path::Path;
+use std::sync::{Arc, OnceLock};
+use strongroom_crypto::audit_chain::ChainKey;
 use std::str::FromStr;
 use std::time::Duration;
 use strongroom_core::{Error, ErrorCode};
@@ -75,6 +78,25 @@ pub(crate) fn q(sql: &'static str) -> Q {
         sql,
         args: Vec::new(),
     }
+}
+
+/// Starts a statement whose text is put together at run time from a fixed set of
+/// fragments (which filters are present), never from values. Each distinct text is kept
+/// once for the life of the process, so the set stays as small as the fragments allow.
+pub(crate) fn q_built(sql: String) -> Q {
+    static TEXTS: OnceLock<std::sync::Mutex<std::collections::HashSet<&'static str>>> =
+        OnceLock::new();
+    let texts = TEXTS.get_or_init(Default::default);
+    let mut texts = texts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let text = match texts.get(sql.as_str()) {
+        Some(text) => *text,
+        None => {
+            let text: &'static str = Box::leak(sql.into_boxed_str());
+            texts.insert(text);
+            text
+        }
+    };
+    q(text)
 }
 
 impl Q {
@@ -198,9 +220,16 @@ fn create_private_file(path: &Path) -> Result<(), Error> {
     }
 }
 
-/// The connection pools of one backend.
+/// The connection pools of one backend, and the audit chain's key (loaded once the
+/// keyring is, and needed by every commit that appends audit entries).
 #[derive(Clone, Debug)]
-pub(crate) enum Db {
+pub(crate) struct Db {
+    pools: Pools,
+    chain: Arc<OnceLock<ChainKey>>,
+}
+
+#[derive(Clone, Debug)]
+enum Pools {
     Sqlite {
         writer: SqlitePool,
         reader: SqlitePool,
@@ -208,13 +237,27 @@ pub(crate) enum Db {
     Postgres(PgPool),
 }
 
-/// An open write transaction. Dropping it without [`Tx::commit`] rolls back.
-pub(crate) enum Tx {
+/// An open write transaction, with the audit entries it will append when it commits.
+/// Dropping it without [`Tx::commit`] rolls back, entries and all.
+pub(crate) struct Tx {
+    conn: Conn,
+    audit: Vec<AuditEntry>,
+    chain: Arc<OnceLock<ChainKey>>,
+}
+
+enum Conn {
     Sqlite(sqlx::Transaction<'static, Sqlite>),
     Postgres(sqlx::Transaction<'static, Postgres>),
 }
 
 impl Db {
+    pub(crate) fn dialect(&self) -> Dialect {
+        match &self.pools {
+            Pools::Sqlite { .. } => Dialect::Sqlite,
+            Pools::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
     pub(crate) async fn open_sqlite(path: &Path) -> Result<Self, Error> {
         create_private_file(path)?;
         let options = SqliteConnectOptions::new()
@@ -237,7 +280,7 @@ impl Db {
             .connect_with(options.read_only(true))
             .await
             .map_err(|e| Error::internal(format!("cannot open {}: {e}", path.display())))?;
-        Ok(Self::Sqlite { writer, reader })
+        Ok(Self::new(Pools::Sqlite { writer, reader }))
     }
 
     pub(crate) async fn open_postgres(url: &str, max_connections: u32) -> Result<Self, Error> {
@@ -249,37 +292,61 @@ impl Db {
             .connect_with(options)
             .await
             .map_err(|e| Error::unavailable(format!("cannot connect to PostgreSQL: {e}")))?;
-        Ok(Self::Postgres(pool))
+        Ok(Self::new(Pools::Postgres(pool)))
     }
 
     pub(crate) async fn migrate(&self) -> Result<(), Error> {
-        let result = match self {
-            Self::Sqlite { writer, .. } => sqlx::migrate!("./migrations/sqlite").run(writer).await,
-            Self::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await,
+        let result = match &self.pools {
+            Pools::Sqlite { writer, .. } => sqlx::migrate!("./migrations/sqlite").run(writer).await,
+            Pools::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await,
         };
         result.map_err(|e| Error::internal(format!("database migration failed: {e}")))
     }
 
+    fn new(pools: Pools) -> Self {
+        Self {
+            pools,
+            chain: Arc::new(OnceLock::new()),
+        }
+    }
+
+    /// Sets the audit chain's key, once the keyring is loaded.
+    pub(crate) fn set_chain_key(&self, key: ChainKey) {
+        let _ = self.chain.set(key);
+    }
+
+    /// The audit chain's key.
+    pub(crate) fn chain_key(&self) -> Result<&ChainKey, Error> {
+        self.chain
+            .get()
+            .ok_or_else(|| Error::internal("the audit chain key is not loaded"))
+    }
+
     pub(crate) async fn begin(&self) -> Result<Tx, Error> {
-        Ok(match self {
-            Self::Sqlite { writer, .. } => Tx::Sqlite(
+        let conn = match &self.pools {
+            Pools::Sqlite { writer, .. } => Conn::Sqlite(
                 writer
                     .begin_with("BEGIN IMMEDIATE")
                     .await
                     .map_err(map_db_error)?,
             ),
-            Self::Postgres(pool) => Tx::Postgres(pool.begin().await.map_err(map_db_error)?),
+            Pools::Postgres(pool) => Conn::Postgres(pool.begin().await.map_err(map_db_error)?),
+        };
+        Ok(Tx {
+            conn,
+            audit: Vec::new(),
+            chain: self.chain.clone(),
         })
     }
 
     pub(crate) async fn optional(&self, q: Q) -> Result<Option<Row>, Error> {
-        match self {
-            Self::Sqlite { reader, .. } => q
+        match &self.pools {
+            Pools::Sqlite { reader, .. } => q
                 .sqlite()
                 .fetch_optional(reader)
                 .await
                 .map(|r| r.map(Row::Sqlite)),
-            Self::Postgres(pool) => q
+            Pools::Postgres(pool) => q
                 .postgres()
                 .fetch_optional(pool)
                 .await
@@ -289,13 +356,13 @@ impl Db {
     }
 
     pub(crate) async fn all(&self, q: Q) -> Result<Vec<Row>, Error> {
-        match self {
-            Self::Sqlite { reader, .. } => q
+        match &self.pools {
+            Pools::Sqlite { reader, .. } => q
                 .sqlite()
                 .fetch_all(reader)
                 .await
                 .map(|rows| rows.into_iter().map(Row::Sqlite).collect()),
-            Self::Postgres(pool) => q
+            Pools::Postgres(pool) => q
                 .postgres()
                 .fetch_all(pool)
                 .await
@@ -311,32 +378,32 @@ impl Db {
     }
 
     pub(crate) async fn close(&self) {
-        match self {
-            Self::Sqlite { writer, reader } => {
+        match &self.pools {
+            Pools::Sqlite { writer, reader } => {
                 reader.close().await;
                 writer.close().await;
             }
-            Self::Postgres(pool) => pool.close().await,
+            Pools::Postgres(pool) => pool.close().await,
         }
     }
 }
 
 impl Tx {
     pub(crate) fn dialect(&self) -> Dialect {
-        match self {
-            Self::Sqlite(_) => Dialect::Sqlite,
-            Self::Postgres(_) => Dialect::Postgres,
+        match &self.conn {
+            Conn::Sqlite(_) => Dialect::Sqlite,
+            Conn::Postgres(_) => Dialect::Postgres,
         }
     }
 
     pub(crate) async fn execute(&mut self, q: Q) -> Result<u64, Error> {
-        match self {
-            Self::Sqlite(tx) => q
+        match &mut self.conn {
+            Conn::Sqlite(tx) => q
                 .sqlite()
                 .execute(&mut **tx)
                 .await
                 .map(|r| r.rows_affected()),
-            Self::Postgres(tx) => q
+            Conn::Postgres(tx) => q
                 .postgres()
                 .execute(&mut **tx)
                 .await
@@ -346,13 +413,13 @@ impl Tx {
     }
 
     pub(crate) async fn optional(&mut self, q: Q) -> Result<Option<Row>, Error> {
-        match self {
-            Self::Sqlite(tx) => q
+        match &mut self.conn {
+            Conn::Sqlite(tx) => q
                 .sqlite()
                 .fetch_optional(&mut **tx)
                 .await
                 .map(|r| r.map(Row::Sqlite)),
-            Self::Postgres(tx) => q
+            Conn::Postgres(tx) => q
                 .postgres()
                 .fetch_optional(&mut **tx)
                 .await
@@ -368,13 +435,13 @@ impl Tx {
     }
 
     pub(crate) async fn all(&mut self, q: Q) -> Result<Vec<Row>, Error> {
-        match self {
-            Self::Sqlite(tx) => q
+        match &mut self.conn {
+            Conn::Sqlite(tx) => q
                 .sqlite()
                 .fetch_all(&mut **tx)
                 .await
                 .map(|rows| rows.into_iter().map(Row::Sqlite).collect()),
-            Self::Postgres(tx) => q
+            Conn::Postgres(tx) => q
                 .postgres()
                 .fetch_all(&mut **tx)
                 .await
@@ -383,11 +450,31 @@ impl Tx {
         .map_err(map_db_error)
     }
 
-    pub(crate) async fn commit(self) -> Result<(), Error> {
-        match self {
-            Self::Sqlite(tx) => tx.commit().await,
-            Self::Postgres(tx) => tx.commit().await,
+    /// Queues an audit entry, appended to its vault's chain when the transaction commits.
+    pub(crate) fn audit(&mut self, entry: AuditEntry) {
+        self.audit.push(entry);
+    }
+
+    /// Appends the queued audit entries, last (so the chain heads are locked as briefly as
+    /// possible, and always after every other row), then commits.
+    pub(crate) async fn commit(mut self) -> Result<(), Error> {
+        let entries = std::mem::take(&mut self.audit);
+        let marks: Vec<_> = entries.iter().map(|e| e.origin.recorded.clone()).collect();
+        if !entries.is_empty() {
+            let chain = self.chain.clone();
+            let key = chain
+                .get()
+                .ok_or_else(|| Error::internal("the audit chain key is not loaded"))?;
+            crate::audit::append(&mut self, entries, key).await?;
         }
-        .map_err(map_db_error)
+        match self.conn {
+            Conn::Sqlite(tx) => tx.commit().await,
+            Conn::Postgres(tx) => tx.commit().await,
+        }
+        .map_err(map_db_error)?;
+        for mark in marks {
+            mark.set();
+        }
+        Ok(())
     }
 }

@@ -1,12 +1,16 @@
-//! The reveal journal: every plaintext a member or machine sees is recorded (and, for a
-//! member, counted against their hourly reveal limit) before it leaves the server. Recording each reveal in a
+//! The journal: every plaintext a member or machine sees is recorded (and counted against
+//! a member's hourly reveal limit and a policy's caps) before it leaves the server, and
+//! so is every read and refusal the server's audit layer records. Recording each in a
 //! transaction of its own would make every read a commit; instead one task drains the
 //! queue and commits whatever is waiting in one transaction, then answers each request.
-//! A request whose record did not commit gets an error, never its value.
+//! A request whose record did not commit gets an error, never its answer.
 
+use crate::audit::{AuditActor, AuditEntry, actor_named};
 use crate::db::{Db, Tx, q};
 use crate::model::Origin;
 use crate::now_ms;
+use std::collections::HashMap;
+use strongroom_core::audit::{Outcome, Severity};
 use strongroom_core::authz::Actor;
 use strongroom_core::policy::ReadCaps;
 use strongroom_core::{Error, ErrorCode};
@@ -42,10 +46,30 @@ pub(crate) struct RevealRecord {
     pub detail: String,
 }
 
+/// What waits to be journaled.
+enum Work {
+    /// A reveal or use, counted against `limit` reveals per member per hour.
+    Reveal {
+        record: RevealRecord,
+        limit: Option<u32>,
+    },
+    /// An entry the server's audit layer made (a read, a refusal).
+    Entry(AuditEntry),
+}
+
 struct Pending {
-    record: RevealRecord,
-    limit: Option<u32>,
+    work: Work,
     done: oneshot::Sender<Result<(), Error>>,
+}
+
+impl Pending {
+    /// Batches are sorted by this (vault, then actor) so counters are locked in one order.
+    fn sort_key(&self) -> (&str, &str) {
+        match &self.work {
+            Work::Reveal { record, .. } => (&record.vault, actor_id(&record.actor)),
+            Work::Entry(entry) => (&entry.vault, &entry.actor.id),
+        }
+    }
 }
 
 /// A handle on the journal task; clones share it.
@@ -75,13 +99,18 @@ impl Journal {
         record: RevealRecord,
         limit: Option<u32>,
     ) -> Result<(), Error> {
+        self.submit(Work::Reveal { record, limit }).await
+    }
+
+    /// Appends `entry`; returns once it is committed.
+    pub(crate) async fn append(&self, entry: AuditEntry) -> Result<(), Error> {
+        self.submit(Work::Entry(entry)).await
+    }
+
+    async fn submit(&self, work: Work) -> Result<(), Error> {
         let (done, answer) = oneshot::channel();
         self.queue
-            .send(Pending {
-                record,
-                limit,
-                done,
-            })
+            .send(Pending { work, done })
             .await
             .map_err(|_| Error::internal("the reveal journal has stopped"))?;
         answer
@@ -95,10 +124,7 @@ async fn run(db: Db, mut waiting: mpsc::Receiver<Pending>) {
     while waiting.recv_many(&mut batch, MAX_BATCH).await > 0 {
         // Counters are taken in (vault, member) order, so batches committing on several
         // nodes lock them in the same order and cannot deadlock.
-        batch.sort_by(|a, b| {
-            (&a.record.vault, actor_id(&a.record.actor))
-                .cmp(&(&b.record.vault, actor_id(&b.record.actor)))
-        });
+        batch.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         match write_batch(&db, &batch).await {
             Ok(verdicts) => {
                 for (pending, verdict) in batch.drain(..).zip(verdicts) {
@@ -143,17 +169,26 @@ fn same_error(e: &Error) -> Error {
 async fn write_batch(db: &Db, batch: &[Pending]) -> Result<Vec<Result<(), Error>>, Error> {
     let mut tx = db.begin().await?;
     let now = now_ms();
+    let mut names = HashMap::new();
     let mut verdicts = Vec::with_capacity(batch.len());
     for pending in batch {
-        let record = &pending.record;
-        let counted = match count_against_limit(&mut tx, pending, now).await? {
+        let (record, limit) = match &pending.work {
+            Work::Entry(entry) => {
+                tx.audit(entry.clone());
+                verdicts.push(Ok(()));
+                continue;
+            }
+            Work::Reveal { record, limit } => (record, *limit),
+        };
+        let counted = match count_against_limit(&mut tx, record, limit, now).await? {
             Ok(()) => count_against_caps(&mut tx, record, now).await?,
             refused => refused,
         };
+        let actor = named(&mut tx, &mut names, &record.actor).await?;
         let verdict = match counted {
             Ok(()) => {
                 for target in &record.targets {
-                    insert_entry(&mut tx, record, target, now, "allowed", &record.detail).await?;
+                    tx.audit(reveal_entry(record, &actor, target, Outcome::Allowed, &record.detail));
                 }
                 Ok(())
             }
@@ -162,7 +197,7 @@ async fn write_batch(db: &Db, batch: &[Pending]) -> Result<Vec<Result<(), Error>
                     [one] => one.clone(),
                     many => format!("{} ({} values)", record.asked_for, many.len()),
                 };
-                insert_entry(&mut tx, record, &target, now, "denied", refusal.message()).await?;
+                tx.audit(reveal_entry(record, &actor, &target, Outcome::Denied, refusal.message()));
                 Err(refusal)
             }
         };
@@ -172,15 +207,29 @@ async fn write_batch(db: &Db, batch: &[Pending]) -> Result<Vec<Result<(), Error>
     Ok(verdicts)
 }
 
+/// Names an actor once per batch.
+async fn named(
+    tx: &mut Tx,
+    names: &mut HashMap<String, AuditActor>,
+    actor: &Actor,
+) -> Result<AuditActor, Error> {
+    if let Some(found) = names.get(actor_id(actor)) {
+        return Ok(found.clone());
+    }
+    let found = actor_named(tx, actor).await?;
+    names.insert(found.id.clone(), found.clone());
+    Ok(found)
+}
+
 /// Adds the record's reveals to the member's count for this hour, unless that would pass
 /// the limit. One statement, so concurrent nodes cannot both take the last reveal.
 async fn count_against_limit(
     tx: &mut Tx,
-    pending: &Pending,
+    record: &RevealRecord,
+    limit: Option<u32>,
     now: i64,
 ) -> Result<Result<(), Error>, Error> {
-    let record = &pending.record;
-    let (Some(limit), Actor::Member(member)) = (pending.limit, &record.actor) else {
+    let (Some(limit), Actor::Member(member)) = (limit, &record.actor) else {
         return Ok(Ok(()));
     };
     let window = now - now.rem_euclid(HOUR_MS);
@@ -370,62 +419,26 @@ async fn count_against_cap(
     Ok(Err(refusal))
 }
 
-/// Appends one entry; an entry that names no account fails its record.
-async fn insert_entry(
-    tx: &mut Tx,
+/// The entry for one value of a reveal (or the refusal of all of them).
+fn reveal_entry(
     record: &RevealRecord,
+    actor: &AuditActor,
     target: &str,
-    now: i64,
-    outcome: &'static str,
+    outcome: Outcome,
     detail: &str,
-) -> Result<(), Error> {
-    let severity = if outcome == "allowed" {
-        "notice"
-    } else {
-        "warning"
-    };
-    let sql = match record.actor {
-        Actor::Member(_) => {
-            "INSERT INTO audit_events (vault_id, at, actor_kind, actor_id, actor_name, action, \
-             target, outcome, severity, ip, user_agent, request_id, detail) \
-             SELECT $1, $2, 'member', u.id, u.username, $11, $3, $4, $5, $6, $7, $8, \
-             $10 FROM users u WHERE u.id = $9"
-        }
-        Actor::Machine(_) => {
-            "INSERT INTO audit_events (vault_id, at, actor_kind, actor_id, actor_name, action, \
-             target, outcome, severity, ip, user_agent, request_id, detail) \
-             SELECT $1, $2, 'machine', m.id, m.name, $11, $3, $4, $5, $6, $7, $8, \
-             $10 FROM machines m WHERE m.id = $9"
-        }
-        // An agent token never reveals; a CI token is the 'token' kind of actor.
-        Actor::Token(..) => {
-            "INSERT INTO audit_events (vault_id, at, actor_kind, actor_id, actor_name, action, \
-             target, outcome, severity, ip, user_agent, request_id, detail) \
-             SELECT $1, $2, CASE t.kind WHEN 'agent' THEN 'agent' ELSE 'token' END, t.id, \
-             t.name, $11, $3, $4, $5, $6, $7, $8, $10 FROM tokens t WHERE t.id = $9"
-        }
-    };
-    let inserted = tx
-        .execute(
-            q(sql)
-                .bind(record.vault.clone())
-                .bind(now)
-                .bind(target.to_owned())
-                .bind(outcome)
-                .bind(severity)
-                .bind(record.origin.ip.clone())
-                .bind(record.origin.user_agent.clone())
-                .bind(record.origin.request_id.clone())
-                .bind(actor_id(&record.actor))
-                .bind(detail.to_owned())
-                .bind(record.action),
-        )
-        .await?;
-    if inserted == 1 {
-        Ok(())
-    } else {
-        Err(Error::internal(
-            "a reveal names an account that does not exist",
-        ))
+) -> AuditEntry {
+    AuditEntry {
+        vault: record.vault.clone(),
+        actor: actor.clone(),
+        action: record.action.to_owned(),
+        target: target.to_owned(),
+        outcome,
+        severity: if outcome == Outcome::Allowed {
+            Severity::Notice
+        } else {
+            Severity::Warning
+        },
+        origin: record.origin.clone(),
+        detail: detail.to_owned(),
     }
 }

@@ -107,6 +107,8 @@ impl Store {
                             e.internal_detail().unwrap_or(e.message())
                         ))
                     })?;
+                self.db
+                    .set_chain_key(strongroom_crypto::audit_chain::ChainKey::derive(&key));
                 let _ = self.accounts_key.set(key);
             }
             None => {
@@ -123,6 +125,8 @@ impl Store {
                 )
                 .await?;
                 tx.commit().await?;
+                self.db
+                    .set_chain_key(strongroom_crypto::audit_chain::ChainKey::derive(&key));
                 let _ = self.accounts_key.set(key);
             }
         }

@@ -11,6 +11,8 @@ mod access_roles;
 mod accounts;
 mod allowlist;
 mod audit;
+mod audit_query;
+mod audit_verify;
 mod db;
 mod invites;
 mod journal;
@@ -34,6 +36,9 @@ mod verification;
 pub use second_factor::TotpState;
 pub use throttle::ThrottleRule;
 
+pub use audit::{AuditActor, AuditEntry};
+pub use audit_query::{AuditEvent, AuditQuery};
+pub use audit_verify::{ChainBreak, ChainReport};
 pub use invites::{INVITE_TTL_MS, NewInviteLink};
 pub use keys::RotationReport;
 pub use machine_access::MachineCredentials;
@@ -103,6 +108,7 @@ impl Store {
             reveal_limit: Some(DEFAULT_REVEALS_PER_HOUR),
         };
         store.ensure_keyring_state().await?;
+        store.chain_unchained_entries().await?;
         Ok(store)
     }
 

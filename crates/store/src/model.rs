@@ -150,6 +150,33 @@ pub struct Origin {
     pub user_agent: String,
     /// The request id (`x-request-id`).
     pub request_id: String,
+    /// Set once an entry made with this origin commits.
+    pub recorded: RecordedMark,
+}
+
+/// Tells the server's audit layer that the store recorded a request's entry in the same
+/// transaction as its change, so the layer must not add a second, detached one.
+#[derive(Debug, Clone, Default)]
+pub struct RecordedMark(Option<std::sync::Arc<std::sync::atomic::AtomicBool>>);
+
+impl RecordedMark {
+    /// A mark for one request, not yet set.
+    pub fn new() -> Self {
+        Self(Some(Default::default()))
+    }
+
+    /// Whether an entry with this mark has committed.
+    pub fn is_set(&self) -> bool {
+        self.0
+            .as_ref()
+            .is_some_and(|flag| flag.load(std::sync::atomic::Ordering::Acquire))
+    }
+
+    pub(crate) fn set(&self) {
+        if let Some(flag) = &self.0 {
+            flag.store(true, std::sync::atomic::Ordering::Release);
+        }
+    }
 }
 
 /// One member of a vault, as the roster shows them.

@@ -410,8 +410,7 @@ impl Store {
                 "organization.purge",
                 &vault,
                 Severity::Critical,
-            )
-            .await?;
+            );
             tx.commit().await?;
             purged += 1;
         }
@@ -452,8 +451,7 @@ impl Store {
             "organization.set_plan",
             plan.as_str(),
             Severity::Notice,
-        )
-        .await?;
+        );
         tx.commit().await?;
         Ok((VaultId::from_trusted(id), name))
     }

@@ -286,10 +286,11 @@ impl TestApp {
         (vault, joined)
     }
 
-    /// The audit entries of `vault`, oldest first, as `(actor name, action, target)`.
+    /// The allowed changes recorded in `vault` (reads, which are `info`, and refusals
+    /// left out), oldest first, as `(actor name, action, target)`.
     pub async fn audit_trail(&self, vault: &str) -> Vec<(String, String, String)> {
-        let sql =
-            "SELECT actor_name, action, target FROM audit_events WHERE vault_id = $1 ORDER BY id";
+        let sql = "SELECT actor_name, action, target FROM audit_events WHERE vault_id = $1 \
+                   AND outcome = 'allowed' AND severity <> 'info' ORDER BY seq";
         let rows: Vec<(String, String, String)> = match &self.database {
             Some(db) => {
                 let mut conn = postgres(&db.url).await;

@@ -4,6 +4,7 @@
 
 mod access_roles;
 mod allowlist;
+mod audit;
 mod auth;
 mod brokered;
 mod check;
@@ -62,6 +63,7 @@ use utoipa_axum::routes;
         (name = "tokens", description = "Agent and CI tokens"),
         (name = "policies", description = "Access policies on machines and tokens"),
         (name = "allowlist", description = "The vault's IP allowlist"),
+        (name = "audit", description = "The audit log: entries and the hash chain's check"),
         (name = "meta", description = "This document")
     )
 )]
@@ -198,6 +200,8 @@ fn api_v1() -> OpenApiRouter<AppState> {
         .routes(routes!(secrets::restore_secret))
         .routes(routes!(secrets::purge_secret))
         .routes(routes!(secrets::list_trash))
+        .routes(routes!(audit::list_audit))
+        .routes(routes!(audit::verify_audit))
 }
 
 fn split() -> (Router<AppState>, utoipa::openapi::OpenApi) {
@@ -281,6 +285,10 @@ pub fn build(state: AppState) -> Router {
     let max_body = state.settings.max_body_bytes;
     let trusted_proxies = state.trusted_proxies.clone();
     router
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::audit_layer::record_requests,
+        ))
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state.clone())

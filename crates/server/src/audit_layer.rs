@@ -1,0 +1,257 @@
+//! The audit layer: every API request that an identity makes in a vault leaves an entry.
+//! Changes are recorded by the store in the transaction that makes them (the request's
+//! [`RecordedMark`] then says so); everything else — reads, listings, refusals, failures
+//! — is recorded here, through the store's journal, before the answer leaves. If that
+//! record cannot be written the client gets an error instead of the answer, so nothing
+//! is ever read without a trace.
+//!
+//! Each route's action name comes from [`ROUTE_ACTIONS`]; a test holds that table to the
+//! route table, so a new route cannot go unaudited.
+
+use crate::error::{ApiError, FailedWith, RecordedRefusal};
+use crate::extract::ClientMeta;
+use crate::runtime_auth::RuntimeCaller;
+use crate::state::AppState;
+use axum::extract::{FromRequestParts, MatchedPath, Path, Request, State};
+use axum::http::Method;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::sync::{Arc, Mutex, PoisonError};
+use strongroom_core::Error;
+use strongroom_core::audit::{ActorKind, Outcome, Severity};
+use strongroom_core::authz::{Principal, TokenKind};
+use strongroom_core::ids::VaultId;
+use strongroom_store::{AuditActor, AuditEntry, RecordedMark};
+
+/// Who a request acts as, filled in once an extractor has authenticated it.
+#[derive(Clone, Default)]
+pub struct AuditScope(Arc<Mutex<Option<(VaultId, AuditActor)>>>);
+
+impl AuditScope {
+    /// Names the vault and actor the request's entry belongs to.
+    pub fn set(&self, vault: VaultId, actor: AuditActor) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some((vault, actor));
+    }
+
+    fn get(&self) -> Option<(VaultId, AuditActor)> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+}
+
+/// The action each API route records, by method and path (below `/api/v1`).
+pub const ROUTE_ACTIONS: &[(&str, &str, &str)] = &[
+    ("GET", "/access-roles", "access_role.list"),
+    ("POST", "/access-roles", "access_role.create"),
+    ("GET", "/access-roles/{role}", "access_role.read"),
+    ("PUT", "/access-roles/{role}", "access_role.edit"),
+    ("DELETE", "/access-roles/{role}", "access_role.delete"),
+    ("PUT", "/members/{username}/access-role", "member.assign_access_role"),
+    ("GET", "/ip-allowlist", "allowlist.list"),
+    ("POST", "/ip-allowlist", "allowlist.add"),
+    ("DELETE", "/ip-allowlist", "allowlist.remove"),
+    ("POST", "/auth/signup", "account.signup"),
+    ("POST", "/auth/login", "session.sign_in"),
+    ("POST", "/auth/logout", "session.sign_out"),
+    ("GET", "/auth/whoami", "account.read"),
+    ("POST", "/auth/step-up", "session.step_up"),
+    ("POST", "/auth/password", "account.change_password"),
+    ("POST", "/use", "secret.use"),
+    ("GET", "/check", "access.check"),
+    ("POST", "/auth/email/verify", "account.verify_email"),
+    ("POST", "/auth/email/resend", "account.resend_code"),
+    ("PUT", "/auth/email", "account.change_email"),
+    ("POST", "/invites", "member.invite"),
+    ("GET", "/invites", "member.list_invites"),
+    ("DELETE", "/invites/{id}", "member.invite_revoke"),
+    ("GET", "/account/invites", "account.list_invites"),
+    ("POST", "/account/invites/{id}/accept", "member.join"),
+    ("POST", "/account/invites/{id}/decline", "member.invite_decline"),
+    ("POST", "/links", "member.link_create"),
+    ("GET", "/links", "member.list_links"),
+    ("DELETE", "/links/{id}", "member.link_revoke"),
+    ("POST", "/links/join", "member.join"),
+    ("POST", "/machines", "machine.register"),
+    ("GET", "/machines", "machine.list"),
+    ("GET", "/machines/{machine}", "machine.read"),
+    ("POST", "/machines/{machine}/attachments", "machine.attach"),
+    ("DELETE", "/machines/{machine}/attachments/{app}/{project}", "machine.detach"),
+    ("POST", "/machines/{machine}/grants", "machine.grant"),
+    ("DELETE", "/machines/{machine}/grants/{app}/{project}/{env}/{name}", "machine.revoke"),
+    ("GET", "/machine", "machine.whoami"),
+    ("POST", "/machines/{machine}/disable", "machine.disable"),
+    ("POST", "/machines/{machine}/enable", "machine.enable"),
+    ("DELETE", "/machines/{machine}", "machine.remove"),
+    ("GET", "/members", "member.list"),
+    ("POST", "/members/{username}/suspend", "member.suspend"),
+    ("POST", "/members/{username}/unsuspend", "member.unsuspend"),
+    ("DELETE", "/members/{username}", "member.remove"),
+    ("PUT", "/members/{username}/role", "member.assign_role"),
+    ("POST", "/policies", "policy.create"),
+    ("GET", "/policies", "policy.list"),
+    ("GET", "/policies/{policy}", "policy.read"),
+    ("DELETE", "/policies/{policy}", "policy.delete"),
+    ("GET", "/roles", "vault_role.list"),
+    ("POST", "/roles", "vault_role.create"),
+    ("GET", "/roles/{name}", "vault_role.read"),
+    ("PUT", "/roles/{name}", "vault_role.edit"),
+    ("DELETE", "/roles/{name}", "vault_role.delete"),
+    ("GET", "/apps/{app}/projects/{project}/envs/{env}/secrets", "secret.list"),
+    ("GET", "/apps/{app}/projects/{project}/envs/{env}/values", "secret.reveal"),
+    ("POST", "/apps/{app}/projects/{project}/envs/{env}/import", "secret.import"),
+    ("GET", "/apps/{app}/projects/{project}/envs/{env}/secrets/{name}", "secret.read"),
+    ("PUT", "/apps/{app}/projects/{project}/envs/{env}/secrets/{name}", "secret.write"),
+    ("GET", "/apps/{app}/projects/{project}/envs/{env}/secrets/{name}/value", "secret.reveal"),
+    ("GET", "/apps/{app}/projects/{project}/envs/{env}/secrets/{name}/versions", "secret.history"),
+    ("POST", "/apps/{app}/projects/{project}/envs/{env}/secrets/{name}/rollback", "secret.rollback"),
+    ("DELETE", "/apps/{app}/projects/{project}/envs/{env}/secrets/{name}", "secret.delete"),
+    ("POST", "/apps/{app}/projects/{project}/envs/{env}/secrets/{name}/restore", "secret.restore"),
+    ("POST", "/apps/{app}/projects/{project}/envs/{env}/secrets/{name}/purge", "secret.purge"),
+    ("GET", "/trash", "secret.list_trash"),
+    ("PUT", "/apps/{app}/projects/{project}/envs/{env}/secrets/{name}/use", "secret.use_destination"),
+    ("DELETE", "/apps/{app}/projects/{project}/envs/{env}/secrets/{name}/use", "secret.clear_use"),
+    ("GET", "/auth/sessions", "session.list"),
+    ("DELETE", "/auth/sessions/{id}", "session.revoke"),
+    ("GET", "/apps", "application.list"),
+    ("POST", "/apps", "application.create"),
+    ("GET", "/apps/{app}/projects", "project.list"),
+    ("POST", "/apps/{app}/projects", "project.create"),
+    ("GET", "/apps/{app}/projects/{project}/envs", "environment.list"),
+    ("POST", "/apps/{app}/projects/{project}/envs", "environment.create"),
+    ("POST", "/tokens", "token.create"),
+    ("GET", "/tokens", "token.list"),
+    ("DELETE", "/tokens/{token}", "token.revoke"),
+    ("POST", "/auth/totp", "account.totp_enrol"),
+    ("POST", "/auth/totp/confirm", "account.totp_confirm"),
+    ("DELETE", "/auth/totp", "account.totp_disable"),
+    ("POST", "/auth/recovery-codes", "account.recovery_codes"),
+    ("GET", "/vaults", "vault.list"),
+    ("PUT", "/session/vault", "session.switch_vault"),
+    ("POST", "/organizations", "organization.create"),
+    ("POST", "/vault/convert", "organization.convert"),
+    ("POST", "/vault/transfer", "organization.transfer"),
+    ("POST", "/vault/leave", "member.leave"),
+    ("DELETE", "/vault", "organization.delete"),
+    ("POST", "/vaults/{vault}/restore", "organization.restore"),
+    ("GET", "/audit", "audit.list"),
+    ("GET", "/audit/verify", "audit.verify"),
+    ("GET", "/openapi.json", "api.describe"),
+];
+
+/// The action a route records: the table's name for it, or the route itself for a route
+/// the table misses (which a test refuses).
+fn action_of(method: &Method, matched: &str) -> String {
+    let path = matched.strip_prefix("/api/v1").unwrap_or(matched);
+    ROUTE_ACTIONS
+        .iter()
+        .find(|(m, p, _)| *m == method.as_str() && *p == path)
+        .map_or_else(|| format!("{method} {path}"), |(_, _, action)| (*action).to_owned())
+}
+
+/// The actor a machine or token is recorded as.
+fn runtime_actor(caller: &RuntimeCaller) -> Option<(VaultId, AuditActor)> {
+    let (vault, kind, id) = match &caller.principal {
+        Principal::Machine(m) => (m.vault_id.clone(), ActorKind::Machine, m.id.to_string()),
+        Principal::Token(t) => (
+            t.vault_id.clone(),
+            match t.kind {
+                TokenKind::Agent => ActorKind::Agent,
+                TokenKind::Ci => ActorKind::Token,
+            },
+            t.id.to_string(),
+        ),
+        Principal::Member(_) => return None,
+    };
+    Some((
+        vault,
+        AuditActor {
+            kind,
+            id,
+            name: caller.name.clone(),
+        },
+    ))
+}
+
+/// The middleware, on every matched API route.
+pub async fn record_requests(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let scope = AuditScope::default();
+    if let Some(runtime) = request.extensions().get::<RuntimeCaller>()
+        && let Some((vault, actor)) = runtime_actor(runtime)
+    {
+        scope.set(vault, actor);
+    }
+    let mark = RecordedMark::new();
+    request.extensions_mut().insert(scope.clone());
+    request.extensions_mut().insert(mark.clone());
+    let method = request.method().clone();
+    let matched = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+        .unwrap_or_default();
+    let (mut parts, body) = request.into_parts();
+    let target = match Path::<Vec<(String, String)>>::from_request_parts(&mut parts, &()).await {
+        Ok(Path(params)) => params
+            .into_iter()
+            .map(|(_, value)| value)
+            .collect::<Vec<_>>()
+            .join("/"),
+        Err(_) => String::new(),
+    };
+    let request = Request::from_parts(parts, body);
+    let mut origin = ClientMeta::of(request.headers(), request.extensions()).origin();
+    let response = next.run(request).await;
+    if mark.is_set() {
+        return response;
+    }
+    let Some((vault, actor)) = scope.get() else {
+        return response;
+    };
+    let refusal = response.extensions().get::<RecordedRefusal>();
+    let failure = response.extensions().get::<FailedWith>();
+    let (outcome, severity, detail) = match failure {
+        None => (
+            Outcome::Allowed,
+            if method == Method::GET {
+                Severity::Info
+            } else {
+                Severity::Notice
+            },
+            String::new(),
+        ),
+        Some(failed) => {
+            let outcome = Outcome::of_failure(failed.code);
+            let severity = if outcome == Outcome::Denied || response.status().is_server_error() {
+                Severity::Warning
+            } else {
+                Severity::Info
+            };
+            (outcome, severity, failed.message.clone())
+        }
+    };
+    let (action, target) = match refusal {
+        Some(refusal) => (refusal.action.clone(), refusal.target.clone()),
+        None => (action_of(&method, &matched), target),
+    };
+    origin.recorded = RecordedMark::default();
+    let entry = AuditEntry {
+        vault: vault.to_string(),
+        actor,
+        action,
+        target,
+        outcome,
+        severity,
+        origin,
+        detail,
+    };
+    match state.store.record_audit(entry).await {
+        Ok(()) => response,
+        Err(e) => {
+            tracing::error!(error = %e, "an audit entry could not be written; the answer is withheld");
+            ApiError(Error::internal(format!("audit write failed: {e}"))).into_response()
+        }
+    }
+}
