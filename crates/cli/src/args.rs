@@ -91,6 +91,9 @@ pub enum Command {
     /// requests must come from one of its ranges.
     #[command(subcommand)]
     Allowlist(AllowlistCommand),
+    /// The audit log: list and export entries, and check the hash chain.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Invites sent to you: list, accept, decline.
     #[command(subcommand)]
     Invites(InvitesCommand),
@@ -524,6 +527,60 @@ pub enum MachinesCommand {
     /// As a machine (STRONGROOM_MACHINE_KEY and STRONGROOM_VAULT set): show which machine
     /// this key is and what it may read.
     Whoami,
+}
+
+/// Which audit entries to show. Times are RFC 3339 (2026-12-01T09:00:00Z) or a span
+/// back from now (30m, 24h, 7d).
+#[derive(Debug, Clone, clap::Args)]
+pub struct AuditFilterArgs {
+    /// Entries by this username, machine name or token name.
+    #[arg(long)]
+    pub actor: Option<String>,
+    /// member, machine, agent, token, system or external.
+    #[arg(long, value_name = "KIND")]
+    pub actor_kind: Option<String>,
+    /// An action (secret.reveal) or a family of actions (secret.*).
+    #[arg(long)]
+    pub action: Option<String>,
+    /// Targets starting with this path prefix (payments/api/).
+    #[arg(long, value_name = "PREFIX")]
+    pub target: Option<String>,
+    /// This severity or higher: info, notice, warning, critical.
+    #[arg(long)]
+    pub severity: Option<String>,
+    /// allowed, denied or error.
+    #[arg(long)]
+    pub outcome: Option<String>,
+    /// At or after this time.
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Before this time.
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Entries, newest first: your own with Audit log: view own, everyone's (machines and
+    /// agents included) with view others.
+    List {
+        #[command(flatten)]
+        filter: AuditFilterArgs,
+        /// How many entries (at most 1000; export has no limit).
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Every matching entry, oldest first, as JSON lines or CSV on standard output.
+    Export {
+        /// jsonl or csv.
+        #[arg(long)]
+        format: String,
+        #[command(flatten)]
+        filter: AuditFilterArgs,
+    },
+    /// Walk the vault's hash chain and name the first entry that was changed, removed,
+    /// inserted or reordered (exit code 6 if one was).
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]

@@ -15,6 +15,8 @@ pub mod exit {
     pub const DENIED: u8 = 4;
     /// Not found.
     pub const NOT_FOUND: u8 = 5;
+    /// `audit verify` found an entry that was changed, removed, inserted or reordered.
+    pub const TAMPERED: u8 = 6;
 }
 
 /// A failed command.

@@ -745,6 +745,27 @@ impl Client {
         .await
     }
 
+    /// One page of the vault's audit log, newest first (your own entries with View own,
+    /// everyone's with View others). Pass the returned `next_cursor` for the next page.
+    pub async fn audit_page(
+        &self,
+        filter: &AuditFilter,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<List<AuditEntryInfo>> {
+        let mut query = filter.pairs();
+        query.push(("limit", limit.to_string()));
+        if let Some(cursor) = cursor {
+            query.push(("cursor", cursor.to_owned()));
+        }
+        self.get(&["audit"], &query).await
+    }
+
+    /// Walks the vault's audit chain and reports the first entry that does not hold.
+    pub async fn verify_audit(&self) -> Result<AuditVerification> {
+        self.get(&["audit", "verify"], &[]).await
+    }
+
     /// Calls a secret's declared destination through the server's broker.
     pub async fn use_secret(&self, request: &UseRequest) -> Result<UseResponse> {
         self.send(Method::POST, &["use"], request).await
@@ -1179,5 +1200,47 @@ mod tests {
             .url(&["api", "a b", "../x"])
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(url.as_str(), "http://localhost:1/api/a%20b/..%2Fx");
+    }
+}
+
+/// Filters for [`Client::audit_page`]; unset fields match everything.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Username, machine name or token name.
+    pub actor: Option<String>,
+    /// `member`, `machine`, `agent`, `token`, `system` or `external`.
+    pub actor_kind: Option<String>,
+    /// An action (`secret.reveal`) or a family (`secret.*`).
+    pub action: Option<String>,
+    /// Targets starting with this.
+    pub target: Option<String>,
+    /// This severity or higher.
+    pub severity: Option<String>,
+    /// `allowed`, `denied` or `error`.
+    pub outcome: Option<String>,
+    /// At or after this RFC 3339 time.
+    pub since: Option<String>,
+    /// Before this RFC 3339 time.
+    pub until: Option<String>,
+    /// Oldest first (for exports) instead of newest first.
+    pub oldest_first: bool,
+}
+
+impl AuditFilter {
+    fn pairs(&self) -> Vec<(&'static str, String)> {
+        [
+            ("actor", &self.actor),
+            ("actor_kind", &self.actor_kind),
+            ("action", &self.action),
+            ("target", &self.target),
+            ("severity", &self.severity),
+            ("outcome", &self.outcome),
+            ("since", &self.since),
+            ("until", &self.until),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| value.clone().map(|v| (name, v)))
+        .chain(self.oldest_first.then(|| ("order", "oldest".to_owned())))
+        .collect()
     }
 }

@@ -135,17 +135,28 @@ mod tests {
 
     #[test]
     fn an_unknown_name_is_refused_with_the_known_ones() {
-        let e = "admin".parse::<ActorKind>().err().map(|e| e.message().to_owned());
+        let e = "admin"
+            .parse::<ActorKind>()
+            .err()
+            .map(|e| e.message().to_owned());
         assert_eq!(
             e.as_deref(),
-            Some("unknown actor kind 'admin': use one of member, machine, agent, token, system, external")
+            Some(
+                "unknown actor kind 'admin': use one of member, machine, agent, token, system, external"
+            )
         );
     }
 
     #[test]
     fn refusals_are_denials_and_other_failures_errors() {
-        assert_eq!(Outcome::of_failure(ErrorCode::PermissionDenied), Outcome::Denied);
-        assert_eq!(Outcome::of_failure(ErrorCode::PolicyDenied), Outcome::Denied);
+        assert_eq!(
+            Outcome::of_failure(ErrorCode::PermissionDenied),
+            Outcome::Denied
+        );
+        assert_eq!(
+            Outcome::of_failure(ErrorCode::PolicyDenied),
+            Outcome::Denied
+        );
         assert_eq!(Outcome::of_failure(ErrorCode::NotFound), Outcome::Error);
         assert_eq!(Outcome::of_failure(ErrorCode::Internal), Outcome::Error);
     }

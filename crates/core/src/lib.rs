@@ -5,8 +5,8 @@
 #![deny(missing_docs)]
 
 pub mod access;
-pub mod audit;
 pub mod account;
+pub mod audit;
 pub mod authz;
 pub mod broker;
 pub mod capability;

@@ -34,7 +34,10 @@ impl AuditScope {
     }
 
     fn get(&self) -> Option<(VaultId, AuditActor)> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 }
 
@@ -45,7 +48,11 @@ pub const ROUTE_ACTIONS: &[(&str, &str, &str)] = &[
     ("GET", "/access-roles/{role}", "access_role.read"),
     ("PUT", "/access-roles/{role}", "access_role.edit"),
     ("DELETE", "/access-roles/{role}", "access_role.delete"),
-    ("PUT", "/members/{username}/access-role", "member.assign_access_role"),
+    (
+        "PUT",
+        "/members/{username}/access-role",
+        "member.assign_access_role",
+    ),
     ("GET", "/ip-allowlist", "allowlist.list"),
     ("POST", "/ip-allowlist", "allowlist.add"),
     ("DELETE", "/ip-allowlist", "allowlist.remove"),
@@ -65,7 +72,11 @@ pub const ROUTE_ACTIONS: &[(&str, &str, &str)] = &[
     ("DELETE", "/invites/{id}", "member.invite_revoke"),
     ("GET", "/account/invites", "account.list_invites"),
     ("POST", "/account/invites/{id}/accept", "member.join"),
-    ("POST", "/account/invites/{id}/decline", "member.invite_decline"),
+    (
+        "POST",
+        "/account/invites/{id}/decline",
+        "member.invite_decline",
+    ),
     ("POST", "/links", "member.link_create"),
     ("GET", "/links", "member.list_links"),
     ("DELETE", "/links/{id}", "member.link_revoke"),
@@ -74,9 +85,17 @@ pub const ROUTE_ACTIONS: &[(&str, &str, &str)] = &[
     ("GET", "/machines", "machine.list"),
     ("GET", "/machines/{machine}", "machine.read"),
     ("POST", "/machines/{machine}/attachments", "machine.attach"),
-    ("DELETE", "/machines/{machine}/attachments/{app}/{project}", "machine.detach"),
+    (
+        "DELETE",
+        "/machines/{machine}/attachments/{app}/{project}",
+        "machine.detach",
+    ),
     ("POST", "/machines/{machine}/grants", "machine.grant"),
-    ("DELETE", "/machines/{machine}/grants/{app}/{project}/{env}/{name}", "machine.revoke"),
+    (
+        "DELETE",
+        "/machines/{machine}/grants/{app}/{project}/{env}/{name}",
+        "machine.revoke",
+    ),
     ("GET", "/machine", "machine.whoami"),
     ("POST", "/machines/{machine}/disable", "machine.disable"),
     ("POST", "/machines/{machine}/enable", "machine.enable"),
@@ -95,28 +114,88 @@ pub const ROUTE_ACTIONS: &[(&str, &str, &str)] = &[
     ("GET", "/roles/{name}", "vault_role.read"),
     ("PUT", "/roles/{name}", "vault_role.edit"),
     ("DELETE", "/roles/{name}", "vault_role.delete"),
-    ("GET", "/apps/{app}/projects/{project}/envs/{env}/secrets", "secret.list"),
-    ("GET", "/apps/{app}/projects/{project}/envs/{env}/values", "secret.reveal"),
-    ("POST", "/apps/{app}/projects/{project}/envs/{env}/import", "secret.import"),
-    ("GET", "/apps/{app}/projects/{project}/envs/{env}/secrets/{name}", "secret.read"),
-    ("PUT", "/apps/{app}/projects/{project}/envs/{env}/secrets/{name}", "secret.write"),
-    ("GET", "/apps/{app}/projects/{project}/envs/{env}/secrets/{name}/value", "secret.reveal"),
-    ("GET", "/apps/{app}/projects/{project}/envs/{env}/secrets/{name}/versions", "secret.history"),
-    ("POST", "/apps/{app}/projects/{project}/envs/{env}/secrets/{name}/rollback", "secret.rollback"),
-    ("DELETE", "/apps/{app}/projects/{project}/envs/{env}/secrets/{name}", "secret.delete"),
-    ("POST", "/apps/{app}/projects/{project}/envs/{env}/secrets/{name}/restore", "secret.restore"),
-    ("POST", "/apps/{app}/projects/{project}/envs/{env}/secrets/{name}/purge", "secret.purge"),
+    (
+        "GET",
+        "/apps/{app}/projects/{project}/envs/{env}/secrets",
+        "secret.list",
+    ),
+    (
+        "GET",
+        "/apps/{app}/projects/{project}/envs/{env}/values",
+        "secret.reveal",
+    ),
+    (
+        "POST",
+        "/apps/{app}/projects/{project}/envs/{env}/import",
+        "secret.import",
+    ),
+    (
+        "GET",
+        "/apps/{app}/projects/{project}/envs/{env}/secrets/{name}",
+        "secret.read",
+    ),
+    (
+        "PUT",
+        "/apps/{app}/projects/{project}/envs/{env}/secrets/{name}",
+        "secret.write",
+    ),
+    (
+        "GET",
+        "/apps/{app}/projects/{project}/envs/{env}/secrets/{name}/value",
+        "secret.reveal",
+    ),
+    (
+        "GET",
+        "/apps/{app}/projects/{project}/envs/{env}/secrets/{name}/versions",
+        "secret.history",
+    ),
+    (
+        "POST",
+        "/apps/{app}/projects/{project}/envs/{env}/secrets/{name}/rollback",
+        "secret.rollback",
+    ),
+    (
+        "DELETE",
+        "/apps/{app}/projects/{project}/envs/{env}/secrets/{name}",
+        "secret.delete",
+    ),
+    (
+        "POST",
+        "/apps/{app}/projects/{project}/envs/{env}/secrets/{name}/restore",
+        "secret.restore",
+    ),
+    (
+        "POST",
+        "/apps/{app}/projects/{project}/envs/{env}/secrets/{name}/purge",
+        "secret.purge",
+    ),
     ("GET", "/trash", "secret.list_trash"),
-    ("PUT", "/apps/{app}/projects/{project}/envs/{env}/secrets/{name}/use", "secret.use_destination"),
-    ("DELETE", "/apps/{app}/projects/{project}/envs/{env}/secrets/{name}/use", "secret.clear_use"),
+    (
+        "PUT",
+        "/apps/{app}/projects/{project}/envs/{env}/secrets/{name}/use",
+        "secret.use_destination",
+    ),
+    (
+        "DELETE",
+        "/apps/{app}/projects/{project}/envs/{env}/secrets/{name}/use",
+        "secret.clear_use",
+    ),
     ("GET", "/auth/sessions", "session.list"),
     ("DELETE", "/auth/sessions/{id}", "session.revoke"),
     ("GET", "/apps", "application.list"),
     ("POST", "/apps", "application.create"),
     ("GET", "/apps/{app}/projects", "project.list"),
     ("POST", "/apps/{app}/projects", "project.create"),
-    ("GET", "/apps/{app}/projects/{project}/envs", "environment.list"),
-    ("POST", "/apps/{app}/projects/{project}/envs", "environment.create"),
+    (
+        "GET",
+        "/apps/{app}/projects/{project}/envs",
+        "environment.list",
+    ),
+    (
+        "POST",
+        "/apps/{app}/projects/{project}/envs",
+        "environment.create",
+    ),
     ("POST", "/tokens", "token.create"),
     ("GET", "/tokens", "token.list"),
     ("DELETE", "/tokens/{token}", "token.revoke"),
@@ -144,7 +223,10 @@ fn action_of(method: &Method, matched: &str) -> String {
     ROUTE_ACTIONS
         .iter()
         .find(|(m, p, _)| *m == method.as_str() && *p == path)
-        .map_or_else(|| format!("{method} {path}"), |(_, _, action)| (*action).to_owned())
+        .map_or_else(
+            || format!("{method} {path}"),
+            |(_, _, action)| (*action).to_owned(),
+        )
 }
 
 /// The actor a machine or token is recorded as.
@@ -252,6 +334,75 @@ pub async fn record_requests(
         Err(e) => {
             tracing::error!(error = %e, "an audit entry could not be written; the answer is withheld");
             ApiError(Error::internal(format!("audit write failed: {e}"))).into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    fn documented_routes() -> BTreeSet<(String, String)> {
+        let doc = crate::routes::openapi_document();
+        let mut routes = BTreeSet::new();
+        for (path, item) in &doc.paths.paths {
+            let Some(path) = path.strip_prefix("/api/v1") else {
+                continue; // /healthz answers without anyone signed in
+            };
+            for (method, operation) in [
+                ("GET", &item.get),
+                ("PUT", &item.put),
+                ("POST", &item.post),
+                ("DELETE", &item.delete),
+                ("PATCH", &item.patch),
+            ] {
+                if operation.is_some() {
+                    routes.insert((method.to_owned(), path.to_owned()));
+                }
+            }
+        }
+        routes
+    }
+
+    #[test]
+    fn every_api_route_names_its_audit_action() {
+        let named: BTreeSet<(String, String)> = ROUTE_ACTIONS
+            .iter()
+            .map(|(m, p, _)| ((*m).to_owned(), (*p).to_owned()))
+            .collect();
+        let missing: Vec<_> = documented_routes().difference(&named).cloned().collect();
+        assert!(
+            missing.is_empty(),
+            "add these to ROUTE_ACTIONS: {missing:?}"
+        );
+    }
+
+    #[test]
+    fn the_action_table_names_no_route_that_does_not_exist() {
+        let routes = documented_routes();
+        let stale: Vec<_> = ROUTE_ACTIONS
+            .iter()
+            .filter(|(m, p, _)| !routes.contains(&((*m).to_owned(), (*p).to_owned())))
+            .collect();
+        assert!(
+            stale.is_empty(),
+            "remove these from ROUTE_ACTIONS: {stale:?}"
+        );
+    }
+
+    #[test]
+    fn action_names_are_lowercase_family_dot_verb() {
+        for (_, _, action) in ROUTE_ACTIONS {
+            let (family, verb) = action.split_once('.').unwrap_or_default();
+            assert!(
+                !family.is_empty()
+                    && !verb.is_empty()
+                    && action
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c == '.' || c == '_'),
+                "{action}"
+            );
         }
     }
 }

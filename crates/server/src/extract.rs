@@ -99,7 +99,10 @@ impl ClientMeta {
             ip,
             user_agent,
             request_id,
-            recorded: extensions.get::<RecordedMark>().cloned().unwrap_or_default(),
+            recorded: extensions
+                .get::<RecordedMark>()
+                .cloned()
+                .unwrap_or_default(),
         }
     }
 }

@@ -201,3 +201,36 @@ pub fn verify_pending_code(
         .verify(code, unix_now())?
         .and_then(|s| i64::try_from(s).ok()))
 }
+
+/// Records a refused sign-in to an existing account in its personal vault, as an
+/// external actor claiming it. The write is not awaited: an unknown username writes
+/// nothing, and the answer must not take longer for a known one.
+pub fn record_refused_sign_in(
+    state: &AppState,
+    meta: &crate::extract::ClientMeta,
+    user: &strongroom_store::UserRecord,
+    reason: &str,
+) {
+    let mut origin = meta.origin();
+    origin.recorded = Default::default();
+    let entry = strongroom_store::AuditEntry {
+        vault: user.personal_vault_id.to_string(),
+        actor: strongroom_store::AuditActor {
+            kind: strongroom_core::audit::ActorKind::External,
+            id: user.id.to_string(),
+            name: user.username.to_string(),
+        },
+        action: "session.sign_in".to_owned(),
+        target: String::new(),
+        outcome: strongroom_core::audit::Outcome::Denied,
+        severity: strongroom_core::audit::Severity::Warning,
+        origin,
+        detail: reason.to_owned(),
+    };
+    let store = state.store.clone();
+    tokio::spawn(async move {
+        if let Err(e) = store.record_audit(entry).await {
+            tracing::error!(error = %e, "a refused sign-in could not be recorded");
+        }
+    });
+}

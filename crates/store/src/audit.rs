@@ -71,7 +71,10 @@ impl AuditEntry {
 /// Names an actor as they are called now (which the entry then keeps).
 pub(crate) async fn actor_named(tx: &mut Tx, actor: &Actor) -> Result<AuditActor, Error> {
     let (sql, id) = match actor {
-        Actor::Member(user) => ("SELECT username AS name FROM users WHERE id = $1", user.as_str()),
+        Actor::Member(user) => (
+            "SELECT username AS name FROM users WHERE id = $1",
+            user.as_str(),
+        ),
         Actor::Machine(machine) => ("SELECT name FROM machines WHERE id = $1", machine.as_str()),
         Actor::Token(token, _) => ("SELECT name FROM tokens WHERE id = $1", token.as_str()),
     };
@@ -159,9 +162,11 @@ pub(crate) async fn append(
     for (vault, entries) in by_vault {
         let head = tx
             .one(
-                q("INSERT INTO audit_heads (vault_id, seq, mac) VALUES ($1, 0, '') \
+                q(
+                    "INSERT INTO audit_heads (vault_id, seq, mac) VALUES ($1, 0, '') \
                    ON CONFLICT (vault_id) DO UPDATE SET seq = audit_heads.seq \
-                   RETURNING seq, mac")
+                   RETURNING seq, mac",
+                )
                 .bind(vault.clone()),
             )
             .await?;
@@ -195,9 +200,11 @@ async fn insert(
     mac: &str,
 ) -> Result<(), Error> {
     tx.execute(
-        q("INSERT INTO audit_events (vault_id, at, actor_kind, actor_id, actor_name, action, \
+        q(
+            "INSERT INTO audit_events (vault_id, at, actor_kind, actor_id, actor_name, action, \
            target, outcome, severity, ip, user_agent, request_id, detail, seq, prev_mac, mac) \
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)")
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+        )
         .bind(entry.vault.clone())
         .bind(at)
         .bind(entry.actor.kind.as_str())

@@ -1,4 +1,4 @@
-//! Reading the audit log: filters, newest first, paged by entry number. Members with
+//! Reading the audit log: filters, newest (or oldest) first, paged by entry number. Members with
 //! View own see only their own entries, whatever they ask for; View others shows every
 //! actor in the vault, machines and agents included. Each filter narrows one indexed
 //! column (see migration 0013), so a page stays fast however long the log grows.
@@ -29,8 +29,10 @@ pub struct AuditQuery {
     pub since: Option<i64>,
     /// Before this time (ms since the epoch).
     pub until: Option<i64>,
-    /// Only entries numbered below this (the cursor of the previous page).
-    pub before_seq: Option<i64>,
+    /// Oldest first instead of newest first (for exports).
+    pub oldest_first: bool,
+    /// Only entries past this number in the list's order (the previous page's cursor).
+    pub past_seq: Option<i64>,
     /// At most this many entries.
     pub limit: u32,
 }
@@ -117,8 +119,7 @@ impl Conditions {
         let marks: Vec<String> = (start..start + values.len())
             .map(|n| format!("${n}"))
             .collect();
-        self.sql
-            .push(format!("{column} IN ({})", marks.join(", ")));
+        self.sql.push(format!("{column} IN ({})", marks.join(", ")));
         self.args.extend(values.iter().map(|v| Arg::from(*v)));
     }
 }
@@ -168,14 +169,19 @@ impl Store {
         if let Some(until) = query.until {
             at.compare("at", "<", until);
         }
-        if let Some(before) = query.before_seq {
-            at.compare("seq", "<", before);
+        let (past, order) = if query.oldest_first {
+            (">", "ASC")
+        } else {
+            ("<", "DESC")
+        };
+        if let Some(seq) = query.past_seq {
+            at.compare("seq", past, seq);
         }
         let limit_mark = at.next();
         let sql = format!(
             "SELECT seq, at, actor_kind, actor_id, actor_name, action, target, outcome, \
              severity, ip, user_agent, request_id, detail FROM audit_events WHERE {} \
-             ORDER BY seq DESC LIMIT ${limit_mark}",
+             ORDER BY seq {order} LIMIT ${limit_mark}",
             at.sql.join(" AND ")
         );
         let mut statement = q_built(sql);

@@ -94,10 +94,12 @@ impl Walk<'_> {
             .store
             .db
             .all(
-                q("SELECT seq, id, vault_id, at, actor_kind, actor_id, actor_name, action, \
+                q(
+                    "SELECT seq, id, vault_id, at, actor_kind, actor_id, actor_name, action, \
                    target, outcome, severity, ip, user_agent, request_id, detail, prev_mac, mac \
                    FROM audit_events WHERE vault_id = $1 AND seq > 0 \
-                   AND (seq > $2 OR (seq = $2 AND id > $3)) ORDER BY seq, id LIMIT $4")
+                   AND (seq > $2 OR (seq = $2 AND id > $3)) ORDER BY seq, id LIMIT $4",
+                )
                 .bind(self.vault)
                 .bind(self.after.0)
                 .bind(self.after.1)
@@ -215,10 +217,7 @@ impl Store {
                 let broken = ChainBreak {
                     seq: link.seq,
                     kind: "changed",
-                    message: format!(
-                        "entry #{} was renumbered: it follows #{prev_seq}",
-                        link.seq
-                    ),
+                    message: format!("entry #{} was renumbered: it follows #{prev_seq}", link.seq),
                 };
                 return Ok(report(verified, Some(broken)));
             }
@@ -257,25 +256,31 @@ impl Store {
         let key = self.db.chain_key()?.clone();
         let vaults = self
             .db
-            .all(q("SELECT DISTINCT vault_id FROM audit_events WHERE seq = 0"))
+            .all(q(
+                "SELECT DISTINCT vault_id FROM audit_events WHERE seq = 0",
+            ))
             .await?;
         for vault in vaults {
             let vault = vault.text("vault_id")?;
             let mut tx = self.db.begin().await?;
             let head = tx
                 .one(
-                    q("INSERT INTO audit_heads (vault_id, seq, mac) VALUES ($1, 0, '') \
+                    q(
+                        "INSERT INTO audit_heads (vault_id, seq, mac) VALUES ($1, 0, '') \
                        ON CONFLICT (vault_id) DO UPDATE SET seq = audit_heads.seq \
-                       RETURNING seq, mac")
+                       RETURNING seq, mac",
+                    )
                     .bind(vault.clone()),
                 )
                 .await?;
             let (mut seq, mut mac) = (head.i64("seq")?, head.text("mac")?);
             let rows = tx
                 .all(
-                    q("SELECT seq, id, vault_id, at, actor_kind, actor_id, actor_name, action, \
+                    q(
+                        "SELECT seq, id, vault_id, at, actor_kind, actor_id, actor_name, action, \
                        target, outcome, severity, ip, user_agent, request_id, detail, prev_mac, \
-                       mac FROM audit_events WHERE vault_id = $1 AND seq = 0 ORDER BY id")
+                       mac FROM audit_events WHERE vault_id = $1 AND seq = 0 ORDER BY id",
+                    )
                     .bind(vault.clone()),
                 )
                 .await?;

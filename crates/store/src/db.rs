@@ -6,19 +6,19 @@
 //! SQLite runs with WAL, `synchronous=FULL` (an acknowledged write survives power loss),
 //! one writer connection taking `BEGIN IMMEDIATE`, and a pool of read-only readers.
 
+use crate::audit::AuditEntry;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
 use sqlx::{Postgres, Row as _, Sqlite};
-use crate::audit::AuditEntry;
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
-use strongroom_crypto::audit_chain::ChainKey;
 use std::str::FromStr;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use strongroom_core::{Error, ErrorCode};
+use strongroom_crypto::audit_chain::ChainKey;
 
 /// A value bound to a `$N` placeholder.
 #[derive(Debug)]
@@ -87,7 +87,9 @@ pub(crate) fn q_built(sql: String) -> Q {
     static TEXTS: OnceLock<std::sync::Mutex<std::collections::HashSet<&'static str>>> =
         OnceLock::new();
     let texts = TEXTS.get_or_init(Default::default);
-    let mut texts = texts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut texts = texts
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let text = match texts.get(sql.as_str()) {
         Some(text) => *text,
         None => {

@@ -188,7 +188,13 @@ async fn write_batch(db: &Db, batch: &[Pending]) -> Result<Vec<Result<(), Error>
         let verdict = match counted {
             Ok(()) => {
                 for target in &record.targets {
-                    tx.audit(reveal_entry(record, &actor, target, Outcome::Allowed, &record.detail));
+                    tx.audit(reveal_entry(
+                        record,
+                        &actor,
+                        target,
+                        Outcome::Allowed,
+                        &record.detail,
+                    ));
                 }
                 Ok(())
             }
@@ -197,7 +203,13 @@ async fn write_batch(db: &Db, batch: &[Pending]) -> Result<Vec<Result<(), Error>
                     [one] => one.clone(),
                     many => format!("{} ({} values)", record.asked_for, many.len()),
                 };
-                tx.audit(reveal_entry(record, &actor, &target, Outcome::Denied, refusal.message()));
+                tx.audit(reveal_entry(
+                    record,
+                    &actor,
+                    &target,
+                    Outcome::Denied,
+                    refusal.message(),
+                ));
                 Err(refusal)
             }
         };

@@ -3,6 +3,7 @@
 //! version: a ciphertext copied anywhere else fails to open. Delete moves a secret to the
 //! trash, restore brings it back, purge (only from the trash) destroys every version.
 
+use crate::audit::Severity;
 use crate::db::{Dialect, Q, Row, Tx, q};
 use crate::model::Origin;
 use crate::model::{
@@ -302,6 +303,7 @@ impl Store {
         authz: &Authorized,
         path: &SecretPath,
         input: &SecretInput,
+        origin: &Origin,
     ) -> Result<WriteOutcome, Error> {
         authz.require(Action::WriteSecret)?;
         let vault = scoped_vault(authz, &path.environment)?;
@@ -314,6 +316,15 @@ impl Store {
         authz.permit_loaded(Verb::Write, path, outcome.secret_type, || {
             type_closed(outcome.secret_type, path)
         })?;
+        record_change(
+            &mut tx,
+            authz,
+            origin,
+            "secret.write",
+            path,
+            Severity::Notice,
+        )
+        .await?;
         tx.commit().await?;
         Ok(outcome)
     }
@@ -658,7 +669,7 @@ impl Store {
             write.actor()?,
             "secret.use_destination",
             &target,
-            crate::audit::Severity::Critical,
+            Severity::Critical,
         )
         .await?;
         tx.commit().await
@@ -807,6 +818,7 @@ impl Store {
         authz: &Authorized,
         path: &SecretPath,
         to: i64,
+        origin: &Origin,
     ) -> Result<WriteOutcome, Error> {
         authz.require(Action::WriteSecret)?;
         let vault = scoped_vault(authz, &path.environment)?;
@@ -833,12 +845,26 @@ impl Store {
         let outcome = self
             .append_version(&mut tx, &sealer, path, &input, authz.actor()?, Some(to))
             .await?;
+        record_change(
+            &mut tx,
+            authz,
+            origin,
+            "secret.rollback",
+            path,
+            Severity::Notice,
+        )
+        .await?;
         tx.commit().await?;
         Ok(outcome)
     }
 
     /// Moves a live secret to the trash.
-    pub async fn delete_secret(&self, authz: &Authorized, path: &SecretPath) -> Result<(), Error> {
+    pub async fn delete_secret(
+        &self,
+        authz: &Authorized,
+        path: &SecretPath,
+        origin: &Origin,
+    ) -> Result<(), Error> {
         authz.require(Action::DeleteSecret)?;
         let vault = scoped_vault(authz, &path.environment)?;
         authz.permit_path(Verb::Delete, path)?;
@@ -861,11 +887,25 @@ impl Store {
         if n == 0 {
             return Err(Error::not_found(&format!("secret '{path}'")));
         }
+        record_change(
+            &mut tx,
+            authz,
+            origin,
+            "secret.delete",
+            path,
+            Severity::Warning,
+        )
+        .await?;
         tx.commit().await
     }
 
     /// Brings a secret back from the trash.
-    pub async fn restore_secret(&self, authz: &Authorized, path: &SecretPath) -> Result<(), Error> {
+    pub async fn restore_secret(
+        &self,
+        authz: &Authorized,
+        path: &SecretPath,
+        origin: &Origin,
+    ) -> Result<(), Error> {
         authz.require(Action::DeleteSecret)?;
         let vault = scoped_vault(authz, &path.environment)?;
         authz.permit_path(Verb::Delete, path)?;
@@ -894,11 +934,25 @@ impl Store {
                 .bind(row.text("id")?),
         )
         .await?;
+        record_change(
+            &mut tx,
+            authz,
+            origin,
+            "secret.restore",
+            path,
+            Severity::Notice,
+        )
+        .await?;
         tx.commit().await
     }
 
     /// Destroys a trashed secret and every one of its versions.
-    pub async fn purge_secret(&self, authz: &Authorized, path: &SecretPath) -> Result<(), Error> {
+    pub async fn purge_secret(
+        &self,
+        authz: &Authorized,
+        path: &SecretPath,
+        origin: &Origin,
+    ) -> Result<(), Error> {
         authz.require(Action::PurgeSecret)?;
         let vault = scoped_vault(authz, &path.environment)?;
         authz.permit_path(Verb::Delete, path)?;
@@ -927,6 +981,15 @@ impl Store {
             .await?;
         tx.execute(q("DELETE FROM secrets WHERE id = $1").bind(&id))
             .await?;
+        record_change(
+            &mut tx,
+            authz,
+            origin,
+            "secret.purge",
+            path,
+            Severity::Warning,
+        )
+        .await?;
         tx.commit().await
     }
 
@@ -1034,6 +1097,7 @@ impl Store {
         reveal: &Authorized,
         env: &EnvironmentPath,
         entries: Vec<(SecretName, SecretValue)>,
+        origin: &Origin,
     ) -> Result<Vec<(SecretName, ImportOutcome)>, Error> {
         write.require(Action::WriteSecret)?;
         reveal.require(Action::RevealSecret)?;
@@ -1090,6 +1154,15 @@ impl Store {
                         };
                         self.append_version(&mut tx, &sealer, &path, &input, write.actor()?, None)
                             .await?;
+                        record_change(
+                            &mut tx,
+                            write,
+                            origin,
+                            "secret.write",
+                            &path,
+                            Severity::Notice,
+                        )
+                        .await?;
                         ImportOutcome::Updated
                     }
                 }
@@ -1105,6 +1178,15 @@ impl Store {
                     };
                     self.append_version(&mut tx, &sealer, &path, &input, write.actor()?, None)
                         .await?;
+                    record_change(
+                        &mut tx,
+                        write,
+                        origin,
+                        "secret.write",
+                        &path,
+                        Severity::Notice,
+                    )
+                    .await?;
                     ImportOutcome::Created
                 }
             };
@@ -1126,3 +1208,24 @@ const REVEAL_BY_PATH: &str = by_secret_path!(
      JOIN secret_versions v ON v.secret_id = s.id AND v.version = COALESCE($6, s.latest_version)",
     "AND s.deleted_at IS NULL"
 );
+
+/// Queues the entry for a member's change to a secret, in the change's transaction.
+async fn record_change(
+    tx: &mut Tx,
+    authz: &Authorized,
+    origin: &Origin,
+    action: &str,
+    path: &SecretPath,
+    severity: Severity,
+) -> Result<(), Error> {
+    crate::audit::record_member_action(
+        tx,
+        origin,
+        authz.vault()?.as_str(),
+        authz.actor()?,
+        action,
+        &path.to_string(),
+        severity,
+    )
+    .await
+}

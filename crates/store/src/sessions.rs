@@ -4,7 +4,7 @@
 
 use crate::db::{Row, q};
 use crate::model::{
-    AuthenticatedSession, NewSession, Page, PageRequest, SessionRecord, VaultRecord,
+    AuthenticatedSession, NewSession, Origin, Page, PageRequest, SessionRecord, VaultRecord,
 };
 use crate::{Store, now_ms, paginate};
 use strongroom_core::account::Username;
@@ -38,8 +38,12 @@ fn session_from_row(row: &Row) -> Result<SessionRecord, Error> {
 }
 
 impl Store {
-    /// Records a new session.
-    pub async fn create_session(&self, new: NewSession) -> Result<SessionRecord, Error> {
+    /// Records a new session, and the sign-in in the audit log of the vault it opens in.
+    pub async fn create_session(
+        &self,
+        new: NewSession,
+        origin: &Origin,
+    ) -> Result<SessionRecord, Error> {
         let id = new_id(SessionId::from_random)?;
         let now = now_ms();
         let mut tx = self.db.begin().await?;
@@ -56,6 +60,16 @@ impl Store {
             .bind(now.saturating_add(new.ttl_ms))
             .bind(new.ip.clone())
             .bind(new.user_agent.clone()),
+        )
+        .await?;
+        crate::audit::record_member_action(
+            &mut tx,
+            origin,
+            new.vault_id.as_str(),
+            &new.user_id,
+            "session.sign_in",
+            "",
+            crate::audit::Severity::Notice,
         )
         .await?;
         tx.commit().await?;
@@ -203,6 +217,7 @@ impl Store {
         authz: &Authorized,
         session: &SessionId,
         wanted: &str,
+        origin: &Origin,
     ) -> Result<VaultRecord, Error> {
         let vaults = self.own_vaults(authz).await?;
         let by_id: Vec<&VaultRecord> = vaults.iter().filter(|v| v.id.as_str() == wanted).collect();
@@ -252,6 +267,16 @@ impl Store {
         if n != 1 {
             return Err(Error::not_found("session"));
         }
+        crate::audit::record_member_action(
+            &mut tx,
+            origin,
+            vault.id.as_str(),
+            authz.actor()?,
+            "session.switch_vault",
+            &vault.name,
+            crate::audit::Severity::Info,
+        )
+        .await?;
         tx.commit().await?;
         Ok(vault)
     }

@@ -4,6 +4,7 @@
 
 use crate::db::{Row, q};
 use crate::keys::create_data_key;
+use crate::model::Origin;
 use crate::model::{NodeRecord, Page, PageRequest};
 use crate::{Store, now_ms, paginate_filtered};
 use strongroom_core::authz::{Action, Authorized};
@@ -58,6 +59,7 @@ impl Store {
         &self,
         authz: &Authorized,
         name: &ApplicationName,
+        origin: &Origin,
     ) -> Result<NodeRecord, Error> {
         authz.require(Action::WriteStructure)?;
         let id = new_id(ApplicationId::from_random)?;
@@ -72,6 +74,7 @@ impl Store {
         )
         .await
         .map_err(exists_error(format!("application '{name}'")))?;
+        record_structure(&mut tx, authz, origin, "application.create", name.as_str()).await?;
         tx.commit().await?;
         Ok(NodeRecord {
             id: id.to_string(),
@@ -111,6 +114,7 @@ impl Store {
         &self,
         authz: &Authorized,
         path: &ProjectPath,
+        origin: &Origin,
     ) -> Result<(NodeRecord, Vec<NodeRecord>), Error> {
         authz.require(Action::WriteStructure)?;
         let vault = authz.vault()?.as_str();
@@ -160,6 +164,7 @@ impl Store {
                 created_at: now,
             });
         }
+        record_structure(&mut tx, authz, origin, "project.create", &path.to_string()).await?;
         tx.commit().await?;
         Ok((
             NodeRecord {
@@ -229,6 +234,7 @@ impl Store {
         &self,
         authz: &Authorized,
         path: &EnvironmentPath,
+        origin: &Origin,
     ) -> Result<NodeRecord, Error> {
         authz.require(Action::WriteStructure)?;
         let vault = authz.vault()?.as_str();
@@ -249,6 +255,14 @@ impl Store {
         )
         .await
         .map_err(exists_error(format!("environment '{path}'")))?;
+        record_structure(
+            &mut tx,
+            authz,
+            origin,
+            "environment.create",
+            &path.to_string(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(NodeRecord {
             id: id.to_string(),
@@ -290,4 +304,24 @@ impl Store {
             |n| n.name.clone(),
         ))
     }
+}
+
+/// Queues the entry for a change to the vault's shape, in the change's transaction.
+async fn record_structure(
+    tx: &mut crate::db::Tx,
+    authz: &Authorized,
+    origin: &Origin,
+    action: &str,
+    target: &str,
+) -> Result<(), Error> {
+    crate::audit::record_member_action(
+        tx,
+        origin,
+        authz.vault()?.as_str(),
+        authz.actor()?,
+        action,
+        target,
+        crate::audit::Severity::Notice,
+    )
+    .await
 }

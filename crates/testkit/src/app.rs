@@ -286,6 +286,11 @@ impl TestApp {
         (vault, joined)
     }
 
+    /// Whether this server runs on PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        self.database.is_some()
+    }
+
     /// The allowed changes recorded in `vault` (reads, which are `info`, and refusals
     /// left out), oldest first, as `(actor name, action, target)`.
     pub async fn audit_trail(&self, vault: &str) -> Vec<(String, String, String)> {

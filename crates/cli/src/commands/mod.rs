@@ -1,6 +1,7 @@
 //! Dispatch from parsed arguments to the command implementations.
 
 mod account;
+mod audit;
 mod broker;
 mod machines;
 mod org;
@@ -81,6 +82,7 @@ pub async fn dispatch(cli: Cli) -> CliResult {
         Command::Tokens(c) => tokens::tokens(&ctx, c).await,
         Command::Policies(c) => policies::policies(&ctx, c).await,
         Command::Allowlist(c) => policies::allowlist(&ctx, c).await,
+        Command::Audit(c) => audit::run(&ctx, c).await,
         Command::AccessRoles(c) => roles::access_roles(&ctx, c).await,
         Command::Check {
             username,

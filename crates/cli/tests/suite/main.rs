@@ -5,6 +5,7 @@
 mod accounts;
 mod allowlist;
 mod api;
+mod audit;
 mod broker;
 mod cli;
 mod custom_roles;

@@ -13,8 +13,14 @@ use strongroom_proto::{AuditChainBreak, AuditEntryInfo, AuditVerification, Error
 use strongroom_store::{AuditEvent, AuditQuery};
 use utoipa::IntoParams;
 
-/// Cursors of this list say where the next page starts.
-const LIST: &str = "audit";
+/// Cursors of this list say where the next page starts (each order has its own).
+fn list_name(oldest_first: bool) -> &'static str {
+    if oldest_first {
+        "audit-oldest"
+    } else {
+        "audit"
+    }
+}
 
 /// `GET /audit` filters. Times are RFC 3339.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -36,6 +42,8 @@ pub struct AuditParams {
     pub since: Option<String>,
     /// Before this time.
     pub until: Option<String>,
+    /// `newest` (the default) or `oldest` first.
+    pub order: Option<String>,
     /// Entries per page, 1–1000 (default 100).
     pub limit: Option<u32>,
     /// `next_cursor` from the previous page.
@@ -62,9 +70,18 @@ impl AuditParams {
                 Error::new(ErrorCode::InvalidValue, "limit must be between 1 and 1000").into(),
             );
         }
-        let before_seq = match &self.cursor {
+        let oldest_first = match self.order.as_deref() {
+            None | Some("newest") => false,
+            Some("oldest") => true,
+            Some(_) => {
+                return Err(
+                    Error::new(ErrorCode::InvalidValue, "order must be newest or oldest").into(),
+                );
+            }
+        };
+        let past_seq = match &self.cursor {
             Some(cursor) => Some(
-                crate::cursor::decode(LIST, cursor)?
+                crate::cursor::decode(list_name(oldest_first), cursor)?
                     .parse::<i64>()
                     .map_err(|_| Error::new(ErrorCode::InvalidCursor, "invalid cursor"))?,
             ),
@@ -77,9 +94,18 @@ impl AuditParams {
             target_prefix: self.target.clone(),
             min_severity: self.severity.as_deref().map(str::parse).transpose()?,
             outcome: self.outcome.as_deref().map(str::parse).transpose()?,
-            since: self.since.as_deref().map(|t| time("since", t)).transpose()?,
-            until: self.until.as_deref().map(|t| time("until", t)).transpose()?,
-            before_seq,
+            since: self
+                .since
+                .as_deref()
+                .map(|t| time("since", t))
+                .transpose()?,
+            until: self
+                .until
+                .as_deref()
+                .map(|t| time("until", t))
+                .transpose()?,
+            oldest_first,
+            past_seq,
             limit,
         })
     }
@@ -103,7 +129,7 @@ fn info(e: AuditEvent) -> AuditEntryInfo {
     }
 }
 
-/// The vault's audit entries, newest first: your own with View own, everyone's with View
+/// The vault's audit entries, newest first (or `?order=oldest`): your own with View own, everyone's with View
 /// others.
 #[utoipa::path(get, path = "/audit", tag = "audit", security(("bearer" = [])),
     params(AuditParams),
@@ -119,7 +145,9 @@ pub async fn list_audit(
     let page = state.store.audit_entries(&authz, &query).await?;
     Ok(ApiJson(List {
         items: page.items.into_iter().map(info).collect(),
-        next_cursor: page.next_after.map(|seq| crate::cursor::encode(LIST, &seq)),
+        next_cursor: page
+            .next_after
+            .map(|seq| crate::cursor::encode(list_name(query.oldest_first), &seq)),
     }))
 }
 

@@ -26,14 +26,17 @@ async fn new_session(
     let token = token::new_session_token()?;
     let session = state
         .store
-        .create_session(NewSession {
-            user_id: user.clone(),
-            vault_id: vault.clone(),
-            token_hash: token.hash(),
-            ttl_ms: state.settings.session_ttl_ms,
-            ip: meta.ip.clone(),
-            user_agent: meta.user_agent.clone(),
-        })
+        .create_session(
+            NewSession {
+                user_id: user.clone(),
+                vault_id: vault.clone(),
+                token_hash: token.hash(),
+                ttl_ms: state.settings.session_ttl_ms,
+                ip: meta.ip.clone(),
+                user_agent: meta.user_agent.clone(),
+            },
+            &meta.origin(),
+        )
         .await?;
     Ok((Sensitive::new(token.expose()), session))
 }
@@ -121,20 +124,31 @@ pub async fn login(
         }
         Err(_) => false,
     };
-    let Some(record) = record.filter(|_| verified) else {
-        signin::record_failure(&state, &keys).await?;
-        return Err(signin::invalid_credentials().into());
+    let record = match record {
+        Some(record) if verified => record,
+        Some(record) => {
+            signin::record_refused_sign_in(&state, &meta, &record.user, "wrong password");
+            signin::record_failure(&state, &keys).await?;
+            return Err(signin::invalid_credentials().into());
+        }
+        None => {
+            signin::record_failure(&state, &keys).await?;
+            return Err(signin::invalid_credentials().into());
+        }
     };
 
-    if record.user.totp_enabled {
-        signin::require_second_factor(
+    if record.user.totp_enabled
+        && let Err(refused) = signin::require_second_factor(
             &state,
             &record.user.id,
             body.totp_code.as_deref(),
             body.recovery_code.as_ref().map(Sensitive::expose),
             &keys,
         )
-        .await?;
+        .await
+    {
+        signin::record_refused_sign_in(&state, &meta, &record.user, refused.0.message());
+        return Err(refused);
     }
 
     state.store.throttle_clear(&keys.0).await?;

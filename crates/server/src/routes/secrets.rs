@@ -97,6 +97,7 @@ pub async fn environment_values(
 pub async fn import(
     State(state): State<AppState>,
     caller: Requester,
+    meta: ClientMeta,
     ApiPath(params): ApiPath<EnvParams>,
     ApiJson(body): ApiJson<ImportRequest>,
 ) -> Result<Json<ImportResult>, ApiError> {
@@ -117,7 +118,7 @@ pub async fn import(
     let reveal = caller.in_vault(Action::RevealSecret)?;
     let outcomes = state
         .store
-        .import_secrets(&write, &reveal, &env, entries)
+        .import_secrets(&write, &reveal, &env, entries, &meta.origin())
         .await?;
     let mut result = ImportResult::default();
     for (name, outcome) in outcomes {
@@ -157,6 +158,7 @@ pub async fn get_secret(
 pub async fn put_secret(
     State(state): State<AppState>,
     caller: Requester,
+    meta: ClientMeta,
     ApiPath(params): ApiPath<SecretParams>,
     ApiJson(body): ApiJson<SecretWriteRequest>,
 ) -> Result<Json<SecretWritten>, ApiError> {
@@ -172,7 +174,10 @@ pub async fn put_secret(
         tags: body.tags.as_deref().map(Tags::parse).transpose()?,
     };
     let authz = caller.in_vault(Action::WriteSecret)?;
-    let outcome = state.store.write_secret(&authz, &path, &input).await?;
+    let outcome = state
+        .store
+        .write_secret(&authz, &path, &input, &meta.origin())
+        .await?;
     Ok(Json(SecretWritten {
         path: path.to_string(),
         version: outcome.version,
@@ -241,13 +246,17 @@ pub async fn list_versions(
 pub async fn rollback(
     State(state): State<AppState>,
     caller: Requester,
+    meta: ClientMeta,
     ApiPath(params): ApiPath<SecretParams>,
     ApiJson(body): ApiJson<RollbackRequest>,
 ) -> Result<Json<SecretWritten>, ApiError> {
     let path = params.path()?;
     let to = check_version(body.to)?;
     let authz = caller.in_vault(Action::WriteSecret)?;
-    let outcome = state.store.rollback_secret(&authz, &path, to).await?;
+    let outcome = state
+        .store
+        .rollback_secret(&authz, &path, to, &meta.origin())
+        .await?;
     Ok(Json(SecretWritten {
         path: path.to_string(),
         version: outcome.version,
@@ -262,11 +271,15 @@ pub async fn rollback(
 pub async fn delete_secret(
     State(state): State<AppState>,
     caller: Requester,
+    meta: ClientMeta,
     ApiPath(params): ApiPath<SecretParams>,
 ) -> Result<StatusCode, ApiError> {
     let path = params.path()?;
     let authz = caller.in_vault(Action::DeleteSecret)?;
-    state.store.delete_secret(&authz, &path).await?;
+    state
+        .store
+        .delete_secret(&authz, &path, &meta.origin())
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -277,11 +290,15 @@ pub async fn delete_secret(
 pub async fn restore_secret(
     State(state): State<AppState>,
     caller: Requester,
+    meta: ClientMeta,
     ApiPath(params): ApiPath<SecretParams>,
 ) -> Result<StatusCode, ApiError> {
     let path = params.path()?;
     let authz = caller.in_vault(Action::DeleteSecret)?;
-    state.store.restore_secret(&authz, &path).await?;
+    state
+        .store
+        .restore_secret(&authz, &path, &meta.origin())
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -295,11 +312,15 @@ pub async fn restore_secret(
 pub async fn purge_secret(
     State(state): State<AppState>,
     caller: Requester,
+    meta: ClientMeta,
     ApiPath(params): ApiPath<SecretParams>,
 ) -> Result<StatusCode, ApiError> {
     let path = params.path()?;
     let authz = caller.in_vault(Action::PurgeSecret)?;
-    state.store.purge_secret(&authz, &path).await?;
+    state
+        .store
+        .purge_secret(&authz, &path, &meta.origin())
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

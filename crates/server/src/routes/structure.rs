@@ -2,7 +2,9 @@
 
 use crate::convert;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiPath, ApiQuery, ListParams, ProjectParams, Requester};
+use crate::extract::{
+    ApiJson, ApiPath, ApiQuery, ClientMeta, ListParams, ProjectParams, Requester,
+};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -38,11 +40,15 @@ pub async fn list_apps(
 pub async fn create_app(
     State(state): State<AppState>,
     caller: Requester,
+    meta: ClientMeta,
     ApiJson(body): ApiJson<CreateRequest>,
 ) -> Result<(StatusCode, Json<Node>), ApiError> {
     let name: ApplicationName = body.name.parse()?;
     let authz = caller.in_vault(Action::WriteStructure)?;
-    let app = state.store.create_application(&authz, &name).await?;
+    let app = state
+        .store
+        .create_application(&authz, &name, &meta.origin())
+        .await?;
     Ok((StatusCode::CREATED, Json(convert::node(&app, None))))
 }
 
@@ -78,6 +84,7 @@ pub async fn list_projects(
 pub async fn create_project(
     State(state): State<AppState>,
     caller: Requester,
+    meta: ClientMeta,
     ApiPath(app): ApiPath<String>,
     ApiJson(body): ApiJson<CreateRequest>,
 ) -> Result<(StatusCode, Json<ProjectCreated>), ApiError> {
@@ -86,7 +93,10 @@ pub async fn create_project(
         project: body.name.parse()?,
     };
     let authz = caller.in_vault(Action::WriteStructure)?;
-    let (project, envs) = state.store.create_project(&authz, &path).await?;
+    let (project, envs) = state
+        .store
+        .create_project(&authz, &path, &meta.origin())
+        .await?;
     let project_path = path.to_string();
     Ok((
         StatusCode::CREATED,
@@ -132,6 +142,7 @@ pub async fn list_envs(
 pub async fn create_env(
     State(state): State<AppState>,
     caller: Requester,
+    meta: ClientMeta,
     ApiPath(params): ApiPath<ProjectParams>,
     ApiJson(body): ApiJson<CreateRequest>,
 ) -> Result<(StatusCode, Json<Node>), ApiError> {
@@ -140,7 +151,10 @@ pub async fn create_env(
         environment: body.name.parse()?,
     };
     let authz = caller.in_vault(Action::WriteStructure)?;
-    let env = state.store.create_environment(&authz, &path).await?;
+    let env = state
+        .store
+        .create_environment(&authz, &path, &meta.origin())
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(convert::node(&env, Some(&path.project.to_string()))),

@@ -46,12 +46,18 @@ pub async fn list_vaults(
 pub async fn switch_vault(
     State(state): State<AppState>,
     caller: Caller,
+    meta: ClientMeta,
     ApiJson(body): ApiJson<SwitchVaultRequest>,
 ) -> Result<ApiJson<VaultInfo>, ApiError> {
     let authz = caller.own_account()?;
     let vault = state
         .store
-        .switch_session_vault(&authz, &caller.session.id, body.vault.trim())
+        .switch_session_vault(
+            &authz,
+            &caller.session.id,
+            body.vault.trim(),
+            &meta.origin(),
+        )
         .await?;
     Ok(ApiJson(convert::vault(&vault, &vault.id)))
 }
