@@ -203,6 +203,16 @@ pub struct ServerArgs {
     /// networks and tests only).
     #[arg(long, env = "STRONGROOM_BROKER_ALLOW_PRIVATE")]
     pub broker_allow_private: bool,
+    /// Mirror every audit entry, in order, as JSON lines to this file.
+    #[arg(long, env = "STRONGROOM_AUDIT_FILE", value_name = "FILE")]
+    pub audit_file: Option<PathBuf>,
+    /// Mirror every audit entry, in order, as JSON lines POSTed to this URL (a SIEM).
+    #[arg(long, env = "STRONGROOM_AUDIT_URL", value_name = "URL")]
+    pub audit_url: Option<String>,
+    /// Let alert webhooks reach loopback, link-local and private addresses (closed
+    /// networks and tests only).
+    #[arg(long, env = "STRONGROOM_ALERTS_ALLOW_PRIVATE")]
+    pub alerts_allow_private: bool,
 }
 
 #[derive(Debug, Args)]

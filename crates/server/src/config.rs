@@ -45,6 +45,12 @@ pub struct ServerConfig {
     pub trusted_proxies: Vec<strongroom_core::network::CidrRange>,
     /// Let the `use` broker call loopback, link-local and private addresses.
     pub broker_allow_private: bool,
+    /// Mirror every audit entry, as JSON lines, to this file.
+    pub audit_file: Option<PathBuf>,
+    /// Mirror every audit entry, as JSON lines, to this HTTP(S) endpoint (a SIEM).
+    pub audit_url: Option<String>,
+    /// Let alert webhooks reach loopback, link-local and private addresses.
+    pub alerts_allow_private: bool,
 }
 
 /// The `[smtp]` table of the configuration file.
@@ -91,6 +97,12 @@ pub struct FileConfig {
     pub trusted_proxies: Option<Vec<String>>,
     /// `broker_allow_private = true` (tests and closed networks only).
     pub broker_allow_private: Option<bool>,
+    /// `audit_file = "/var/log/strongroom/audit.jsonl"`.
+    pub audit_file: Option<PathBuf>,
+    /// `audit_url = "https://siem.example.com/ingest"`.
+    pub audit_url: Option<String>,
+    /// `alerts_allow_private = true` (tests and closed networks only).
+    pub alerts_allow_private: Option<bool>,
 }
 
 /// A configuration that cannot work, with what to do about it.
@@ -157,6 +169,9 @@ impl ServerConfig {
             reveals_per_member_per_hour: strongroom_store::DEFAULT_REVEALS_PER_HOUR,
             trusted_proxies: Vec::new(),
             broker_allow_private: false,
+            audit_file: None,
+            audit_url: None,
+            alerts_allow_private: false,
         }
     }
 
@@ -198,6 +213,15 @@ impl ServerConfig {
         if let Some(allow) = file.broker_allow_private {
             self.broker_allow_private = allow;
         }
+        if file.audit_file.is_some() {
+            self.audit_file = file.audit_file;
+        }
+        if file.audit_url.is_some() {
+            self.audit_url = file.audit_url;
+        }
+        if let Some(allow) = file.alerts_allow_private {
+            self.alerts_allow_private = allow;
+        }
         Ok(())
     }
 
@@ -229,6 +253,15 @@ impl ServerConfig {
             return Err(ConfigError::Invalid(
                 "--database-url must be a postgres:// URL (SQLite needs no URL: it lives in --data-dir)".into(),
             ));
+        }
+        if let Some(url) = &self.audit_url
+            && reqwest::Url::parse(url)
+                .map(|u| !matches!(u.scheme(), "http" | "https"))
+                .unwrap_or(true)
+        {
+            return Err(ConfigError::Invalid(format!(
+                "--audit-url {url:?} must be an http:// or https:// URL"
+            )));
         }
         Ok(())
     }

@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod audit_layer;
+mod audit_stream;
 mod broker;
 mod client_ip;
 pub mod config;

@@ -176,6 +176,15 @@ pub async fn start(config: ServerConfig, settings: Settings) -> Result<RunningSe
     let mailer = Mailer::from_settings(config.smtp.as_ref())
         .map_err(|e| StartError::Config(ConfigError::Invalid(e)))?;
     let opened = open_store(&config).await?;
+    let mut sinks = Vec::new();
+    if let Some(path) = &config.audit_file {
+        sinks.push(crate::audit_stream::Sink::File(path.clone()));
+    }
+    if let Some(url) = &config.audit_url {
+        let url = reqwest::Url::parse(url)
+            .map_err(|e| StartError::Config(ConfigError::Invalid(format!("--audit-url: {e}"))))?;
+        sinks.push(crate::audit_stream::Sink::Http(url));
+    }
     let listener = std::net::TcpListener::bind(config.listen)
         .and_then(|l| l.set_nonblocking(true).map(|()| l))
         .map_err(|e| StartError::Io(format!("cannot listen on {}: {e}", config.listen)))?;
@@ -204,6 +213,7 @@ pub async fn start(config: ServerConfig, settings: Settings) -> Result<RunningSe
 
     let task = tokio::spawn(async move {
         let pruner = tokio::spawn(prune_periodically(store.clone(), throttle_window));
+        let mirrors = crate::audit_stream::start(store.clone(), sinks);
         let served = match tls {
             None => {
                 let listener = tokio::net::TcpListener::from_std(listener)
@@ -230,6 +240,7 @@ pub async fn start(config: ServerConfig, settings: Settings) -> Result<RunningSe
             }
         };
         pruner.abort();
+        mirrors.stop(&store).await;
         store.close().await;
         served
     });

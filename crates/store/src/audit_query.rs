@@ -192,24 +192,26 @@ impl Store {
             .db
             .all(statement.bind(i64::from(query.limit) + 1))
             .await?;
-        let mut items = Vec::with_capacity(rows.len());
-        for row in rows {
-            items.push(AuditEvent {
-                seq: row.i64("seq")?,
-                at: row.i64("at")?,
-                actor_kind: row.text("actor_kind")?,
-                actor_id: row.text("actor_id")?,
-                actor_name: row.text("actor_name")?,
-                action: row.text("action")?,
-                target: row.text("target")?,
-                outcome: row.text("outcome")?,
-                severity: row.text("severity")?,
-                ip: row.text("ip")?,
-                user_agent: row.text("user_agent")?,
-                request_id: row.text("request_id")?,
-                detail: row.text("detail")?,
-            });
-        }
+        let items = rows.iter().map(event_of).collect::<Result<Vec<_>, _>>()?;
         Ok(crate::paginate(items, query.limit, |e| e.seq.to_string()))
     }
+}
+
+/// An entry from a row holding its columns.
+pub(crate) fn event_of(row: &crate::db::Row) -> Result<AuditEvent, Error> {
+    Ok(AuditEvent {
+        seq: row.i64("seq")?,
+        at: row.i64("at")?,
+        actor_kind: row.text("actor_kind")?,
+        actor_id: row.text("actor_id")?,
+        actor_name: row.text("actor_name")?,
+        action: row.text("action")?,
+        target: row.text("target")?,
+        outcome: row.text("outcome")?,
+        severity: row.text("severity")?,
+        ip: row.text("ip")?,
+        user_agent: row.text("user_agent")?,
+        request_id: row.text("request_id")?,
+        detail: row.text("detail")?,
+    })
 }

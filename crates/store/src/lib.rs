@@ -12,6 +12,7 @@ mod accounts;
 mod allowlist;
 mod audit;
 mod audit_query;
+mod audit_tail;
 mod audit_verify;
 mod db;
 mod invites;
@@ -38,6 +39,7 @@ pub use throttle::ThrottleRule;
 
 pub use audit::{AuditActor, AuditEntry};
 pub use audit_query::{AuditEvent, AuditQuery};
+pub use audit_tail::TailedEntry;
 pub use audit_verify::{ChainBreak, ChainReport};
 pub use invites::{INVITE_TTL_MS, NewInviteLink};
 pub use keys::RotationReport;

@@ -4,10 +4,12 @@
 
 mod app;
 mod postgres;
+mod receiver;
 mod smtp;
 
 pub use app::{Backend, TestApp, TestUser};
 pub use postgres::{TestDatabase, admin_url};
+pub use receiver::{Received, Receiver};
 pub use smtp::{Delivered, MailSink};
 
 /// A password that passes the rules, used for every test account.

@@ -61,6 +61,15 @@ pub async fn run(args: ServerArgs) -> CliResult {
     if args.broker_allow_private {
         config.broker_allow_private = true;
     }
+    if args.audit_file.is_some() {
+        config.audit_file = args.audit_file.clone();
+    }
+    if args.audit_url.is_some() {
+        config.audit_url = args.audit_url.clone();
+    }
+    if args.alerts_allow_private {
+        config.alerts_allow_private = true;
+    }
     config
         .validate()
         .map_err(|e| Failure::usage(e.to_string()))?;

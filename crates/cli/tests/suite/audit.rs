@@ -6,7 +6,7 @@
 use crate::{expect_code, ok, value};
 use strongroom_client::{AuditFilter, ClientError};
 use strongroom_proto::{AuditEntryInfo, AuditVerification, LoginRequest, LoginResponse, Sensitive};
-use strongroom_testkit::{TestApp, TestUser};
+use strongroom_testkit::{Backend, Receiver, TestApp, TestUser};
 
 const SECRET: &str = "payments/api/production/KEY";
 
@@ -578,6 +578,122 @@ async fn a_refused_sign_in_is_recorded_as_an_outsider_claiming_the_account(app: 
     assert_eq!(refused[0].detail, "wrong password");
 }
 
+async fn mirror_app(backend: Backend, url: &str, file: &std::path::Path) -> TestApp {
+    let (url, file) = (url.to_owned(), file.to_owned());
+    TestApp::spawn_configured(backend, Default::default(), move |config| {
+        config.audit_url = Some(url.clone());
+        config.audit_file = Some(file.clone());
+    })
+    .await
+}
+
+fn lines(text: &str) -> Vec<serde_json::Value> {
+    text.lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}")))
+        .collect()
+}
+
+fn seqs_of(lines: &[serde_json::Value], vault: &str) -> Vec<i64> {
+    lines
+        .iter()
+        .filter(|l| l["vault_id"] == vault)
+        .map(|l| l["seq"].as_i64().unwrap_or_default())
+        .collect()
+}
+
+async fn every_entry_is_mirrored_in_order_to_a_file_and_an_endpoint(backend: Backend) {
+    // The endpoint refuses its first two deliveries: they are retried, nothing is lost
+    // and nothing comes twice.
+    let siem = Receiver::start(2).await;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let file = dir.path().join("audit.jsonl");
+    let app = mirror_app(backend, &siem.url, &file).await;
+    let (alice, vault) = busy_vault(&app).await;
+    let bob = app.signup("bob").await;
+    ok(bob.client.create_app("billing").await);
+    let logged = entries(
+        &alice,
+        AuditFilter {
+            oldest_first: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    let last = logged.last().map_or(0, |e| e.seq);
+    let received = siem
+        .wait_for(|received| {
+            let all: String = received.iter().map(|r| r.body.as_str()).collect();
+            seqs_of(&lines(&all), &vault).len() as i64 >= last
+        })
+        .await;
+    assert!(siem.refused() >= 2);
+    assert!(
+        received
+            .iter()
+            .all(|r| r.header("content-type") == Some("application/x-ndjson"))
+    );
+    let streamed = lines(&received.iter().map(|r| r.body.as_str()).collect::<String>());
+    let alices = seqs_of(&streamed, &vault);
+    assert_eq!(alices[..last as usize], (1..=last).collect::<Vec<_>>()[..]);
+    assert!(!seqs_of(&streamed, &bob.signup.session.vault_id).is_empty());
+    // The lines carry what the log holds, and the chain's MACs.
+    let first = streamed
+        .iter()
+        .find(|l| l["vault_id"] == vault && l["seq"] == 1)
+        .unwrap_or_else(|| panic!("no first entry"));
+    assert_eq!(first["action"], logged[0].action);
+    assert_eq!(first["actor_name"], "alice");
+    assert_eq!(first["prev_mac"], "");
+    assert_eq!(first["mac"].as_str().map(str::len), Some(64));
+    // The file gets the same entries in the same order.
+    let mut in_file = Vec::new();
+    for _ in 0..200 {
+        in_file = lines(&std::fs::read_to_string(&file).unwrap_or_default());
+        if seqs_of(&in_file, &vault).len() as i64 >= last {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        seqs_of(&in_file, &vault)[..last as usize],
+        (1..=last).collect::<Vec<_>>()[..]
+    );
+    assert!(
+        !std::fs::read_to_string(&file)
+            .unwrap_or_default()
+            .contains("v1")
+    );
+}
+
+async fn the_mirror_resumes_after_a_restart_without_gaps_or_repeats(backend: Backend) {
+    let siem = Receiver::start(0).await;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let file = dir.path().join("audit.jsonl");
+    let mut app = mirror_app(backend, &siem.url, &file).await;
+    let (alice, vault) = busy_vault(&app).await;
+    let before = ok(alice.client.verify_audit().await).head_seq;
+    siem.wait_for(|r| {
+        let all: String = r.iter().map(|r| r.body.as_str()).collect();
+        seqs_of(&lines(&all), &vault).len() as i64 >= before
+    })
+    .await;
+    app.restart().await;
+    let alice = app.client.with_token(alice.token.clone());
+    ok(alice.create_app("billing").await);
+    let after = ok(alice.verify_audit().await).head_seq;
+    let received = siem
+        .wait_for(|r| {
+            let all: String = r.iter().map(|r| r.body.as_str()).collect();
+            seqs_of(&lines(&all), &vault).len() as i64 >= after
+        })
+        .await;
+    let all: String = received.iter().map(|r| r.body.as_str()).collect();
+    assert_eq!(
+        seqs_of(&lines(&all), &vault)[..after as usize],
+        (1..=after).collect::<Vec<_>>()[..]
+    );
+}
+
 crate::on_both_backends!(
     the_chain_holds_after_ordinary_use,
     a_changed_entry_is_named,
@@ -595,4 +711,9 @@ crate::on_both_backends!(
     every_route_leaves_an_entry,
     a_sign_in_is_recorded_in_the_vault_it_opens,
     a_refused_sign_in_is_recorded_as_an_outsider_claiming_the_account,
+);
+
+crate::each_backend!(
+    every_entry_is_mirrored_in_order_to_a_file_and_an_endpoint,
+    the_mirror_resumes_after_a_restart_without_gaps_or_repeats,
 );

@@ -406,21 +406,7 @@ async fn a_machine_attached_with_use_uses_secrets_too(backend: Backend) {
     assert_eq!(received.lock().map(|r| r.len()).unwrap_or(0), 1);
 }
 
-macro_rules! on_both {
-    ($($name:ident),*) => {
-        mod with_private_destinations {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(strongroom_testkit::Backend::Sqlite).await;
-                    super::$name(strongroom_testkit::Backend::Postgres).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both!(
+crate::each_backend!(
     an_agent_uses_a_secret_and_never_receives_its_value,
     calls_to_any_other_host_are_refused_and_audited,
     the_broker_proxy_relays_an_agents_plain_http_calls,

@@ -48,6 +48,33 @@ macro_rules! on_both_backends {
     };
 }
 
+/// For each named `async fn rule(backend: Backend)` (a rule that starts its own, specially
+/// configured server), generates `each_backend::sqlite::rule` and
+/// `each_backend::postgres::rule` tests.
+#[macro_export]
+macro_rules! each_backend {
+    ($($name:ident),* $(,)?) => {
+        mod each_backend {
+            mod sqlite {
+                $(
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn $name() {
+                        super::super::$name(strongroom_testkit::Backend::Sqlite).await;
+                    }
+                )*
+            }
+            mod postgres {
+                $(
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn $name() {
+                        super::super::$name(strongroom_testkit::Backend::Postgres).await;
+                    }
+                )*
+            }
+        }
+    };
+}
+
 /// Asserts that a call failed with the given stable error code, and returns the error.
 #[track_caller]
 pub fn expect_code<T: std::fmt::Debug>(result: Result<T, ClientError>, code: &str) -> ClientError {
