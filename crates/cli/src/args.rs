@@ -94,6 +94,9 @@ pub enum Command {
     /// The audit log: list and export entries, and check the hash chain.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Alert rules: send chosen audit entries to a webhook (signed) or by email.
+    #[command(subcommand)]
+    Alerts(AlertsCommand),
     /// Invites sent to you: list, accept, decline.
     #[command(subcommand)]
     Invites(InvitesCommand),
@@ -591,6 +594,49 @@ pub enum AuditCommand {
     /// Walk the vault's hash chain and name the first entry that was changed, removed,
     /// inserted or reordered (exit code 6 if one was).
     Verify,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertsCommand {
+    /// Write a rule: every audit entry meeting all the conditions given is sent to the
+    /// webhook or the address. A webhook's signing secret is shown once.
+    Create {
+        /// Name (lowercase letters, digits, '.', '-', '_').
+        name: String,
+        /// POST each match here (https://), signed with X-Strongroom-Signature.
+        #[arg(long, conflicts_with = "email", required_unless_present = "email")]
+        webhook: Option<String>,
+        /// Mail each match to this address (the server needs SMTP).
+        #[arg(long)]
+        email: Option<String>,
+        /// An action (secret.reveal) or a family (secret.*); repeat for more (none: any).
+        #[arg(long = "action", value_name = "ACTION")]
+        actions: Vec<String>,
+        /// This severity or higher: info, notice, warning, critical.
+        #[arg(long)]
+        severity: Option<String>,
+        /// allowed, denied or error.
+        #[arg(long)]
+        outcome: Option<String>,
+        /// Targets starting with this path prefix.
+        #[arg(long, value_name = "PREFIX")]
+        target: Option<String>,
+        /// member, machine, agent, token, system or external.
+        #[arg(long, value_name = "KIND")]
+        actor_kind: Option<String>,
+    },
+    /// List the rules.
+    List,
+    /// Delete a rule.
+    Delete {
+        /// As listed.
+        name: String,
+    },
+    /// Send a test alert through a rule now and say whether it arrived.
+    Test {
+        /// As listed.
+        name: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -761,6 +761,29 @@ impl Client {
         self.get(&["audit"], &query).await
     }
 
+    /// Writes an alert rule; a webhook's signing secret comes back once.
+    pub async fn create_alert(&self, request: &CreateAlertRequest) -> Result<AlertCreated> {
+        self.send(Method::POST, &["alerts"], request).await
+    }
+
+    /// The vault's alert rules.
+    pub async fn alerts(&self) -> Result<Vec<AlertInfo>> {
+        let list: List<AlertInfo> = self.get(&["alerts"], &[]).await?;
+        Ok(list.items)
+    }
+
+    /// Deletes an alert rule.
+    pub async fn delete_alert(&self, name: &str) -> Result<()> {
+        self.empty(self.api(Method::DELETE, &["alerts", name])?)
+            .await
+    }
+
+    /// Sends a test alert through a rule now.
+    pub async fn test_alert(&self, name: &str) -> Result<AlertTestResult> {
+        self.json(self.api(Method::POST, &["alerts", name, "test"])?)
+            .await
+    }
+
     /// Walks the vault's audit chain and reports the first entry that does not hold.
     pub async fn verify_audit(&self) -> Result<AuditVerification> {
         self.get(&["audit", "verify"], &[]).await

@@ -193,3 +193,13 @@ mod tests {
         }
     }
 }
+id_type!(
+    /// An alert rule: which audit entries to send where.
+    AlertRuleId,
+    "alert"
+);
+id_type!(
+    /// One delivery of one alert (its id lets a receiver drop repeats).
+    AlertDeliveryId,
+    "dlv"
+);

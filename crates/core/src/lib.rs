@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod account;
+pub mod alert;
 pub mod audit;
 pub mod authz;
 pub mod broker;

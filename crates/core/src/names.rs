@@ -170,6 +170,11 @@ name_type!(
     |s| validate_segment("policy name", s)
 );
 name_type!(
+    /// The name of an alert rule, unique in its vault.
+    AlertName,
+    |s| validate_segment("alert name", s)
+);
+name_type!(
     /// The name of a secret, unique in its environment.
     SecretName,
     validate_secret_name

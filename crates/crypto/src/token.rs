@@ -105,6 +105,15 @@ pub fn new_access_token() -> Result<Token, Error> {
     ))))
 }
 
+/// A new signing secret for an alert webhook: `whsec_` and 256 random bits.
+pub fn new_webhook_secret() -> Result<Token, Error> {
+    let bytes = Zeroizing::new(random_bytes::<32>()?);
+    Ok(Token(Zeroizing::new(format!(
+        "whsec_{}",
+        URL_SAFE_NO_PAD.encode(bytes.as_ref())
+    ))))
+}
+
 /// Digits in an email verification code.
 pub const VERIFICATION_CODE_DIGITS: usize = 6;
 

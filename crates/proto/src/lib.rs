@@ -1034,3 +1034,80 @@ pub struct AuditChainBreak {
     /// What was found.
     pub message: String,
 }
+
+/// `POST /api/v1/alerts`: a rule that sends chosen audit entries to a webhook or an
+/// address. Every condition given must hold for an entry to match.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct CreateAlertRequest {
+    /// Lowercase letters, digits, `.`, `-`, `_`; unique in the vault.
+    pub name: String,
+    /// An https:// URL to POST each match to (signed). Give this or `email`.
+    #[serde(default)]
+    pub webhook: Option<String>,
+    /// An address to mail each match to. Give this or `webhook`.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Actions (`secret.reveal`) or families (`secret.*`); none matches any action.
+    #[serde(default)]
+    pub actions: Vec<String>,
+    /// This severity or higher: `info`, `notice`, `warning`, `critical`.
+    #[serde(default)]
+    pub severity: Option<String>,
+    /// `allowed`, `denied` or `error`.
+    #[serde(default)]
+    pub outcome: Option<String>,
+    /// Targets starting with this path prefix.
+    #[serde(default)]
+    pub target: Option<String>,
+    /// `member`, `machine`, `agent`, `token`, `system` or `external`.
+    #[serde(default)]
+    pub actor_kind: Option<String>,
+}
+
+/// An alert rule.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AlertInfo {
+    /// `alert_…`.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// `webhook` or `email`.
+    pub channel: String,
+    /// The URL (shown without its query) or the address.
+    pub destination: String,
+    /// Actions or families it matches (empty: any).
+    pub actions: Vec<String>,
+    /// Lowest severity it matches.
+    pub severity: Option<String>,
+    /// Outcome it matches.
+    pub outcome: Option<String>,
+    /// Target prefix it matches.
+    pub target: Option<String>,
+    /// Kind of actor it matches.
+    pub actor_kind: Option<String>,
+    /// Who wrote it.
+    pub created_by: String,
+    /// When (RFC 3339).
+    pub created_at: String,
+}
+
+/// A new rule; a webhook's signing secret is shown here once and never again.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AlertCreated {
+    /// The rule.
+    pub alert: AlertInfo,
+    /// `whsec_…`: the key of the HMAC-SHA256 in `X-Strongroom-Signature` (webhooks only).
+    #[schema(value_type = Option<String>)]
+    pub signing_secret: Option<Sensitive>,
+}
+
+/// `POST /api/v1/alerts/{name}/test`: how a test delivery went.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AlertTestResult {
+    /// Whether the receiver accepted it.
+    pub delivered: bool,
+    /// The delivery's id (`X-Strongroom-Delivery`).
+    pub delivery_id: String,
+    /// What happened, in words.
+    pub detail: String,
+}

@@ -213,6 +213,10 @@ pub const ROUTE_ACTIONS: &[(&str, &str, &str)] = &[
     ("POST", "/vaults/{vault}/restore", "organization.restore"),
     ("GET", "/audit", "audit.list"),
     ("GET", "/audit/verify", "audit.verify"),
+    ("POST", "/alerts", "alert.create"),
+    ("GET", "/alerts", "alert.list"),
+    ("DELETE", "/alerts/{name}", "alert.delete"),
+    ("POST", "/alerts/{name}/test", "alert.test"),
     ("GET", "/openapi.json", "api.describe"),
 ];
 

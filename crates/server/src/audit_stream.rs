@@ -103,38 +103,15 @@ pub fn json_lines(entries: &[TailedEntry]) -> String {
     out
 }
 
-/// The tasks feeding the sinks, under one lease holder's name.
-pub struct Mirrors {
-    holder: String,
-    tasks: Vec<JoinHandle<()>>,
-}
-
-impl Mirrors {
-    /// Stops feeding and hands the sinks' leases back.
-    pub async fn stop(self, store: &Store) {
-        for task in &self.tasks {
-            task.abort();
-        }
-        if let Err(e) = store.release_audit_sinks(&self.holder).await {
-            tracing::warn!(error = %e, "cannot release the audit mirror's leases");
-        }
-    }
-}
-
-/// Starts one task per sink.
-pub fn start(store: Store, sinks: Vec<Sink>) -> Mirrors {
-    let holder = format!(
-        "node-{}",
-        hex::encode(strongroom_crypto::random::random_bytes::<8>().unwrap_or_default())
-    );
-    let tasks = sinks
+/// Starts one task per sink, holding their leases as `holder`.
+pub fn start(store: &Store, sinks: Vec<Sink>, holder: &str) -> Vec<JoinHandle<()>> {
+    sinks
         .into_iter()
         .map(|sink| {
             tracing::info!(sink = %sink.describe(), "mirroring the audit log");
-            tokio::spawn(feed(store.clone(), sink, holder.clone()))
+            tokio::spawn(feed(store.clone(), sink, holder.to_owned()))
         })
-        .collect();
-    Mirrors { holder, tasks }
+        .collect()
 }
 
 async fn feed(store: Store, sink: Sink, holder: String) {

@@ -10,9 +10,7 @@ use base64::engine::general_purpose::STANDARD;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use std::net::SocketAddr;
 use std::time::Duration;
-use strongroom_core::broker::{
-    UseDeclaration, agent_may_set, contains_secret, is_private_destination, scrub,
-};
+use strongroom_core::broker::{UseDeclaration, agent_may_set, contains_secret, scrub};
 use strongroom_core::{Error, ErrorCode};
 use strongroom_proto::{UseRequest, UseResponse};
 
@@ -20,8 +18,6 @@ use strongroom_proto::{UseRequest, UseResponse};
 const MAX_RESPONSE_BYTES: usize = 10 * 1024 * 1024;
 /// How long the destination has to answer.
 const TIMEOUT: Duration = Duration::from_secs(30);
-/// How long its name has to resolve.
-const LOOKUP_TIMEOUT: Duration = Duration::from_secs(10);
 
 const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 
@@ -124,35 +120,13 @@ pub async fn resolve(
             ),
         ));
     }
-    let unresolved = || {
-        Error::new(
-            ErrorCode::Unavailable,
-            format!("{} does not resolve", declaration.host),
-        )
-    };
-    let lookup = tokio::net::lookup_host((declaration.host.as_str(), declaration.effective_port()));
-    let addrs: Vec<SocketAddr> = tokio::time::timeout(LOOKUP_TIMEOUT, lookup)
-        .await
-        .map_err(|_| unresolved())?
-        .map_err(|_| unresolved())?
-        .collect();
-    let Some(first) = addrs.first().copied() else {
-        return Err(Error::new(
-            ErrorCode::Unavailable,
-            format!("{} does not resolve", declaration.host),
-        ));
-    };
-    if !allow_private && addrs.iter().any(|a| is_private_destination(a.ip())) {
-        return Err(Error::new(
-            ErrorCode::PermissionDenied,
-            format!(
-                "permission denied: {} resolves to a loopback, private or link-local address, \
-                 which the broker does not call unless the operator allows it",
-                declaration.host
-            ),
-        ));
-    }
-    Ok(first)
+    crate::outbound::resolve_checked(
+        &declaration.host,
+        declaration.effective_port(),
+        allow_private,
+        "the broker",
+    )
+    .await
 }
 
 /// Makes the call with the value injected and returns the answer, scrubbed.
@@ -162,15 +136,7 @@ pub async fn call(
     secret: &str,
     call: Call,
 ) -> Result<UseResponse, Error> {
-    let client = reqwest::Client::builder()
-        // Never through a proxy from the environment: it would resolve the host itself,
-        // past the address checked above.
-        .no_proxy()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(TIMEOUT)
-        .resolve(&declaration.host, address)
-        .build()
-        .map_err(|e| Error::internal(format!("broker client: {e}")))?;
+    let client = crate::outbound::pinned_client(&declaration.host, address, TIMEOUT)?;
     let url = format!("{}{}", declaration.destination(), call.path);
     let mut headers = HeaderMap::new();
     for (name, value) in call.headers {

@@ -3,6 +3,7 @@
 //! core's authorization decision and the store; they never compare vault ids themselves.
 #![forbid(unsafe_code)]
 
+mod alerts;
 pub mod audit_layer;
 mod audit_stream;
 mod broker;
@@ -13,6 +14,7 @@ mod cursor;
 mod error;
 mod extract;
 mod mail;
+mod outbound;
 mod routes;
 mod runtime_auth;
 mod serve;

@@ -81,31 +81,36 @@ impl Mailer {
 
     /// Sends `mail` in the background; failures are logged (without the body).
     pub fn send_later(&self, mail: Mail) {
-        let Self::Smtp { transport, from } = self else {
+        if !self.is_smtp() {
             return;
-        };
-        let (transport, from) = (transport.clone(), from.clone());
+        }
+        let mailer = self.clone();
         tokio::spawn(async move {
-            let to: Mailbox = match mail.to.parse() {
-                Ok(to) => to,
-                Err(e) => {
-                    tracing::warn!(error = %e, "not sending mail to an unparseable address");
-                    return;
-                }
-            };
-            let message = Message::builder()
-                .from(from)
-                .to(to)
-                .subject(mail.subject)
-                .body(mail.body);
-            match message {
-                Ok(message) => {
-                    if let Err(e) = transport.send(message).await {
-                        tracing::warn!(error = %e, "sending mail failed");
-                    }
-                }
-                Err(e) => tracing::warn!(error = %e, "building mail failed"),
+            if let Err(e) = mailer.send(mail).await {
+                tracing::warn!(error = %e, "sending mail failed");
             }
         });
+    }
+
+    /// Sends `mail` now; the error says why it did not go (never the body).
+    pub async fn send(&self, mail: Mail) -> Result<(), String> {
+        let Self::Smtp { transport, from } = self else {
+            return Err("no SMTP server is configured".into());
+        };
+        let to: Mailbox = mail
+            .to
+            .parse()
+            .map_err(|e| format!("unparseable address: {e}"))?;
+        let message = Message::builder()
+            .from(from.clone())
+            .to(to)
+            .subject(mail.subject)
+            .body(mail.body)
+            .map_err(|e| format!("building mail failed: {e}"))?;
+        transport
+            .send(message)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     }
 }

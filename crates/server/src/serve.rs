@@ -200,7 +200,13 @@ pub async fn start(config: ServerConfig, settings: Settings) -> Result<RunningSe
         mailer,
         trusted_proxies: Arc::new(config.trusted_proxies.clone()),
         broker_allow_private: config.broker_allow_private,
+        alerts_allow_private: config.alerts_allow_private,
     };
+    let outlets = crate::alerts::Outlets {
+        mailer: state.mailer.clone(),
+        allow_private: state.alerts_allow_private,
+    };
+    let retry_base_ms = state.settings.alert_retry_base_ms;
     let throttle_window = state
         .settings
         .account_throttle
@@ -213,7 +219,18 @@ pub async fn start(config: ServerConfig, settings: Settings) -> Result<RunningSe
 
     let task = tokio::spawn(async move {
         let pruner = tokio::spawn(prune_periodically(store.clone(), throttle_window));
-        let mirrors = crate::audit_stream::start(store.clone(), sinks);
+        // The audit log's readers: the mirrors and the alerts, under one lease holder.
+        let holder = format!(
+            "node-{}",
+            hex::encode(strongroom_crypto::random::random_bytes::<8>().unwrap_or_default())
+        );
+        let mut readers = crate::audit_stream::start(&store, sinks, &holder);
+        readers.extend(crate::alerts::start(
+            &store,
+            outlets,
+            retry_base_ms,
+            &holder,
+        ));
         let served = match tls {
             None => {
                 let listener = tokio::net::TcpListener::from_std(listener)
@@ -240,7 +257,12 @@ pub async fn start(config: ServerConfig, settings: Settings) -> Result<RunningSe
             }
         };
         pruner.abort();
-        mirrors.stop(&store).await;
+        for reader in readers {
+            reader.abort();
+        }
+        if let Err(e) = store.release_audit_sinks(&holder).await {
+            tracing::warn!(error = %e, "cannot release the audit log readers' leases");
+        }
         store.close().await;
         served
     });

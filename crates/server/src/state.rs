@@ -20,6 +20,8 @@ pub struct Settings {
     pub signup_throttle: ThrottleRule,
     /// Largest request body.
     pub max_body_bytes: usize,
+    /// The wait before an alert delivery's first retry; it doubles with each failure.
+    pub alert_retry_base_ms: i64,
 }
 
 impl Default for Settings {
@@ -41,6 +43,7 @@ impl Default for Settings {
                 window_ms: 60 * 60 * 1000,
             },
             max_body_bytes: 2 * 1024 * 1024,
+            alert_retry_base_ms: 5_000,
         }
     }
 }
@@ -56,4 +59,6 @@ pub struct AppState {
     pub trusted_proxies: Arc<Vec<strongroom_core::network::CidrRange>>,
     /// Whether the broker may call loopback, link-local and private addresses.
     pub broker_allow_private: bool,
+    /// Whether alert webhooks may reach loopback, link-local and private addresses.
+    pub alerts_allow_private: bool,
 }

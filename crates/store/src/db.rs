@@ -28,6 +28,7 @@ pub(crate) enum Arg {
     Text(String),
     OptText(Option<String>),
     Bytes(Vec<u8>),
+    OptBytes(Option<Vec<u8>>),
 }
 
 impl From<i64> for Arg {
@@ -60,6 +61,12 @@ impl From<Option<String>> for Arg {
         Self::OptText(v)
     }
 }
+impl From<Option<Vec<u8>>> for Arg {
+    fn from(v: Option<Vec<u8>>) -> Self {
+        Self::OptBytes(v)
+    }
+}
+
 impl From<Vec<u8>> for Arg {
     fn from(v: Vec<u8>) -> Self {
         Self::Bytes(v)
@@ -117,6 +124,7 @@ impl Q {
                 Arg::Text(v) => query.bind(v),
                 Arg::OptText(v) => query.bind(v),
                 Arg::Bytes(v) => query.bind(v),
+                Arg::OptBytes(v) => query.bind(v),
             };
         }
         query
@@ -133,6 +141,7 @@ impl Q {
                 Arg::Text(v) => query.bind(v),
                 Arg::OptText(v) => query.bind(v),
                 Arg::Bytes(v) => query.bind(v),
+                Arg::OptBytes(v) => query.bind(v),
             };
         }
         query

@@ -9,6 +9,7 @@
 
 mod access_roles;
 mod accounts;
+mod alerts;
 mod allowlist;
 mod audit;
 mod audit_query;
@@ -37,6 +38,9 @@ mod verification;
 pub use second_factor::TotpState;
 pub use throttle::ThrottleRule;
 
+pub use alerts::{
+    AlertChannel, AlertRuleRecord, DeliveryAttempt, DueDelivery, NewAlertRule, QueuedAlert,
+};
 pub use audit::{AuditActor, AuditEntry};
 pub use audit_query::{AuditEvent, AuditQuery};
 pub use audit_tail::TailedEntry;

@@ -1,12 +1,14 @@
-//! `strongroom audit`: list, export and verify the vault's audit log.
+//! `strongroom audit`: list, export and verify the vault's audit log; and `strongroom
+//! alerts`, the rules that send chosen entries to webhooks and email.
 
 use super::Ctx;
-use crate::args::{AuditCommand, AuditFilterArgs};
+use crate::args::{AlertsCommand, AuditCommand, AuditFilterArgs};
 use crate::failure::{CliResult, Failure, exit};
 use crate::output;
+use serde_json::json;
 use std::io::Write as _;
 use strongroom_client::AuditFilter;
-use strongroom_proto::AuditEntryInfo;
+use strongroom_proto::{AlertInfo, AuditEntryInfo, CreateAlertRequest};
 
 /// Entries fetched per request while exporting.
 const EXPORT_PAGE: u32 = 1000;
@@ -141,6 +143,129 @@ async fn verify(ctx: &Ctx) -> CliResult {
         return Err(Failure::silent(exit::TAMPERED));
     }
     Ok(())
+}
+
+pub async fn alerts(ctx: &Ctx, command: AlertsCommand) -> CliResult {
+    let client = ctx.client()?;
+    match command {
+        AlertsCommand::Create {
+            name,
+            webhook,
+            email,
+            actions,
+            severity,
+            outcome,
+            target,
+            actor_kind,
+        } => {
+            let created = client
+                .create_alert(&CreateAlertRequest {
+                    name,
+                    webhook,
+                    email,
+                    actions,
+                    severity,
+                    outcome,
+                    target,
+                    actor_kind,
+                })
+                .await?;
+            if ctx.json {
+                return output::json(&created);
+            }
+            println!(
+                "Alert '{}' sends matching entries to {}.",
+                created.alert.name, created.alert.destination
+            );
+            if let Some(secret) = &created.signing_secret {
+                println!(
+                    "Signing secret (shown once; keep it with the receiver): {}",
+                    secret.expose()
+                );
+                println!(
+                    "Each POST carries X-Strongroom-Signature: t=UNIX,v1=HEX, the HMAC-SHA256 of \
+                     \"{{t}}.{{body}}\" under this secret, and X-Strongroom-Delivery, the same on \
+                     every retry. Try it: strongroom alerts test {}",
+                    created.alert.name
+                );
+            }
+        }
+        AlertsCommand::List => {
+            let rules = client.alerts().await?;
+            if ctx.json {
+                return output::json(&rules);
+            }
+            if rules.is_empty() {
+                println!(
+                    "No alert rules. Create one with `strongroom alerts create NAME --webhook URL`."
+                );
+                return Ok(());
+            }
+            output::table(
+                &["NAME", "SENDS TO", "WHEN", "BY"],
+                rules
+                    .iter()
+                    .map(|r| {
+                        vec![
+                            r.name.clone(),
+                            format!("{} {}", r.channel, r.destination),
+                            conditions(r),
+                            r.created_by.clone(),
+                        ]
+                    })
+                    .collect(),
+            );
+        }
+        AlertsCommand::Delete { name } => {
+            client.delete_alert(&name).await?;
+            if ctx.json {
+                return output::json(&json!({ "deleted": name }));
+            }
+            println!("Deleted alert '{name}'.");
+        }
+        AlertsCommand::Test { name } => {
+            let result = client.test_alert(&name).await?;
+            if ctx.json {
+                output::json(&result)?;
+            } else if result.delivered {
+                println!("Test alert {} delivered.", result.delivery_id);
+            } else {
+                println!(
+                    "Test alert {} was not delivered: {}",
+                    result.delivery_id, result.detail
+                );
+            }
+            if !result.delivered {
+                return Err(Failure::silent(exit::ERROR));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A rule's conditions in a few words.
+fn conditions(rule: &AlertInfo) -> String {
+    let mut parts = Vec::new();
+    if !rule.actions.is_empty() {
+        parts.push(rule.actions.join(" or "));
+    }
+    if let Some(s) = &rule.severity {
+        parts.push(format!("{s}+"));
+    }
+    if let Some(o) = &rule.outcome {
+        parts.push(o.clone());
+    }
+    if let Some(t) = &rule.target {
+        parts.push(format!("under {t}"));
+    }
+    if let Some(k) = &rule.actor_kind {
+        parts.push(format!("by a {k}"));
+    }
+    if parts.is_empty() {
+        "every entry".into()
+    } else {
+        parts.join(", ")
+    }
 }
 
 /// The filters as the server takes them, with spans back from now made into times.

@@ -83,6 +83,7 @@ pub async fn dispatch(cli: Cli) -> CliResult {
         Command::Policies(c) => policies::policies(&ctx, c).await,
         Command::Allowlist(c) => policies::allowlist(&ctx, c).await,
         Command::Audit(c) => audit::run(&ctx, c).await,
+        Command::Alerts(c) => audit::alerts(&ctx, c).await,
         Command::AccessRoles(c) => roles::access_roles(&ctx, c).await,
         Command::Check {
             username,

@@ -3,6 +3,7 @@
 //! real PostgreSQL, so the two backends are held to the same specification.
 
 mod accounts;
+mod alerts;
 mod allowlist;
 mod api;
 mod audit;

@@ -3,6 +3,7 @@
 //! error shape (`route_not_found`, `method_not_allowed`).
 
 mod access_roles;
+mod alerts;
 mod allowlist;
 mod audit;
 mod auth;
@@ -64,6 +65,7 @@ use utoipa_axum::routes;
         (name = "policies", description = "Access policies on machines and tokens"),
         (name = "allowlist", description = "The vault's IP allowlist"),
         (name = "audit", description = "The audit log: entries and the hash chain's check"),
+        (name = "alerts", description = "Alert rules: audit entries sent to webhooks and email"),
         (name = "meta", description = "This document")
     )
 )]
@@ -202,6 +204,9 @@ fn api_v1() -> OpenApiRouter<AppState> {
         .routes(routes!(secrets::list_trash))
         .routes(routes!(audit::list_audit))
         .routes(routes!(audit::verify_audit))
+        .routes(routes!(alerts::create_alert, alerts::list_alerts))
+        .routes(routes!(alerts::delete_alert))
+        .routes(routes!(alerts::test_alert))
 }
 
 fn split() -> (Router<AppState>, utoipa::openapi::OpenApi) {
