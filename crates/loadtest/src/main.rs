@@ -4,7 +4,12 @@
 //! SQLite data directory (build with `--release` for meaningful figures). It signs up a
 //! user, creates `--secrets` secrets, then runs `--concurrency` clients for `--duration`
 //! seconds per phase and reports requests per second and latency percentiles.
+//!
+//! With `--audit ENTRIES` it measures the audit log instead: appends through the journal,
+//! then queries and a chain walk once one vault holds ENTRIES entries.
 #![forbid(unsafe_code)]
+
+mod audit_bench;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
@@ -39,6 +44,14 @@ struct Args {
     /// answer's timing does not tell them apart.
     #[arg(long, value_name = "N", conflicts_with = "server")]
     invite_timing: Option<usize>,
+    /// Instead of reads and writes, measure the audit log: journal appends for
+    /// --duration seconds, then queries and `audit verify` over one vault filled to N
+    /// entries (an in-process server).
+    #[arg(long, value_name = "N", conflicts_with_all = ["server", "invite_timing"])]
+    audit: Option<usize>,
+    /// With --audit: a PostgreSQL URL to measure instead of SQLite.
+    #[arg(long, value_name = "URL", requires = "audit")]
+    database_url: Option<String>,
 }
 
 struct PhaseResult {
@@ -227,6 +240,19 @@ async fn main() -> Result<()> {
             bail!("--invite-timing needs at least 1");
         }
         return invite_timing(n, args.json).await;
+    }
+    if let Some(entries) = args.audit {
+        if args.concurrency == 0 || args.duration == 0 {
+            bail!("--concurrency and --duration must be at least 1");
+        }
+        return audit_bench::run(
+            entries,
+            args.database_url.clone(),
+            args.concurrency,
+            args.duration,
+            args.json,
+        )
+        .await;
     }
     if args.concurrency == 0 || args.secrets == 0 || args.duration == 0 {
         bail!("--concurrency, --secrets and --duration must be at least 1");

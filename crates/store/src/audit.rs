@@ -227,6 +227,16 @@ async fn insert(
 }
 
 impl crate::Store {
+    /// Appends many entries in one transaction (imports, benchmarks); they are chained
+    /// like any other.
+    pub async fn record_audit_batch(&self, entries: Vec<AuditEntry>) -> Result<(), Error> {
+        let mut tx = self.db.begin().await?;
+        for entry in entries {
+            tx.audit(entry);
+        }
+        tx.commit().await
+    }
+
     /// Records an entry the server made for a request (a read, a refusal), committed
     /// together with whatever else is waiting; returns once it is committed.
     pub async fn record_audit(&self, entry: AuditEntry) -> Result<(), Error> {
