@@ -784,7 +784,95 @@ async fn access_roles_are_authored_from_a_toml_file(app: TestApp) {
     alice.ok(&["roles", "delete", "auditors"], None).await;
 }
 
+async fn the_audit_log_is_listed_exported_and_verified_from_the_cli(app: TestApp) {
+    let cli = Cli::new(&app, "alice");
+    cli.signup("alice").await;
+    cli.ok(&["apps", "create", "payments"], None).await;
+    cli.ok(&["projects", "create", "payments/api"], None).await;
+    cli.ok(
+        &[
+            "secrets",
+            "set",
+            "payments/api/production/KEY",
+            "--value-stdin",
+        ],
+        Some("s3cr3t-value\n"),
+    )
+    .await;
+    cli.ok(&["secrets", "get", "payments/api/production/KEY"], None)
+        .await;
+    let listed = json(
+        &cli.ok(&["audit", "list", "--action", "secret.*", "--json"], None)
+            .await,
+    );
+    let actions: Vec<&str> = listed
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert_eq!(actions, ["secret.reveal", "secret.write"]);
+    let table = cli.ok(&["audit", "list", "--since", "1h"], None).await;
+    assert!(
+        table.contains("secret.reveal") && table.contains("alice (member)"),
+        "{table}"
+    );
+
+    let jsonl = cli
+        .ok(&["audit", "export", "--format", "jsonl"], None)
+        .await;
+    let seqs: Vec<i64> = jsonl
+        .lines()
+        .map(|line| json(line)["seq"].as_i64().unwrap_or_default())
+        .collect();
+    assert!(seqs.len() >= 6);
+    assert_eq!(
+        seqs,
+        (1..=seqs.len() as i64).collect::<Vec<_>>(),
+        "oldest first"
+    );
+    let csv = cli
+        .ok(
+            &[
+                "audit",
+                "export",
+                "--format",
+                "csv",
+                "--action",
+                "secret.write",
+            ],
+            None,
+        )
+        .await;
+    let rows: Vec<&str> = csv.lines().collect();
+    assert!(rows[0].starts_with("seq,at,actor_kind"));
+    assert_eq!(rows.len(), 2, "{csv}");
+    assert!(rows[1].contains(",secret.write,payments/api/production/KEY,allowed,"));
+    assert!(!jsonl.contains("s3cr3t-value") && !csv.contains("s3cr3t-value"));
+    assert_eq!(
+        cli.run(&["audit", "export", "--format", "xml"], None)
+            .await
+            .status
+            .code(),
+        Some(2)
+    );
+
+    assert!(cli.ok(&["audit", "verify"], None).await.contains("holds"));
+    app.execute_sql("UPDATE audit_events SET actor_name = 'mallory' WHERE seq = 2")
+        .await;
+    let broken = cli.run(&["audit", "verify"], None).await;
+    assert_eq!(broken.status.code(), Some(6));
+    let said = String::from_utf8_lossy(&broken.stdout);
+    assert!(said.contains("#2") && said.contains("changed"), "{said}");
+    assert!(
+        cli.ok(&["alerts", "list"], None)
+            .await
+            .contains("No alert rules")
+    );
+}
+
 crate::on_both_backends!(
+    the_audit_log_is_listed_exported_and_verified_from_the_cli,
     organizations_are_run_from_the_cli,
     access_roles_are_authored_from_a_toml_file,
     the_cli_manages_secrets_end_to_end,
@@ -827,6 +915,11 @@ fn every_command_has_help() {
         vec!["check", "--help"],
         vec!["verify-email", "--help"],
         vec!["change-email", "--help"],
+        vec!["audit", "list", "--help"],
+        vec!["audit", "export", "--help"],
+        vec!["audit", "verify", "--help"],
+        vec!["alerts", "create", "--help"],
+        vec!["alerts", "test", "--help"],
     ] {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_strongroom"))
             .args(&args)
