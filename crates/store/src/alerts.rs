@@ -259,23 +259,25 @@ impl Store {
         rows.iter().map(rule_from_row).collect()
     }
 
-    /// One rule, by name.
-    pub async fn alert_rule(
-        &self,
-        authz: &Authorized,
-        name: &str,
-    ) -> Result<AlertRuleRecord, Error> {
+    async fn rule_row(&self, authz: &Authorized, name: &str) -> Result<Row, Error> {
         authz.require(Action::ManageAlerts)?;
-        let row = self
-            .db
+        self.db
             .optional(
                 q(rule_select!("WHERE r.vault_id = $1 AND r.name = $2"))
                     .bind(authz.vault()?.as_str())
                     .bind(name),
             )
             .await?
-            .ok_or_else(|| missing(name))?;
-        rule_from_row(&row)
+            .ok_or_else(|| missing(name))
+    }
+
+    /// One rule, by name.
+    pub async fn alert_rule(
+        &self,
+        authz: &Authorized,
+        name: &str,
+    ) -> Result<AlertRuleRecord, Error> {
+        rule_from_row(&self.rule_row(authz, name).await?)
     }
 
     /// One rule with its webhook secret, to send a test delivery.
@@ -284,16 +286,7 @@ impl Store {
         authz: &Authorized,
         name: &str,
     ) -> Result<(AlertRuleRecord, Option<Zeroizing<String>>), Error> {
-        authz.require(Action::ManageAlerts)?;
-        let row = self
-            .db
-            .optional(
-                q(rule_select!("WHERE r.vault_id = $1 AND r.name = $2"))
-                    .bind(authz.vault()?.as_str())
-                    .bind(name),
-            )
-            .await?
-            .ok_or_else(|| missing(name))?;
+        let row = self.rule_row(authz, name).await?;
         let rule = rule_from_row(&row)?;
         let secret = self.open_webhook_secret(&rule.id, row.opt_bytes("sealed_secret")?)?;
         Ok((rule, secret))
@@ -376,17 +369,7 @@ impl Store {
             .await?;
         }
         for (vault, seq) in read_up_to {
-            tx.execute(
-                q(
-                    "INSERT INTO audit_sink_cursors (sink, vault_id, seq) VALUES ($1, $2, $3) \
-                   ON CONFLICT (sink, vault_id) DO UPDATE SET seq = excluded.seq \
-                   WHERE audit_sink_cursors.seq < excluded.seq",
-                )
-                .bind(sink)
-                .bind(*vault)
-                .bind(*seq),
-            )
-            .await?;
+            crate::audit_tail::advance_cursor(&mut tx, sink, vault, *seq).await?;
         }
         tx.commit().await
     }

@@ -160,18 +160,7 @@ pub(crate) async fn append(
         by_vault.entry(entry.vault.clone()).or_default().push(entry);
     }
     for (vault, entries) in by_vault {
-        let head = tx
-            .one(
-                q(
-                    "INSERT INTO audit_heads (vault_id, seq, mac) VALUES ($1, 0, '') \
-                   ON CONFLICT (vault_id) DO UPDATE SET seq = audit_heads.seq \
-                   RETURNING seq, mac",
-                )
-                .bind(vault.clone()),
-            )
-            .await?;
-        let mut seq = head.i64("seq")?;
-        let mut mac = head.text("mac")?;
+        let (mut seq, mut mac) = lock_head(tx, &vault).await?;
         let at = now_ms();
         let at_text = at.to_string();
         for entry in &entries {
@@ -180,14 +169,41 @@ pub(crate) async fn append(
             insert(tx, entry, at, seq, &mac, &next).await?;
             mac = next;
         }
-        tx.execute(
-            q("UPDATE audit_heads SET seq = $1, mac = $2 WHERE vault_id = $3")
-                .bind(seq)
-                .bind(mac)
-                .bind(vault),
+        move_head(tx, &vault, seq, mac).await?;
+    }
+    Ok(())
+}
+
+/// Locks a vault's chain head (creating it for a first entry) and reads it: appends to
+/// one vault's chain go one after another, on every node.
+pub(crate) async fn lock_head(tx: &mut Tx, vault: &str) -> Result<(i64, String), Error> {
+    let head = tx
+        .one(
+            q(
+                "INSERT INTO audit_heads (vault_id, seq, mac) VALUES ($1, 0, '') \
+               ON CONFLICT (vault_id) DO UPDATE SET seq = audit_heads.seq \
+               RETURNING seq, mac",
+            )
+            .bind(vault),
         )
         .await?;
-    }
+    Ok((head.i64("seq")?, head.text("mac")?))
+}
+
+/// Moves a vault's chain head to its new last entry.
+pub(crate) async fn move_head(
+    tx: &mut Tx,
+    vault: &str,
+    seq: i64,
+    mac: String,
+) -> Result<(), Error> {
+    tx.execute(
+        q("UPDATE audit_heads SET seq = $1, mac = $2 WHERE vault_id = $3")
+            .bind(seq)
+            .bind(mac)
+            .bind(vault),
+    )
+    .await?;
     Ok(())
 }
 

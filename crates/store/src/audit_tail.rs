@@ -5,7 +5,7 @@
 
 use crate::Store;
 use crate::audit_query::AuditEvent;
-use crate::db::q;
+use crate::db::{Tx, q};
 use crate::now_ms;
 use strongroom_core::Error;
 
@@ -119,17 +119,28 @@ impl Store {
     /// Moves `sink`'s cursor in `vault` to entry `seq` (delivered, with all before it).
     pub async fn advance_audit_sink(&self, sink: &str, vault: &str, seq: i64) -> Result<(), Error> {
         let mut tx = self.db.begin().await?;
-        tx.execute(
-            q(
-                "INSERT INTO audit_sink_cursors (sink, vault_id, seq) VALUES ($1, $2, $3) \
-               ON CONFLICT (sink, vault_id) DO UPDATE SET seq = excluded.seq \
-               WHERE audit_sink_cursors.seq < excluded.seq",
-            )
-            .bind(sink)
-            .bind(vault)
-            .bind(seq),
-        )
-        .await?;
+        advance_cursor(&mut tx, sink, vault, seq).await?;
         tx.commit().await
     }
+}
+
+/// Moves a sink's cursor forward (never back: a slower node's late write is ignored).
+pub(crate) async fn advance_cursor(
+    tx: &mut Tx,
+    sink: &str,
+    vault: &str,
+    seq: i64,
+) -> Result<(), Error> {
+    tx.execute(
+        q(
+            "INSERT INTO audit_sink_cursors (sink, vault_id, seq) VALUES ($1, $2, $3) \
+           ON CONFLICT (sink, vault_id) DO UPDATE SET seq = excluded.seq \
+           WHERE audit_sink_cursors.seq < excluded.seq",
+        )
+        .bind(sink)
+        .bind(vault)
+        .bind(seq),
+    )
+    .await?;
+    Ok(())
 }

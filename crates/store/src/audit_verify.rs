@@ -263,17 +263,7 @@ impl Store {
         for vault in vaults {
             let vault = vault.text("vault_id")?;
             let mut tx = self.db.begin().await?;
-            let head = tx
-                .one(
-                    q(
-                        "INSERT INTO audit_heads (vault_id, seq, mac) VALUES ($1, 0, '') \
-                       ON CONFLICT (vault_id) DO UPDATE SET seq = audit_heads.seq \
-                       RETURNING seq, mac",
-                    )
-                    .bind(vault.clone()),
-                )
-                .await?;
-            let (mut seq, mut mac) = (head.i64("seq")?, head.text("mac")?);
+            let (mut seq, mut mac) = crate::audit::lock_head(&mut tx, &vault).await?;
             let rows = tx
                 .all(
                     q(
@@ -299,13 +289,7 @@ impl Store {
                 .await?;
                 mac = next;
             }
-            tx.execute(
-                q("UPDATE audit_heads SET seq = $1, mac = $2 WHERE vault_id = $3")
-                    .bind(seq)
-                    .bind(mac)
-                    .bind(vault),
-            )
-            .await?;
+            crate::audit::move_head(&mut tx, &vault, seq, mac).await?;
             tx.commit().await?;
         }
         Ok(())
