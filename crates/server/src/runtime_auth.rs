@@ -13,13 +13,15 @@ use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::net::{IpAddr, SocketAddr};
-use strongroom_core::authz::{Machine, OUTSIDE_ALLOWLIST, Principal, RuntimeToken};
+use strongroom_core::audit::{ActorKind, Outcome, Severity};
+use strongroom_core::authz::{Machine, OUTSIDE_ALLOWLIST, Principal, RuntimeToken, TokenKind};
 use strongroom_core::ids::VaultId;
 use strongroom_core::network;
 use strongroom_core::{Error, ErrorCode};
 use strongroom_crypto::machine_key::MachinePublicKey;
 use strongroom_crypto::request_signing::{Credentials, WINDOW_SECS, body_digest};
 use strongroom_crypto::token::{ACCESS_TOKEN_PREFIX, Token};
+use strongroom_store::{AuditActor, AuditEntry};
 
 /// How long a nonce is kept after its request's timestamp: twice the window, and five
 /// minutes for clocks that disagree between nodes.
@@ -69,12 +71,84 @@ fn refused(message: &str) -> Error {
     Error::new(ErrorCode::Unauthenticated, message)
 }
 
+/// A refused runtime request, with whom it claimed to be once that was known (a machine
+/// or token of some vault), so the refusal can go in that vault's audit log.
+struct Refusal {
+    error: Error,
+    claimed: Option<(VaultId, AuditActor)>,
+}
+
+impl From<Error> for Refusal {
+    fn from(error: Error) -> Self {
+        Self {
+            error,
+            claimed: None,
+        }
+    }
+}
+
+/// Who a refused request claimed to be: `kind` is the machine or token itself once its
+/// credential was shown to be genuine, `external` before.
+fn claimant(
+    vault: &VaultId,
+    kind: ActorKind,
+    id: &str,
+    name: &str,
+) -> impl Fn(Error) -> Refusal + use<> {
+    let claimed = (
+        vault.clone(),
+        AuditActor {
+            kind,
+            id: id.to_owned(),
+            name: name.to_owned(),
+        },
+    );
+    move |error| Refusal {
+        error,
+        claimed: Some(claimed.clone()),
+    }
+}
+
+/// Records a refused runtime request in the vault it claimed, after the answer (so a
+/// known credential is refused no slower than an unknown one).
+fn record_refusal(state: &AppState, request: &RequestSummary, refusal: &Refusal) {
+    let Some((vault, actor)) = refusal.claimed.clone() else {
+        return;
+    };
+    let entry = AuditEntry {
+        vault: vault.to_string(),
+        actor,
+        action: "runtime.authenticate".to_owned(),
+        target: request.path.clone(),
+        outcome: Outcome::of_failure(refusal.error.code()),
+        severity: Severity::Warning,
+        origin: request.origin.clone(),
+        detail: refusal.error.message().to_owned(),
+    };
+    let store = state.store.clone();
+    tokio::spawn(async move {
+        if let Err(e) = store.record_audit(entry).await {
+            tracing::error!(error = %e, "a refused machine or token request could not be recorded");
+        }
+    });
+}
+
+/// What the audit entry of a refused request needs, taken before the request is used up.
+struct RequestSummary {
+    path: String,
+    origin: strongroom_store::Origin,
+}
+
 /// The middleware: requests without a signature pass through untouched.
 pub async fn authenticate_runtime(
     State(state): State<AppState>,
     request: Request,
     next: Next,
 ) -> Response {
+    let summary = RequestSummary {
+        path: request.uri().path().to_owned(),
+        origin: crate::extract::ClientMeta::of(request.headers(), request.extensions()).origin(),
+    };
     let verified = match claim(&request) {
         None => return next.run(request).await,
         Some(Claim::Signed(parsed)) => verify(&state, parsed, request).await,
@@ -82,7 +156,10 @@ pub async fn authenticate_runtime(
     };
     let request = match verified {
         Ok(request) => request,
-        Err(e) => return ApiError(e).into_response(),
+        Err(refusal) => {
+            record_refusal(&state, &summary, &refusal);
+            return ApiError(refusal.error).into_response();
+        }
     };
     next.run(request).await
 }
@@ -122,7 +199,7 @@ async fn verify_token(
     state: &AppState,
     token: &Token,
     mut request: Request,
-) -> Result<Request, Error> {
+) -> Result<Request, Refusal> {
     let found = state
         .store
         .token_credentials(&token.hash())
@@ -130,36 +207,47 @@ async fn verify_token(
         .ok_or_else(|| {
             refused("this token is not recognized: check STRONGROOM_TOKEN, or ask for a new one")
         })?;
+    let kind = match found.kind {
+        TokenKind::Agent => ActorKind::Agent,
+        TokenKind::Ci => ActorKind::Token,
+    };
+    let as_token = claimant(&found.vault_id, kind, found.id.as_str(), &found.name);
     if found.revoked {
-        return Err(refused("this token was revoked; ask for a new one"));
+        return Err(as_token(refused(
+            "this token was revoked; ask for a new one",
+        )));
     }
     if found.vault_deleted {
-        return Err(refused(
+        return Err(as_token(refused(
             "this organization has been deleted; its owner can restore it within 30 days",
-        ));
+        )));
     }
     if found
         .expires_at
         .is_some_and(|at| at <= strongroom_store::now_ms())
     {
-        return Err(refused("this token has expired; ask for a new one"));
+        return Err(as_token(refused(
+            "this token has expired; ask for a new one",
+        )));
     }
     if !found.cidrs.is_empty() {
         let admitted =
             peer_ip(request.extensions()).is_some_and(|ip| network::any_contains(&found.cidrs, ip));
         if !admitted {
-            return Err(Error::new(
+            return Err(as_token(Error::new(
                 ErrorCode::PermissionDenied,
                 format!(
                     "permission denied: this token may be used only from {}",
                     network::format_list(&found.cidrs)
                 ),
-            ));
+            )));
         }
     }
     let ip = peer_ip(request.extensions());
     if found.vault_has_allowlist {
-        admitted(state, &found.vault_id, ip).await?;
+        admitted(state, &found.vault_id, ip)
+            .await
+            .map_err(&as_token)?;
     }
     let access = with_policies(
         state,
@@ -168,7 +256,8 @@ async fn verify_token(
         found.access,
         ip,
     )
-    .await?;
+    .await
+    .map_err(&as_token)?;
     request.extensions_mut().insert(RuntimeCaller {
         principal: Principal::Token(RuntimeToken {
             id: found.id,
@@ -185,7 +274,7 @@ async fn verify(
     state: &AppState,
     parsed: Result<Credentials, Error>,
     request: Request,
-) -> Result<Request, Error> {
+) -> Result<Request, Refusal> {
     let creds = parsed?;
     let unknown = || {
         refused(
@@ -201,6 +290,19 @@ async fn verify(
         .machine_credentials(&vault, &creds.key)
         .await?
         .ok_or_else(unknown)?;
+    // Until the signature verifies, whoever sent it only claims to be the machine.
+    let claiming = claimant(
+        &vault,
+        ActorKind::External,
+        found.id.as_str(),
+        found.name.as_str(),
+    );
+    let as_machine = claimant(
+        &vault,
+        ActorKind::Machine,
+        found.id.as_str(),
+        found.name.as_str(),
+    );
     let key = MachinePublicKey::from_bytes(&found.public_key)?;
     let signed = creds.signed_request(
         parts.method.as_str(),
@@ -208,43 +310,27 @@ async fn verify(
         parts.uri.query().unwrap_or(""),
     );
     if !key.verify(&signed.canonical(), &creds.signature) {
-        return Err(unknown());
+        return Err(claiming(unknown()));
     }
     // The signature covers the digest, so the body is read only for a verified machine.
     let max = state.settings.max_body_bytes;
     let bytes = axum::body::to_bytes(body, max).await.map_err(|_| {
-        Error::new(
+        claiming(Error::new(
             ErrorCode::PayloadTooLarge,
             format!("request body is larger than {max} bytes"),
-        )
+        ))
     })?;
     if body_digest(&bytes) != creds.digest {
-        return Err(refused(
+        return Err(claiming(refused(
             "the request body does not match the digest the machine signed",
-        ));
+        )));
     }
     let now_ms = strongroom_store::now_ms();
     if (now_ms / 1000).abs_diff(creds.timestamp) > WINDOW_SECS.unsigned_abs() {
-        return Err(refused(&format!(
+        return Err(claiming(refused(&format!(
             "the request's timestamp is more than {WINDOW_SECS} seconds from the server's \
              clock: set the machine's clock right (NTP) and sign a fresh request"
-        )));
-    }
-    if found.vault_deleted {
-        return Err(refused(
-            "this organization has been deleted; its owner can restore it within 30 days",
-        ));
-    }
-    if found.status != "active" {
-        return Err(refused(
-            "this machine is disabled; a member with the Machines capability can enable it \
-             (`strongroom machines enable`)",
-        ));
-    }
-    if found.expires_at.is_some_and(|at| at <= now_ms) {
-        return Err(refused(
-            "this machine's registration has expired; register its key again",
-        ));
+        ))));
     }
     // Kept well past the window, so a node whose clock runs behind another's still finds
     // a nonce the other has seen.
@@ -254,17 +340,36 @@ async fn verify(
         .take_nonce(&found.id, &creds.nonce, keep_until)
         .await?
     {
-        return Err(refused(
+        return Err(claiming(refused(
             "this signed request was already used (its nonce was seen before); sign each \
              request afresh",
-        ));
+        )));
+    }
+    // A fresh request signed by the machine's key: the machine itself is asking.
+    if found.vault_deleted {
+        return Err(as_machine(refused(
+            "this organization has been deleted; its owner can restore it within 30 days",
+        )));
+    }
+    if found.status != "active" {
+        return Err(as_machine(refused(
+            "this machine is disabled; a member with the Machines capability can enable it \
+             (`strongroom machines enable`)",
+        )));
+    }
+    if found.expires_at.is_some_and(|at| at <= now_ms) {
+        return Err(as_machine(refused(
+            "this machine's registration has expired; register its key again",
+        )));
     }
     let access = state.store.machine_runtime_access(&found.id).await?;
     let ip = peer_ip(&parts.extensions);
     if found.vault_has_allowlist {
-        admitted(state, &vault, ip).await?;
+        admitted(state, &vault, ip).await.map_err(&as_machine)?;
     }
-    let access = with_policies(state, found.has_policies, found.id.as_str(), access, ip).await?;
+    let access = with_policies(state, found.has_policies, found.id.as_str(), access, ip)
+        .await
+        .map_err(&as_machine)?;
     let mut parts = parts;
     parts.extensions.insert(RuntimeCaller {
         principal: Principal::Machine(Machine {

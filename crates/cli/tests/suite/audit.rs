@@ -5,6 +5,8 @@
 
 use crate::{expect_code, ok, value};
 use strongroom_client::{AuditFilter, ClientError};
+use strongroom_crypto::machine_key::MachineKey;
+use strongroom_crypto::request_signing::{SignedRequest, body_digest};
 use strongroom_proto::{AuditEntryInfo, AuditVerification, LoginRequest, LoginResponse, Sensitive};
 use strongroom_testkit::{Backend, Receiver, TestApp, TestUser};
 
@@ -694,6 +696,103 @@ async fn the_mirror_resumes_after_a_restart_without_gaps_or_repeats(backend: Bac
     );
 }
 
+/// The vault's entries of refused machine and token requests, once they are written
+/// (after the answer, so this waits for them).
+async fn runtime_refusals(user: &TestUser, at_least: usize) -> Vec<AuditEntryInfo> {
+    let filter = AuditFilter {
+        action: Some("runtime.authenticate".into()),
+        oldest_first: true,
+        ..Default::default()
+    };
+    let mut found = Vec::new();
+    for _ in 0..50 {
+        found = entries(user, filter.clone()).await;
+        if found.len() >= at_least {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    found
+}
+
+async fn refused_machine_and_token_requests_are_recorded_in_their_vault(app: TestApp) {
+    let (alice, vault) = busy_vault(&app).await;
+    // A revoked CI token, used again.
+    let created = ok(alice
+        .client
+        .create_token(&crate::token_request(
+            "deploy",
+            "ci",
+            &["payments/api"],
+            &["reveal"],
+        ))
+        .await);
+    ok(alice.client.revoke_token("deploy").await);
+    let token = app.client.with_token(created.secret.expose().to_owned());
+    expect_code(token.reveal(SECRET, None).await, "unauthenticated");
+    // A machine's signed request, replayed by whoever caught it.
+    let key = MachineKey::generate().unwrap_or_else(|e| panic!("{e}"));
+    ok(alice
+        .client
+        .register_machine("deployer", &key.public().to_openssh(""), None)
+        .await);
+    let path = "/api/v1/apps";
+    let signed = SignedRequest {
+        method: "GET".into(),
+        path: path.into(),
+        query: String::new(),
+        vault: vault.clone(),
+        key: key.public().fingerprint(),
+        timestamp: strongroom_store::now_ms() / 1000,
+        nonce: "replayed-nonce-0001".into(),
+        digest: body_digest(b""),
+    }
+    .authorization(&key);
+    let http = reqwest::Client::new();
+    for expected in [200, 401] {
+        let status = http
+            .get(format!("{}{path}", app.url))
+            .header("authorization", &signed)
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+            .unwrap_or_default();
+        assert_eq!(status, expected);
+    }
+    // The machine itself, disabled.
+    ok(alice.client.set_machine_enabled("deployer", false).await);
+    let machine = app.client.with_machine_key(key, &vault);
+    expect_code(machine.apps().await, "unauthenticated");
+
+    let refusals = runtime_refusals(&alice, 3).await;
+    let seen: Vec<(&str, &str, &str)> = refusals
+        .iter()
+        .map(|e| {
+            (
+                e.actor_kind.as_str(),
+                e.actor_name.as_str(),
+                e.outcome.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("token", "deploy", "denied"),
+            ("external", "deployer", "denied"),
+            ("machine", "deployer", "denied"),
+        ]
+    );
+    assert!(refusals[0].detail.contains("revoked"), "{:?}", refusals[0]);
+    assert!(
+        refusals[1].detail.contains("already used"),
+        "{:?}",
+        refusals[1]
+    );
+    assert!(refusals[2].detail.contains("disabled"), "{:?}", refusals[2]);
+    assert_eq!(refusals[2].target, "/api/v1/apps");
+}
+
 crate::on_both_backends!(
     the_chain_holds_after_ordinary_use,
     a_changed_entry_is_named,
@@ -711,6 +810,7 @@ crate::on_both_backends!(
     every_route_leaves_an_entry,
     a_sign_in_is_recorded_in_the_vault_it_opens,
     a_refused_sign_in_is_recorded_as_an_outsider_claiming_the_account,
+    refused_machine_and_token_requests_are_recorded_in_their_vault,
 );
 
 crate::each_backend!(
