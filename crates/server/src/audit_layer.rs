@@ -17,10 +17,10 @@ use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::sync::{Arc, Mutex, PoisonError};
-use strongroom_core::Error;
 use strongroom_core::audit::{ActorKind, Outcome, Severity};
 use strongroom_core::authz::{Principal, TokenKind};
 use strongroom_core::ids::VaultId;
+use strongroom_core::{Error, ErrorCode};
 use strongroom_store::{AuditActor, AuditEntry, RecordedMark};
 
 /// Who a request acts as, filled in once an extractor has authenticated it.
@@ -315,7 +315,13 @@ pub async fn record_requests(
             } else {
                 Severity::Info
             };
-            (outcome, severity, failed.message.clone())
+            // A body that did not parse is described, not quoted: the parser's message
+            // can hold part of the input, and the input can be a secret.
+            let detail = match failed.code {
+                ErrorCode::InvalidRequest => "the request could not be read".to_owned(),
+                _ => failed.message.clone(),
+            };
+            (outcome, severity, detail)
         }
     };
     let (action, target) = match refusal {

@@ -122,16 +122,54 @@ impl From<JsonRejection> for ApiError {
             }
             JsonRejection::JsonDataError(e) => Error::new(
                 ErrorCode::InvalidRequest,
-                format!("invalid request body: {}", e.body_text()),
+                format!("invalid request body: {}", unquoted(&e.body_text())),
             ),
             JsonRejection::JsonSyntaxError(e) => Error::new(
                 ErrorCode::InvalidRequest,
-                format!("malformed JSON: {}", e.body_text()),
+                format!("malformed JSON: {}", unquoted(&e.body_text())),
             ),
             _ => Error::new(ErrorCode::InvalidRequest, "could not read the request body"),
         };
         Self(error)
     }
+}
+
+/// The parser's message without the parts of the input it quotes (serde quotes strings
+/// in double quotes and numbers and names in backticks): a secret sent with the wrong
+/// type would otherwise come back, and be logged, in the clear. Field names stay.
+fn unquoted(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut chars = message.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                let mut escaped = false;
+                for inner in chars.by_ref() {
+                    match inner {
+                        '\\' if !escaped => escaped = true,
+                        '"' if !escaped => break,
+                        _ => escaped = false,
+                    }
+                }
+                out.push_str("(a value)");
+            }
+            '`' => {
+                let quoted: String = chars.by_ref().take_while(|c| *c != '`').collect();
+                let is_name = !quoted.is_empty()
+                    && quoted.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    && !quoted.chars().all(|c| c.is_ascii_digit());
+                if is_name {
+                    out.push('`');
+                    out.push_str(&quoted);
+                    out.push('`');
+                } else {
+                    out.push_str("(a value)");
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 impl From<PathRejection> for ApiError {
@@ -155,6 +193,26 @@ impl From<QueryRejection> for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parser_messages_leave_out_the_values_they_quote() {
+        assert_eq!(
+            unquoted("value: invalid type: integer `918273`, expected a string at line 1"),
+            "value: invalid type: integer (a value), expected a string at line 1"
+        );
+        assert_eq!(
+            unquoted("unknown field `valeu`, expected `value` or `note`"),
+            "unknown field `valeu`, expected `value` or `note`"
+        );
+        assert_eq!(
+            unquoted("invalid type: string \"hunter2 \\\" is secret\", expected u64"),
+            "invalid type: string (a value), expected u64"
+        );
+        assert_eq!(
+            unquoted("unknown variant `hunter2`, expected `password`"),
+            "unknown variant `hunter2`, expected `password`"
+        );
+    }
 
     #[test]
     fn every_code_maps_to_an_error_status() {

@@ -793,6 +793,40 @@ async fn refused_machine_and_token_requests_are_recorded_in_their_vault(app: Tes
     assert_eq!(refusals[2].target, "/api/v1/apps");
 }
 
+async fn a_body_that_does_not_parse_is_refused_and_recorded_without_quoting_it(app: TestApp) {
+    let (alice, _) = busy_vault(&app).await;
+    let response = reqwest::Client::new()
+        .put(format!(
+            "{}/api/v1/apps/payments/projects/api/envs/production/secrets/PIN",
+            app.url
+        ))
+        .bearer_auth(&alice.token)
+        .header("x-request-id", "badbody1")
+        .json(&serde_json::json!({"value": 918273}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(response.status().as_u16(), 400);
+    // Neither the answer nor the log quotes the value.
+    let answer = response.text().await.unwrap_or_default();
+    assert!(
+        answer.contains("invalid type") && !answer.contains("918273"),
+        "{answer}"
+    );
+    let recorded = entries(
+        &alice,
+        AuditFilter {
+            action: Some("secret.write".into()),
+            outcome: Some("error".into()),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(recorded[0].request_id, "badbody1");
+    assert!(!recorded[0].detail.contains("918273"), "{:?}", recorded[0]);
+}
+
 crate::on_both_backends!(
     the_chain_holds_after_ordinary_use,
     a_changed_entry_is_named,
@@ -811,6 +845,7 @@ crate::on_both_backends!(
     a_sign_in_is_recorded_in_the_vault_it_opens,
     a_refused_sign_in_is_recorded_as_an_outsider_claiming_the_account,
     refused_machine_and_token_requests_are_recorded_in_their_vault,
+    a_body_that_does_not_parse_is_refused_and_recorded_without_quoting_it,
 );
 
 crate::each_backend!(
