@@ -156,7 +156,9 @@ fn unquoted(message: &str) -> String {
             '`' => {
                 let quoted: String = chars.by_ref().take_while(|c| *c != '`').collect();
                 let is_name = !quoted.is_empty()
-                    && quoted.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    && quoted
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_')
                     && !quoted.chars().all(|c| c.is_ascii_digit());
                 if is_name {
                     out.push('`');

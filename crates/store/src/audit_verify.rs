@@ -263,7 +263,8 @@ impl Store {
         for vault in vaults {
             let vault = vault.text("vault_id")?;
             let mut tx = self.db.begin().await?;
-            let (mut seq, mut mac) = crate::audit::lock_head(&mut tx, &vault).await?;
+            let head = crate::audit::lock_head(&mut tx, &vault).await?;
+            let (mut seq, mut mac, mut at) = (head.seq, head.mac, head.at);
             let rows = tx
                 .all(
                     q(
@@ -278,6 +279,7 @@ impl Store {
                 let (link, id) = link_of(row)?;
                 let fields: Vec<&str> = link.fields.iter().map(String::as_str).collect();
                 seq += 1;
+                at = at.max(row.i64("at")?);
                 let next = key.link(&mac, &fields);
                 tx.execute(
                     q("UPDATE audit_events SET seq = $1, prev_mac = $2, mac = $3 WHERE id = $4")
@@ -289,7 +291,7 @@ impl Store {
                 .await?;
                 mac = next;
             }
-            crate::audit::move_head(&mut tx, &vault, seq, mac).await?;
+            crate::audit::move_head(&mut tx, &vault, crate::audit::Head { seq, mac, at }).await?;
             tx.commit().await?;
         }
         Ok(())
