@@ -96,6 +96,16 @@ vocabulary!(
     }
 );
 
+impl From<crate::authz::TokenKind> for ActorKind {
+    /// An agent's token acts as an agent; a CI token as a token.
+    fn from(kind: crate::authz::TokenKind) -> Self {
+        match kind {
+            crate::authz::TokenKind::Agent => Self::Agent,
+            crate::authz::TokenKind::Ci => Self::Token,
+        }
+    }
+}
+
 impl Outcome {
     /// How a failed request ended, by its error code.
     pub fn of_failure(code: ErrorCode) -> Self {

@@ -18,7 +18,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::sync::{Arc, Mutex, PoisonError};
 use strongroom_core::audit::{ActorKind, Outcome, Severity};
-use strongroom_core::authz::{Principal, TokenKind};
+use strongroom_core::authz::Principal;
 use strongroom_core::ids::VaultId;
 use strongroom_core::{Error, ErrorCode};
 use strongroom_store::{AuditActor, AuditEntry, RecordedMark};
@@ -239,10 +239,7 @@ fn runtime_actor(caller: &RuntimeCaller) -> Option<(VaultId, AuditActor)> {
         Principal::Machine(m) => (m.vault_id.clone(), ActorKind::Machine, m.id.to_string()),
         Principal::Token(t) => (
             t.vault_id.clone(),
-            match t.kind {
-                TokenKind::Agent => ActorKind::Agent,
-                TokenKind::Ci => ActorKind::Token,
-            },
+            ActorKind::from(t.kind),
             t.id.to_string(),
         ),
         Principal::Member(_) => return None,

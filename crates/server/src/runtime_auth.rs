@@ -14,7 +14,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::net::{IpAddr, SocketAddr};
 use strongroom_core::audit::{ActorKind, Outcome, Severity};
-use strongroom_core::authz::{Machine, OUTSIDE_ALLOWLIST, Principal, RuntimeToken, TokenKind};
+use strongroom_core::authz::{Machine, OUTSIDE_ALLOWLIST, Principal, RuntimeToken};
 use strongroom_core::ids::VaultId;
 use strongroom_core::network;
 use strongroom_core::{Error, ErrorCode};
@@ -145,14 +145,16 @@ pub async fn authenticate_runtime(
     request: Request,
     next: Next,
 ) -> Response {
+    let Some(claimed) = claim(&request) else {
+        return next.run(request).await;
+    };
     let summary = RequestSummary {
         path: request.uri().path().to_owned(),
         origin: crate::extract::ClientMeta::of(request.headers(), request.extensions()).origin(),
     };
-    let verified = match claim(&request) {
-        None => return next.run(request).await,
-        Some(Claim::Signed(parsed)) => verify(&state, parsed, request).await,
-        Some(Claim::Token(token)) => verify_token(&state, &token, request).await,
+    let verified = match claimed {
+        Claim::Signed(parsed) => verify(&state, parsed, request).await,
+        Claim::Token(token) => verify_token(&state, &token, request).await,
     };
     let request = match verified {
         Ok(request) => request,
@@ -207,11 +209,12 @@ async fn verify_token(
         .ok_or_else(|| {
             refused("this token is not recognized: check STRONGROOM_TOKEN, or ask for a new one")
         })?;
-    let kind = match found.kind {
-        TokenKind::Agent => ActorKind::Agent,
-        TokenKind::Ci => ActorKind::Token,
-    };
-    let as_token = claimant(&found.vault_id, kind, found.id.as_str(), &found.name);
+    let as_token = claimant(
+        &found.vault_id,
+        ActorKind::from(found.kind),
+        found.id.as_str(),
+        &found.name,
+    );
     if found.revoked {
         return Err(as_token(refused(
             "this token was revoked; ask for a new one",

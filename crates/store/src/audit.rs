@@ -9,7 +9,7 @@ use crate::now_ms;
 use std::collections::BTreeMap;
 use strongroom_core::Error;
 use strongroom_core::audit::{ActorKind, Outcome};
-use strongroom_core::authz::{Actor, TokenKind};
+use strongroom_core::authz::Actor;
 use strongroom_core::ids::UserId;
 use strongroom_crypto::audit_chain::ChainKey;
 
@@ -94,8 +94,7 @@ pub(crate) fn kind_of(actor: &Actor) -> ActorKind {
     match actor {
         Actor::Member(_) => ActorKind::Member,
         Actor::Machine(_) => ActorKind::Machine,
-        Actor::Token(_, TokenKind::Agent) => ActorKind::Agent,
-        Actor::Token(_, TokenKind::Ci) => ActorKind::Token,
+        Actor::Token(_, kind) => ActorKind::from(*kind),
     }
 }
 
