@@ -46,7 +46,7 @@ impl Sink {
     fn describe(&self) -> String {
         match self {
             Self::File(path) => path.display().to_string(),
-            Self::Http(url) => format!("{}://{}{}", url.scheme(), url.authority(), url.path()),
+            Self::Http(url) => crate::outbound::shown_url(url),
         }
     }
 }

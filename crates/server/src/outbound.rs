@@ -58,3 +58,19 @@ pub fn pinned_client(
         .build()
         .map_err(|e| Error::internal(format!("outbound client: {e}")))
 }
+
+/// A URL as logs and lists show it: without its query (nor anything after the path),
+/// which may hold a credential.
+pub fn shown_url(url: &reqwest::Url) -> String {
+    format!("{}://{}{}", url.scheme(), url.authority(), url.path())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_shown_url_leaves_out_its_query() {
+        let url = reqwest::Url::parse("https://hooks.example.com/in/abc?token=hunter2")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(super::shown_url(&url), "https://hooks.example.com/in/abc");
+    }
+}

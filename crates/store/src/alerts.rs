@@ -6,7 +6,7 @@
 //! under the accounts key.
 
 use crate::audit::{Severity, record_member_action};
-use crate::db::{Row, q};
+use crate::db::{Row, q, q_built};
 use crate::model::Origin;
 use crate::{Store, now_ms};
 use strongroom_core::alert::AlertFilter;
@@ -330,13 +330,20 @@ impl Store {
         &self,
         vaults: &[&str],
     ) -> Result<Vec<AlertRuleRecord>, Error> {
+        // A few dozen vaults to a query, so the statement texts stay few.
+        const VAULTS_PER_QUERY: usize = 32;
         let mut rules = Vec::new();
-        for vault in vaults {
-            let rows = self
-                .db
-                .all(q(rule_select!("WHERE r.vault_id = $1")).bind(*vault))
-                .await?;
-            for row in &rows {
+        for chunk in vaults.chunks(VAULTS_PER_QUERY) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
+            let mut statement = q_built(format!(
+                "{}WHERE r.vault_id IN ({})",
+                rule_select!(""),
+                marks.join(", ")
+            ));
+            for vault in chunk {
+                statement = statement.bind(*vault);
+            }
+            for row in &self.db.all(statement).await? {
                 rules.push(rule_from_row(row)?);
             }
         }

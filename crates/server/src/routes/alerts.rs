@@ -1,7 +1,7 @@
 //! Alert rules, for members with the Alerts cell: create (a webhook's signing secret is
 //! shown once), list, delete, and send a test delivery now.
 
-use crate::alerts::{Outgoing, Outlets, check_webhook, deliver, shown_url};
+use crate::alerts::{Outgoing, Outlets, check_webhook, deliver};
 use crate::convert::ts;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, Caller, ClientMeta};
@@ -28,7 +28,9 @@ fn info(rule: &AlertRuleRecord) -> AlertInfo {
             AlertChannel::Email => "email".into(),
         },
         destination: match rule.channel {
-            AlertChannel::Webhook => shown_url(&rule.destination),
+            AlertChannel::Webhook => reqwest::Url::parse(&rule.destination)
+                .map(|url| crate::outbound::shown_url(&url))
+                .unwrap_or_default(),
             AlertChannel::Email => rule.destination.clone(),
         },
         actions: rule.filter.actions.clone(),
