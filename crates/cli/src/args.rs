@@ -494,6 +494,32 @@ pub enum MachinesCommand {
         /// Name.
         name: String,
     },
+    /// Issue an AppRole secret id for a machine that cannot sign its requests (Vault
+    /// clients, ESO, CI actions): it logs in with the role id and this secret id at
+    /// `POST /v1/auth/approle/login` and acts as the machine with a short-lived token.
+    /// The secret id is shown once.
+    Approle {
+        /// Machine name.
+        name: String,
+        /// Refuse the secret id after this long: 30d, 12h (default: never).
+        #[arg(long)]
+        expires: Option<String>,
+        /// How long each login's token lives: 15m, 1h, up to 24h (default 1h).
+        #[arg(long, value_name = "DURATION")]
+        token_ttl: Option<String>,
+    },
+    /// List a machine's role id and AppRole secret ids (never the secrets).
+    ApproleList {
+        /// Machine name.
+        name: String,
+    },
+    /// Revoke an AppRole secret id and every login token it gave out.
+    ApproleRevoke {
+        /// Machine name.
+        name: String,
+        /// The secret id's id (`ars_…`, from approle-list).
+        id: String,
+    },
     /// Attach a machine to a project for some environments (default: all) and verbs. Needs
     /// Machines, the project's machines switch, and each verb yourself. Attaching again
     /// replaces the earlier attachment.
@@ -909,6 +935,32 @@ pub enum SecretsCommand {
         /// APP/PROJECT/ENV/NAME
         path: String,
     },
+    /// Delete versions of a secret (restorable with undelete): reads of them are refused,
+    /// the secret itself stays. Needs delete on it.
+    DeleteVersion {
+        /// APP/PROJECT/ENV/NAME
+        path: String,
+        /// A version to delete (repeat for several).
+        #[arg(long = "version", value_name = "N", required = true)]
+        versions: Vec<i64>,
+    },
+    /// Bring deleted versions back.
+    Undelete {
+        /// APP/PROJECT/ENV/NAME
+        path: String,
+        /// A version to undelete (repeat for several).
+        #[arg(long = "version", value_name = "N", required = true)]
+        versions: Vec<i64>,
+    },
+    /// Destroy versions' values for good (their metadata stays in the history). Needs
+    /// purge on the secret. Cannot be undone.
+    Destroy {
+        /// APP/PROJECT/ENV/NAME
+        path: String,
+        /// A version to destroy (repeat for several).
+        #[arg(long = "version", value_name = "N", required = true)]
+        versions: Vec<i64>,
+    },
     /// Declare where a secret may be used through the broker, and how its value travels
     /// (needs write and reveal on it: the destination decides where the value goes).
     SetUse {
@@ -979,6 +1031,10 @@ pub struct SetArgs {
     /// A tag; repeat for several (replaces the tags).
     #[arg(long = "tag", value_name = "TAG")]
     pub tags: Vec<String>,
+    /// Check-and-set: write only if N is the latest version (0: only if the secret does
+    /// not exist yet); otherwise nothing is written and the command fails.
+    #[arg(long, value_name = "N")]
+    pub expected_version: Option<i64>,
 }
 
 #[derive(Debug, Args)]

@@ -850,6 +850,27 @@ impl Client {
             .await
     }
 
+    /// Issues an AppRole secret id for a machine (shown once).
+    pub async fn issue_approle(
+        &self,
+        name: &str,
+        request: &strongroom_proto::IssueApproleRequest,
+    ) -> Result<strongroom_proto::ApproleIssued> {
+        self.send(Method::POST, &["machines", name, "approle"], request)
+            .await
+    }
+
+    /// A machine's role id and secret ids (never the secrets).
+    pub async fn approle(&self, name: &str) -> Result<strongroom_proto::ApproleSecrets> {
+        self.get(&["machines", name, "approle"], &[]).await
+    }
+
+    /// Revokes a machine's AppRole secret id (and the logins it gave).
+    pub async fn revoke_approle(&self, name: &str, id: &str) -> Result<()> {
+        self.empty(self.api(Method::DELETE, &["machines", name, "approle", id])?)
+            .await
+    }
+
     /// Removes a machine.
     pub async fn remove_machine(&self, name: &str) -> Result<()> {
         self.empty(self.api(Method::DELETE, &["machines", name])?)
@@ -1129,6 +1150,27 @@ impl Client {
                 "apps", a, "projects", p, "envs", e, "secrets", n, "rollback",
             ],
             &RollbackRequest { to },
+        )
+        .await
+    }
+
+    /// Deletes (`"delete"`), undeletes (`"undelete"`) or destroys (`"destroy"`) versions
+    /// of a secret; returns the versions that changed.
+    pub async fn change_versions(
+        &self,
+        path: &str,
+        change: &str,
+        versions: &[i64],
+    ) -> Result<strongroom_proto::VersionsChanged> {
+        let [a, p, e, n] = Self::secret_segments(path)?;
+        self.send(
+            Method::POST,
+            &[
+                "apps", a, "projects", p, "envs", e, "secrets", n, "versions", change,
+            ],
+            &strongroom_proto::VersionsRequest {
+                versions: versions.to_vec(),
+            },
         )
         .await
     }

@@ -65,6 +65,14 @@ pub enum ErrorCode {
     InviteUnusable,
     /// The action needs a verified email address (`strongroom verify-email CODE`).
     EmailNotVerified,
+    /// The version asked for is deleted; undelete it, or read another version.
+    VersionDeleted,
+    /// The version asked for was destroyed: its value is gone for good.
+    VersionDestroyed,
+    /// A check-and-set write named a version that is not the secret's latest.
+    VersionConflict,
+    /// The secret requires check-and-set: send the version the write expects to follow.
+    CheckAndSetRequired,
     /// An unexpected failure; details are in the server log under the request id.
     Internal,
 }
@@ -102,12 +110,16 @@ impl ErrorCode {
             Self::InviteExpired => "invite_expired",
             Self::InviteUnusable => "invite_unusable",
             Self::EmailNotVerified => "email_not_verified",
+            Self::VersionDeleted => "version_deleted",
+            Self::VersionDestroyed => "version_destroyed",
+            Self::VersionConflict => "version_conflict",
+            Self::CheckAndSetRequired => "check_and_set_required",
             Self::Internal => "internal",
         }
     }
 
     /// Every code, for documentation and exhaustive tests.
-    pub const ALL: [ErrorCode; 30] = [
+    pub const ALL: [ErrorCode; 34] = [
         Self::InvalidRequest,
         Self::InvalidName,
         Self::InvalidPath,
@@ -137,6 +149,10 @@ impl ErrorCode {
         Self::InviteExpired,
         Self::InviteUnusable,
         Self::EmailNotVerified,
+        Self::VersionDeleted,
+        Self::VersionDestroyed,
+        Self::VersionConflict,
+        Self::CheckAndSetRequired,
         Self::Internal,
     ];
 }

@@ -203,3 +203,13 @@ id_type!(
     AlertDeliveryId,
     "dlv"
 );
+id_type!(
+    /// An AppRole secret id issued to a machine (the id, not the secret).
+    ApproleSecretId,
+    "ars"
+);
+id_type!(
+    /// One AppRole login: the short-lived token a machine got with a secret id.
+    MachineLoginId,
+    "mlog"
+);

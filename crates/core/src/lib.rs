@@ -15,6 +15,7 @@ pub mod custom_role;
 pub mod error;
 pub mod explain;
 pub mod ids;
+pub mod kv;
 pub mod names;
 pub mod network;
 pub mod plan;

@@ -105,6 +105,30 @@ pub fn new_access_token() -> Result<Token, Error> {
     ))))
 }
 
+/// Prefix of AppRole secret ids.
+pub const APPROLE_SECRET_PREFIX: &str = "srr_";
+
+/// Prefix of the tokens an AppRole login hands a machine.
+pub const MACHINE_LOGIN_PREFIX: &str = "srm_";
+
+/// A new AppRole secret id: `srr_` and 256 random bits.
+pub fn new_approle_secret() -> Result<Token, Error> {
+    prefixed(APPROLE_SECRET_PREFIX)
+}
+
+/// A new machine login token: `srm_` and 256 random bits.
+pub fn new_machine_login_token() -> Result<Token, Error> {
+    prefixed(MACHINE_LOGIN_PREFIX)
+}
+
+fn prefixed(prefix: &str) -> Result<Token, Error> {
+    let bytes = Zeroizing::new(random_bytes::<32>()?);
+    Ok(Token(Zeroizing::new(format!(
+        "{prefix}{}",
+        URL_SAFE_NO_PAD.encode(bytes.as_ref())
+    ))))
+}
+
 /// A new signing secret for an alert webhook: `whsec_` and 256 random bits.
 pub fn new_webhook_secret() -> Result<Token, Error> {
     let bytes = Zeroizing::new(random_bytes::<32>()?);

@@ -252,6 +252,10 @@ pub struct SecretWriteRequest {
     /// Tags (letters, digits, `-_.:=`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
+    /// Check-and-set: write only if this is the latest version (0: only if the secret
+    /// does not exist yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_version: Option<i64>,
 }
 
 /// The result of a write.
@@ -377,6 +381,28 @@ pub struct SecretVersionInfo {
     pub created_by: Option<String>,
     /// Set when this version was a rollback to that version.
     pub rolled_back_from: Option<i64>,
+    /// When it was deleted (restorable), or is scheduled to be; absent if neither.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<String>,
+    /// When its value was destroyed; absent if it was not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destroyed_at: Option<String>,
+}
+
+/// Versions to delete, undelete or destroy.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct VersionsRequest {
+    /// Version numbers.
+    pub versions: Vec<i64>,
+}
+
+/// What a version change did.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct VersionsChanged {
+    /// `app/project/env/NAME`.
+    pub path: String,
+    /// The versions that changed (others were already in that state, or do not exist).
+    pub changed: Vec<i64>,
 }
 
 /// A revealed value.
@@ -945,6 +971,61 @@ pub struct RegisterMachineRequest {
     pub public_key: String,
     /// Refuse the machine after this many hours (default: never).
     pub expires_in_hours: Option<u32>,
+}
+
+/// `POST /api/v1/machines/{machine}/approle`: a secret id for AppRole logins.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct IssueApproleRequest {
+    /// Refuse the secret id after this many hours (default: never).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in_hours: Option<u32>,
+    /// How long each login's token lives, in minutes (1–1440; default 60).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_ttl_minutes: Option<u32>,
+}
+
+/// A secret id just issued: the secret is shown this once.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ApproleIssued {
+    /// The machine.
+    pub machine: String,
+    /// The machine's role id (the same for every secret id).
+    pub role_id: String,
+    /// `srr_…`: log in with `POST /v1/auth/approle/login {"role_id", "secret_id"}`.
+    #[schema(value_type = String)]
+    pub secret_id: Sensitive,
+    /// The secret id's own id, to list and revoke it by.
+    pub secret_id_accessor: String,
+    /// When it stops working, if ever.
+    pub expires_at: Option<String>,
+    /// How long each login's token lives, in seconds.
+    pub token_ttl_seconds: i64,
+}
+
+/// A secret id as listed (never the secret).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ApproleSecretInfo {
+    /// Its id.
+    pub id: String,
+    /// Who issued it.
+    pub created_by: String,
+    /// When.
+    pub created_at: String,
+    /// When it stops working, if ever.
+    pub expires_at: Option<String>,
+    /// When it was revoked.
+    pub revoked_at: Option<String>,
+    /// How long each login's token lives, in seconds.
+    pub token_ttl_seconds: i64,
+}
+
+/// A machine's AppRole: its role id (none until the first secret id) and secret ids.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ApproleSecrets {
+    /// The role id.
+    pub role_id: Option<String>,
+    /// Secret ids, newest first.
+    pub secret_ids: Vec<ApproleSecretInfo>,
 }
 
 /// `POST /api/v1/roles`: a custom vault role (enterprise plan).

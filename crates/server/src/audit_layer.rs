@@ -97,6 +97,17 @@ pub const ROUTE_ACTIONS: &[(&str, &str, &str)] = &[
         "machine.revoke",
     ),
     ("GET", "/machine", "machine.whoami"),
+    (
+        "POST",
+        "/machines/{machine}/approle",
+        "machine.approle_issue",
+    ),
+    ("GET", "/machines/{machine}/approle", "machine.approle_list"),
+    (
+        "DELETE",
+        "/machines/{machine}/approle/{id}",
+        "machine.approle_revoke",
+    ),
     ("POST", "/machines/{machine}/disable", "machine.disable"),
     ("POST", "/machines/{machine}/enable", "machine.enable"),
     ("DELETE", "/machines/{machine}", "machine.remove"),
@@ -168,6 +179,21 @@ pub const ROUTE_ACTIONS: &[(&str, &str, &str)] = &[
         "POST",
         "/apps/{app}/projects/{project}/envs/{env}/secrets/{name}/purge",
         "secret.purge",
+    ),
+    (
+        "POST",
+        "/apps/{app}/projects/{project}/envs/{env}/secrets/{name}/versions/delete",
+        "secret.delete_version",
+    ),
+    (
+        "POST",
+        "/apps/{app}/projects/{project}/envs/{env}/secrets/{name}/versions/undelete",
+        "secret.undelete_version",
+    ),
+    (
+        "POST",
+        "/apps/{app}/projects/{project}/envs/{env}/secrets/{name}/versions/destroy",
+        "secret.destroy_version",
     ),
     ("GET", "/trash", "secret.list_trash"),
     (

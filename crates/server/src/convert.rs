@@ -261,6 +261,8 @@ pub fn version(v: &VersionMeta) -> proto::SecretVersionInfo {
         created_at: ts(v.created_at),
         created_by: v.created_by.clone(),
         rolled_back_from: v.rolled_back_from,
+        deleted_at: v.deletion_at.map(ts),
+        destroyed_at: v.destroyed_at.map(ts),
     }
 }
 

@@ -54,12 +54,17 @@ pub fn status_for(code: ErrorCode) -> StatusCode {
         | ErrorCode::PlanLimitReached
         | ErrorCode::PlanRequired
         | ErrorCode::EmailNotVerified => StatusCode::FORBIDDEN,
-        ErrorCode::InviteExpired | ErrorCode::InviteUnusable => StatusCode::GONE,
+        ErrorCode::InviteExpired
+        | ErrorCode::InviteUnusable
+        | ErrorCode::VersionDeleted
+        | ErrorCode::VersionDestroyed => StatusCode::GONE,
+        ErrorCode::CheckAndSetRequired => StatusCode::PRECONDITION_REQUIRED,
         ErrorCode::NotFound | ErrorCode::RouteNotFound => StatusCode::NOT_FOUND,
         ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-        ErrorCode::AlreadyExists | ErrorCode::Conflict | ErrorCode::SecretInTrash => {
-            StatusCode::CONFLICT
-        }
+        ErrorCode::AlreadyExists
+        | ErrorCode::Conflict
+        | ErrorCode::SecretInTrash
+        | ErrorCode::VersionConflict => StatusCode::CONFLICT,
         ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,

@@ -140,6 +140,15 @@ impl Caller {
 }
 
 fn bearer_token(parts: &Parts) -> Option<Token> {
+    // Vault's clients send the token in X-Vault-Token, on the KV routes only.
+    if parts.uri.path().starts_with("/v1/")
+        && let Some(token) = parts
+            .headers
+            .get("x-vault-token")
+            .and_then(|v| v.to_str().ok())
+    {
+        return Some(Token::from_presented(token.trim().to_owned()));
+    }
     let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme

@@ -13,6 +13,7 @@ mod convert;
 mod cursor;
 mod error;
 mod extract;
+mod kv;
 mod mail;
 mod outbound;
 mod routes;

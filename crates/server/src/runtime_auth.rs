@@ -20,7 +20,7 @@ use strongroom_core::network;
 use strongroom_core::{Error, ErrorCode};
 use strongroom_crypto::machine_key::MachinePublicKey;
 use strongroom_crypto::request_signing::{Credentials, WINDOW_SECS, body_digest};
-use strongroom_crypto::token::{ACCESS_TOKEN_PREFIX, Token};
+use strongroom_crypto::token::{ACCESS_TOKEN_PREFIX, MACHINE_LOGIN_PREFIX, Token};
 use strongroom_store::{AuditActor, AuditEntry};
 
 /// How long a nonce is kept after its request's timestamp: twice the window, and five
@@ -40,9 +40,31 @@ pub struct RuntimeCaller {
 enum Claim {
     Signed(Result<Credentials, Error>),
     Token(Token),
+    /// A token an AppRole login handed a machine.
+    MachineLogin(Token),
+}
+
+/// A bearer credential of the runtime plane, by its prefix.
+fn bearer_claim(token: &str) -> Option<Claim> {
+    if token.starts_with(MACHINE_LOGIN_PREFIX) {
+        Some(Claim::MachineLogin(Token::from_presented(token.to_owned())))
+    } else if token.starts_with(ACCESS_TOKEN_PREFIX) {
+        Some(Claim::Token(Token::from_presented(token.to_owned())))
+    } else {
+        None
+    }
 }
 
 fn claim(request: &Request) -> Option<Claim> {
+    // Vault's clients send the token in X-Vault-Token, on the KV routes only.
+    if request.uri().path().starts_with("/v1/")
+        && let Some(token) = request
+            .headers()
+            .get("x-vault-token")
+            .and_then(|v| v.to_str().ok())
+    {
+        return bearer_claim(token.trim());
+    }
     let value = request
         .headers()
         .get(header::AUTHORIZATION)?
@@ -52,9 +74,10 @@ fn claim(request: &Request) -> Option<Claim> {
         return Some(Claim::Signed(signed));
     }
     let (scheme, token) = value.split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && token.starts_with(ACCESS_TOKEN_PREFIX))
-        .then(|| Claim::Token(Token::from_presented(token.to_owned())))
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return None;
+    }
+    bearer_claim(token.trim())
 }
 
 /// The address the request came from (see [`crate::client_ip`]).
@@ -155,11 +178,15 @@ pub async fn authenticate_runtime(
     let verified = match claimed {
         Claim::Signed(parsed) => verify(&state, parsed, request).await,
         Claim::Token(token) => verify_token(&state, &token, request).await,
+        Claim::MachineLogin(token) => verify_machine_login(&state, &token, request).await,
     };
     let request = match verified {
         Ok(request) => request,
         Err(refusal) => {
             record_refusal(&state, &summary, &refusal);
+            if summary.path.starts_with("/v1/") {
+                return crate::kv::refusal(refusal.error);
+            }
             return ApiError(refusal.error).into_response();
         }
     };
@@ -383,4 +410,81 @@ async fn verify(
         name: found.name.to_string(),
     });
     Ok(Request::from_parts(parts, Body::from(bytes)))
+}
+
+/// A machine acting through the token an AppRole login gave it: the same checks as a
+/// signed request once the signature verified, then the machine's own access.
+async fn verify_machine_login(
+    state: &AppState,
+    token: &Token,
+    mut request: Request,
+) -> Result<Request, Refusal> {
+    let found = state
+        .store
+        .machine_login_credentials(&token.hash())
+        .await?
+        .ok_or_else(|| {
+            refused("this login token is not recognized: log in again (auth/approle/login)")
+        })?;
+    let as_machine = claimant(
+        &found.vault_id,
+        ActorKind::Machine,
+        found.machine_id.as_str(),
+        found.machine_name.as_str(),
+    );
+    let now_ms = strongroom_store::now_ms();
+    if found.revoked {
+        return Err(as_machine(refused(
+            "this login token, or the secret id it came from, was revoked; log in again",
+        )));
+    }
+    if found.expires_at <= now_ms {
+        return Err(as_machine(refused(
+            "this login token has expired; log in again",
+        )));
+    }
+    if found.vault_deleted {
+        return Err(as_machine(refused(
+            "this organization has been deleted; its owner can restore it within 30 days",
+        )));
+    }
+    if found.machine_status != "active" {
+        return Err(as_machine(refused(
+            "this machine is disabled; a member with the Machines capability can enable it \
+             (`strongroom machines enable`)",
+        )));
+    }
+    if found.machine_expires_at.is_some_and(|at| at <= now_ms) {
+        return Err(as_machine(refused(
+            "this machine's registration has expired; register its key again",
+        )));
+    }
+    let ip = peer_ip(request.extensions());
+    if found.vault_has_allowlist {
+        admitted(state, &found.vault_id, ip)
+            .await
+            .map_err(&as_machine)?;
+    }
+    let access = state
+        .store
+        .machine_runtime_access(&found.machine_id)
+        .await?;
+    let access = with_policies(
+        state,
+        found.has_policies,
+        found.machine_id.as_str(),
+        access,
+        ip,
+    )
+    .await
+    .map_err(&as_machine)?;
+    request.extensions_mut().insert(RuntimeCaller {
+        principal: Principal::Machine(Machine {
+            id: found.machine_id,
+            vault_id: found.vault_id,
+            access,
+        }),
+        name: found.machine_name.to_string(),
+    });
+    Ok(request)
 }

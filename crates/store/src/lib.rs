@@ -11,6 +11,7 @@ mod access_roles;
 mod accounts;
 mod alerts;
 mod allowlist;
+mod approle;
 mod audit;
 mod audit_query;
 mod audit_tail;
@@ -27,6 +28,7 @@ mod nonces;
 mod organizations;
 mod policies;
 mod second_factor;
+mod secret_settings;
 mod secrets;
 mod sessions;
 mod structure;
@@ -34,12 +36,16 @@ mod throttle;
 mod tokens;
 mod vault_roles;
 mod verification;
+mod versions;
 
 pub use second_factor::TotpState;
 pub use throttle::ThrottleRule;
 
 pub use alerts::{
     AlertChannel, AlertRuleRecord, DeliveryAttempt, DueDelivery, NewAlertRule, QueuedAlert,
+};
+pub use approle::{
+    ApproleSecretRecord, IssuedApprole, MAX_LOGIN_TTL_MS, MachineLogin, MachineLoginCredentials,
 };
 pub use audit::{AuditActor, AuditEntry};
 pub use audit_query::{AuditEvent, AuditQuery};
@@ -52,8 +58,10 @@ pub use members::MemberChange;
 pub use model::*;
 pub use organizations::RESTORE_WINDOW_MS;
 pub use policies::PolicySubject;
+pub use secret_settings::{SecretOverview, SecretSettings, SettingsUpdate, VersionState};
 pub use tokens::{TokenCredentials, TokenScope};
 pub use vault_roles::NamedRole;
+pub use versions::{VersionChange, VersionSelection};
 
 use db::Db;
 use std::path::Path;

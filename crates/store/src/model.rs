@@ -402,6 +402,10 @@ pub struct VersionMeta {
     pub created_by: Option<String>,
     /// Set when this version was made by rolling back to that version.
     pub rolled_back_from: Option<i64>,
+    /// When it was deleted, or is to be (restorable until destroyed).
+    pub deletion_at: Option<i64>,
+    /// When its value was destroyed.
+    pub destroyed_at: Option<i64>,
 }
 
 /// A value the caller was authorized to reveal.
@@ -415,6 +419,12 @@ pub struct RevealedSecret {
     pub secret_type: SecretType,
     /// The plaintext.
     pub value: SecretValue,
+    /// When the version was written.
+    pub created_at: i64,
+    /// When it is to be deleted (`delete_version_after`), if it is.
+    pub deletion_at: Option<i64>,
+    /// The secret's custom metadata (KV v2), if any was set.
+    pub custom_metadata: Option<strongroom_core::kv::CustomMetadata>,
 }
 
 /// A new version to write. `None` metadata keeps the previous version's.
@@ -428,10 +438,13 @@ pub struct SecretInput {
     pub note: Option<Note>,
     /// Tags (default: previous, or none).
     pub tags: Option<Tags>,
+    /// Check-and-set: the write lands only if this is the latest version (0: only if
+    /// the secret does not exist yet).
+    pub expected_version: Option<i64>,
 }
 
 /// The result of a write.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WriteOutcome {
     /// The secret's type after the write.
     pub secret_type: SecretType,
@@ -439,6 +452,12 @@ pub struct WriteOutcome {
     pub version: i64,
     /// Whether this write created the secret.
     pub created: bool,
+    /// When the version was written.
+    pub created_at: i64,
+    /// When it will delete itself (`delete_version_after`), if it will.
+    pub deletion_at: Option<i64>,
+    /// The secret's custom metadata (KV v2), if any was set.
+    pub custom_metadata: Option<strongroom_core::kv::CustomMetadata>,
 }
 
 /// What an import did with one key.

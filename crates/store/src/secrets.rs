@@ -48,12 +48,12 @@ macro_rules! meta_columns {
 }
 
 /// Binds `$1`–`$5` of [`by_secret_path`].
-fn bind_secret_path(query: Q, vault: &str, path: &SecretPath) -> Q {
+pub(crate) fn bind_secret_path(query: Q, vault: &str, path: &SecretPath) -> Q {
     bind_env_path(query, vault, &path.environment).bind(path.name.as_str())
 }
 
 /// Binds `$1`–`$4`: vault, application, project, environment.
-fn bind_env_path(query: Q, vault: &str, path: &EnvironmentPath) -> Q {
+pub(crate) fn bind_env_path(query: Q, vault: &str, path: &EnvironmentPath) -> Q {
     query
         .bind(vault)
         .bind(path.project.application.as_str())
@@ -61,7 +61,7 @@ fn bind_env_path(query: Q, vault: &str, path: &EnvironmentPath) -> Q {
         .bind(path.environment.as_str())
 }
 
-const ENV_BY_PATH: &str = "SELECT p.id AS project_id, e.id AS env_id, dk.id AS dk_id, \
+pub(crate) const ENV_BY_PATH: &str = "SELECT p.id AS project_id, e.id AS env_id, dk.id AS dk_id, \
      dk.root_key_id, dk.wrapped FROM applications a JOIN projects p ON p.application_id = a.id \
      JOIN environments e ON e.project_id = p.id JOIN data_keys dk ON dk.id = p.data_key_id \
      JOIN vaults vt ON vt.id = a.vault_id AND vt.deleted_at IS NULL \
@@ -153,7 +153,10 @@ fn declaration_from_row(row: &Row) -> Result<Option<UseDeclaration>, Error> {
 
 /// The vault to look an environment's secrets up in: the caller's, or (when their access
 /// role does not open the project) one that holds nothing.
-fn scoped_vault<'a>(authz: &'a Authorized, env: &EnvironmentPath) -> Result<&'a str, Error> {
+pub(crate) fn scoped_vault<'a>(
+    authz: &'a Authorized,
+    env: &EnvironmentPath,
+) -> Result<&'a str, Error> {
     authz.vault_for(
         env.project.application.as_str(),
         env.project.project.as_str(),
@@ -246,6 +249,12 @@ impl Store {
             .ok_or_else(|| in_trash(path))?;
         let secret_id = row.text("id")?;
         let version = row.i64("latest_version")?;
+        let settings = crate::secret_settings::write_settings(tx, &sealer.env_id, path).await?;
+        strongroom_core::kv::check_and_set(
+            input.expected_version,
+            version - 1,
+            settings.cas_required,
+        )?;
 
         let needs_previous =
             input.secret_type.is_none() || input.note.is_none() || input.tags.is_none();
@@ -276,10 +285,13 @@ impl Store {
         };
 
         let ciphertext = sealer.seal(&secret_id, path.name.as_str(), version, &input.value)?;
+        let deletion_at =
+            (settings.delete_version_after_ms > 0).then(|| now + settings.delete_version_after_ms);
         tx.execute(
             q("INSERT INTO secret_versions (secret_id, version, ciphertext, secret_type, note, tags, \
-               created_at, created_by, rolled_back_from) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
-                .bind(secret_id)
+               created_at, created_by, rolled_back_from, deletion_at) \
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+                .bind(&secret_id)
                 .bind(version)
                 .bind(ciphertext)
                 .bind(secret_type.as_str())
@@ -287,13 +299,26 @@ impl Store {
                 .bind(tags)
                 .bind(now)
                 .bind(actor.as_str())
-                .bind(rolled_back_from),
+                .bind(rolled_back_from)
+                .bind(deletion_at),
         )
         .await?;
+        if settings.max_versions > 0 {
+            // Only the newest `max_versions` are kept, as in Vault.
+            tx.execute(
+                q("DELETE FROM secret_versions WHERE secret_id = $1 AND version <= $2")
+                    .bind(&secret_id)
+                    .bind(version - settings.max_versions),
+            )
+            .await?;
+        }
         Ok(WriteOutcome {
             version,
             created,
             secret_type,
+            created_at: now,
+            deletion_at,
+            custom_metadata: settings.custom_metadata,
         })
     }
 
@@ -430,7 +455,7 @@ impl Store {
             .db
             .all(
                 q("SELECT v.version, v.secret_type, v.note, v.tags, v.created_at, v.rolled_back_from, \
-                   u.username FROM secret_versions v LEFT JOIN users u ON u.id = v.created_by \
+                   v.deletion_at, v.destroyed_at, u.username FROM secret_versions v LEFT JOIN users u ON u.id = v.created_by \
                    WHERE v.secret_id = $1 AND v.version < $2 ORDER BY v.version DESC LIMIT $3")
                     .bind(meta.id.as_str())
                     .bind(before)
@@ -448,6 +473,8 @@ impl Store {
                     created_at: row.i64("created_at")?,
                     created_by: row.opt_text("username")?,
                     rolled_back_from: row.opt_i64("rolled_back_from")?,
+                    deletion_at: row.opt_i64("deletion_at")?,
+                    destroyed_at: row.opt_i64("destroyed_at")?,
                 })
             })
             .collect::<Result<Vec<_>, Error>>()?;
@@ -479,7 +506,7 @@ impl Store {
             row.text("secret_type")?.parse()?,
             || Error::not_found(&format!("secret '{path}'")),
         )?;
-        let revealed = self.open_revealed(vault, &row)?;
+        let revealed = self.open_revealed(vault, &row, path)?;
         self.record_reveal(
             authz,
             &path.environment.project,
@@ -521,7 +548,7 @@ impl Store {
                 format!("the destination of '{path}' changed meanwhile; try again"),
             ));
         }
-        let revealed = self.open_revealed(vault, &row)?;
+        let revealed = self.open_revealed(vault, &row, path)?;
         let project = &path.environment.project;
         let record = crate::journal::RevealRecord {
             vault: authz.vault()?.as_str().to_owned(),
@@ -700,10 +727,18 @@ impl Store {
         self.journal.record(record, self.reveal_limit).await
     }
 
-    fn open_revealed(&self, vault: &str, row: &Row) -> Result<RevealedSecret, Error> {
+    /// Opens a version read by [`REVEAL_BY_PATH`], unless it is deleted or destroyed.
+    fn open_revealed(
+        &self,
+        vault: &str,
+        row: &Row,
+        path: &SecretPath,
+    ) -> Result<RevealedSecret, Error> {
+        let version = row.i64("version")?;
+        let deletion_at = row.opt_i64("deletion_at")?;
+        crate::versions::available(path, version, deletion_at, row.opt_i64("destroyed_at")?)?;
         let sealer = self.sealer(vault, row)?;
         let name = row.text("name")?;
-        let version = row.i64("version")?;
         let value = sealer.open(
             &row.text("secret_id")?,
             &name,
@@ -715,6 +750,11 @@ impl Store {
             version,
             secret_type: row.text("secret_type")?.parse()?,
             value,
+            created_at: row.i64("version_created_at")?,
+            deletion_at,
+            custom_metadata: crate::secret_settings::custom_from_column(
+                row.opt_text("custom_metadata")?,
+            )?,
         })
     }
 
@@ -766,11 +806,17 @@ impl Store {
             .db
             .all(
                 q(
-                    "SELECT s.id, s.name, v.version, v.ciphertext, v.secret_type FROM secrets s \
+                    "SELECT s.id, s.name, v.version, v.ciphertext, v.secret_type, v.created_at, \
+                   v.deletion_at, st.custom_metadata FROM secrets s \
                    JOIN secret_versions v ON v.secret_id = s.id AND v.version = s.latest_version \
-                   WHERE s.environment_id = $1 AND s.deleted_at IS NULL ORDER BY s.name",
+                   LEFT JOIN secret_settings st ON st.environment_id = s.environment_id \
+                   AND st.name = s.name \
+                   WHERE s.environment_id = $1 AND s.deleted_at IS NULL \
+                   AND v.destroyed_at IS NULL AND (v.deletion_at IS NULL OR v.deletion_at > $2) \
+                   ORDER BY s.name",
                 )
-                .bind(&sealer.env_id),
+                .bind(&sealer.env_id)
+                .bind(now_ms()),
             )
             .await?;
         // Secrets the caller may not reveal are left out, exactly as a listing leaves out
@@ -800,6 +846,11 @@ impl Store {
                     name: SecretName::from_trusted(name),
                     version,
                     secret_type: row.text("secret_type")?.parse()?,
+                    created_at: row.i64("created_at")?,
+                    deletion_at: row.opt_i64("deletion_at")?,
+                    custom_metadata: crate::secret_settings::custom_from_column(
+                        row.opt_text("custom_metadata")?,
+                    )?,
                 })
             })
             .collect::<Result<Vec<_>, Error>>()?;
@@ -834,13 +885,14 @@ impl Store {
         authz.permit_loaded(Verb::Write, path, row.text("secret_type")?.parse()?, || {
             Error::not_found(&format!("secret '{path}'"))
         })?;
-        let old = self.open_revealed(vault, &row)?;
+        let old = self.open_revealed(vault, &row, path)?;
         let sealer = self.sealer(vault, &row)?;
         let input = SecretInput {
             value: old.value,
             secret_type: Some(old.secret_type),
             note: Some(Note::from_trusted(row.text("note")?)),
             tags: Some(tags_from_json(&row.text("tags")?)?),
+            expected_version: None,
         };
         let outcome = self
             .append_version(&mut tx, &sealer, path, &input, authz.actor()?, Some(to))
@@ -977,6 +1029,7 @@ impl Store {
         }
         authz.permit_trash(row.opt_text("deleted_by")?.as_deref())?;
         let id = row.text("id")?;
+        crate::secret_settings::forget_settings(&mut tx, &id).await?;
         tx.execute(q("DELETE FROM secret_versions WHERE secret_id = $1").bind(&id))
             .await?;
         tx.execute(q("DELETE FROM secrets WHERE id = $1").bind(&id))
@@ -995,7 +1048,7 @@ impl Store {
 
     /// For callers who see the vault through an access role: checks `verb` against the
     /// type of the secret's latest version (live or trashed).
-    async fn permit_by_type(
+    pub(crate) async fn permit_by_type(
         &self,
         authz: &Authorized,
         vault: &str,
@@ -1111,8 +1164,8 @@ impl Store {
         let rows = tx
             .all(
                 q(
-                    "SELECT s.id, s.name, s.deleted_at, v.version, v.ciphertext, v.secret_type \
-                   FROM secrets s \
+                    "SELECT s.id, s.name, s.deleted_at, v.version, v.ciphertext, v.secret_type, \
+                   v.deletion_at, v.destroyed_at FROM secrets s \
                    JOIN secret_versions v ON v.secret_id = s.id AND v.version = s.latest_version \
                    WHERE s.environment_id = $1",
                 )
@@ -1137,13 +1190,21 @@ impl Store {
                     let missing = || Error::not_found(&format!("secret '{path}'"));
                     reveal.permit_loaded(Verb::Reveal, &path, secret_type, missing)?;
                     write.permit_loaded(Verb::Write, &path, secret_type, missing)?;
-                    let existing = sealer.open(
-                        &row.text("id")?,
-                        name.as_str(),
+                    let gone = crate::versions::available(
+                        &path,
                         row.i64("version")?,
-                        &row.bytes("ciphertext")?,
-                    )?;
-                    if existing == value {
+                        row.opt_i64("deletion_at")?,
+                        row.opt_i64("destroyed_at")?,
+                    )
+                    .is_err();
+                    let unchanged = !gone
+                        && sealer.open(
+                            &row.text("id")?,
+                            name.as_str(),
+                            row.i64("version")?,
+                            &row.bytes("ciphertext")?,
+                        )? == value;
+                    if unchanged {
                         ImportOutcome::Unchanged
                     } else {
                         let input = SecretInput {
@@ -1151,6 +1212,7 @@ impl Store {
                             secret_type: None,
                             note: None,
                             tags: None,
+                            expected_version: None,
                         };
                         self.append_version(&mut tx, &sealer, &path, &input, write.actor()?, None)
                             .await?;
@@ -1175,6 +1237,7 @@ impl Store {
                         secret_type: None,
                         note: None,
                         tags: None,
+                        expected_version: None,
                     };
                     self.append_version(&mut tx, &sealer, &path, &input, write.actor()?, None)
                         .await?;
@@ -1202,10 +1265,12 @@ impl Store {
 const REVEAL_BY_PATH: &str = by_secret_path!(
     "s.id AS secret_id, s.name, p.id AS project_id, e.id AS env_id, dk.id AS dk_id, dk.root_key_id, \
      dk.wrapped, v.version, v.ciphertext, v.secret_type, v.note, v.tags, s.use_destination, \
-     s.use_header, s.use_format",
+     s.use_header, s.use_format, v.created_at AS version_created_at, v.deletion_at, \
+     v.destroyed_at, st.custom_metadata",
     "JOIN data_keys dk ON dk.id = p.data_key_id \
      JOIN vaults vt ON vt.id = a.vault_id AND vt.deleted_at IS NULL \
-     JOIN secret_versions v ON v.secret_id = s.id AND v.version = COALESCE($6, s.latest_version)",
+     JOIN secret_versions v ON v.secret_id = s.id AND v.version = COALESCE($6, s.latest_version) \
+     LEFT JOIN secret_settings st ON st.environment_id = e.id AND st.name = s.name",
     "AND s.deleted_at IS NULL"
 );
 

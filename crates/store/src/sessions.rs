@@ -309,7 +309,10 @@ impl Store {
                     .bind(now - throttle_window_ms),
             )
             .await?;
+        let logins = tx
+            .execute(q("DELETE FROM machine_logins WHERE expires_at <= $1").bind(now))
+            .await?;
         tx.commit().await?;
-        Ok(sessions + throttles)
+        Ok(sessions + throttles + logins)
     }
 }

@@ -33,6 +33,8 @@ pub struct TokenCredentials {
     pub vault_id: VaultId,
     /// Ranges it may be used from (empty: anywhere).
     pub cidrs: Vec<CidrRange>,
+    /// When it was made.
+    pub created_at: i64,
     /// When it stops working, if ever.
     pub expires_at: Option<i64>,
     /// Whether it was revoked.
@@ -330,7 +332,7 @@ impl Store {
             .optional(
                 q(
                     "SELECT t.id, t.name, t.kind, t.vault_id, t.verbs, t.cidrs, t.expires_at, \
-                     t.revoked_at, v.deleted_at, \
+                     t.created_at, t.revoked_at, v.deleted_at, \
                      (SELECT COUNT(*) FROM ip_allowlist al WHERE al.vault_id = t.vault_id) \
                      AS allowlist_ranges, \
                      (SELECT COUNT(*) FROM policies p WHERE p.subject_id = t.id) AS policy_count \
@@ -357,6 +359,7 @@ impl Store {
             kind: row.text("kind")?.parse()?,
             vault_id: row.text("vault_id")?.parse()?,
             cidrs: network::parse_list(&row.text("cidrs")?)?,
+            created_at: row.i64("created_at")?,
             expires_at: row.opt_i64("expires_at")?,
             revoked: row.opt_i64("revoked_at")?.is_some(),
             vault_deleted: row.opt_i64("deleted_at")?.is_some(),
@@ -364,5 +367,33 @@ impl Store {
             has_policies: row.i64("policy_count")? > 0,
             access: access_of(&scopes_from_rows(&scopes)?, verbs),
         }))
+    }
+
+    /// Revokes a token at its own request (Vault's `revoke-self`): it authenticated
+    /// with its secret, which is all the authority revoking itself takes.
+    pub async fn revoke_token_itself(&self, hash: &str) -> Result<bool, Error> {
+        let mut tx = self.db.begin().await?;
+        let n = tx
+            .execute(
+                q("UPDATE tokens SET revoked_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL")
+                    .bind(hash)
+                    .bind(now_ms()),
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(n == 1)
+    }
+
+    /// The name of the caller's own vault, which a KV namespace may use instead of its
+    /// id.
+    pub async fn own_vault_name(&self, vault: &VaultId) -> Result<Option<String>, Error> {
+        let row = self
+            .db
+            .optional(
+                q("SELECT name FROM vaults WHERE id = $1 AND deleted_at IS NULL")
+                    .bind(vault.as_str()),
+            )
+            .await?;
+        row.map(|r| r.text("name")).transpose()
     }
 }

@@ -3,14 +3,18 @@
 //! (from a throwaway cluster this process starts, or `STRONGROOM_TEST_DATABASE_URL`).
 
 mod app;
+mod kv_clients;
 mod postgres;
 mod receiver;
 mod smtp;
+mod vault_http;
 
 pub use app::{Backend, TestApp, TestUser};
+pub use kv_clients::{KvClients, kv_clients};
 pub use postgres::{TestDatabase, admin_url};
 pub use receiver::{Received, Receiver};
 pub use smtp::{Delivered, MailSink};
+pub use vault_http::{VaultHttp, VaultReply};
 
 /// A password that passes the rules, used for every test account.
 pub const PASSWORD: &str = "correct horse battery staple";

@@ -266,6 +266,73 @@ pub async fn machines(ctx: &Ctx, command: MachinesCommand) -> CliResult {
             println!("Machine {} ({}) in vault {}.", me.name, me.id, me.vault);
             print_access(&me.attachments, &me.grants);
         }
+        MachinesCommand::Approle {
+            name,
+            expires,
+            token_ttl,
+        } => {
+            let request = strongroom_proto::IssueApproleRequest {
+                expires_in_hours: expires.as_deref().map(parse_hours).transpose()?,
+                token_ttl_minutes: token_ttl.as_deref().map(parse_minutes).transpose()?,
+            };
+            let issued = client.issue_approle(&name, &request).await?;
+            if ctx.json {
+                return output::json(&issued);
+            }
+            println!("role_id     {}", issued.role_id);
+            println!("secret_id   {}", issued.secret_id.expose());
+            println!(
+                "\nThe secret id is shown only now; keep it like a password. {} logs in with \
+                 both at POST /v1/auth/approle/login (for example `bao write auth/approle/login \
+                 role_id=… secret_id=…`) and acts with a token good for {} minutes. Revoke it \
+                 with `strongroom machines approle-revoke {} {}`.",
+                issued.machine,
+                issued.token_ttl_seconds / 60,
+                issued.machine,
+                issued.secret_id_accessor
+            );
+        }
+        MachinesCommand::ApproleList { name } => {
+            let listed = client.approle(&name).await?;
+            if ctx.json {
+                return output::json(&listed);
+            }
+            match &listed.role_id {
+                Some(role) => println!("role_id {role}"),
+                None => println!(
+                    "No AppRole secret id issued yet: `strongroom machines approle {name}`."
+                ),
+            }
+            let rows = listed
+                .secret_ids
+                .iter()
+                .map(|s| {
+                    vec![
+                        s.id.clone(),
+                        s.created_at.clone(),
+                        s.created_by.clone(),
+                        s.expires_at.clone().unwrap_or_else(|| "never".into()),
+                        format!("{}m", s.token_ttl_seconds / 60),
+                        s.revoked_at
+                            .as_ref()
+                            .map_or_else(|| "active".to_owned(), |at| format!("revoked {at}")),
+                    ]
+                })
+                .collect::<Vec<_>>();
+            if !rows.is_empty() {
+                output::table(
+                    &["ID", "ISSUED", "BY", "EXPIRES", "TOKEN TTL", "STATE"],
+                    rows,
+                );
+            }
+        }
+        MachinesCommand::ApproleRevoke { name, id } => {
+            client.revoke_approle(&name, &id).await?;
+            if ctx.json {
+                return output::json(&serde_json::json!({ "revoked": id }));
+            }
+            println!("Revoked secret id {id} of {name}, and every login token it gave out.");
+        }
         MachinesCommand::Disable { name } => set_enabled(ctx, &client, &name, false).await?,
         MachinesCommand::Enable { name } => set_enabled(ctx, &client, &name, true).await?,
         MachinesCommand::Remove { name } => {
@@ -300,4 +367,20 @@ async fn set_enabled(
         }
     );
     Ok(())
+}
+
+/// `15m`, `1h`: a login token's lifetime in minutes.
+fn parse_minutes(s: &str) -> CliResult<u32> {
+    let bad = || {
+        Failure::usage(format!(
+            "--token-ttl {s:?}: use minutes or hours, like 15m or 1h"
+        ))
+    };
+    let (number, unit) = s.split_at(s.len().saturating_sub(1));
+    let n: u32 = number.parse().map_err(|_| bad())?;
+    match unit {
+        "m" => Ok(n),
+        "h" => n.checked_mul(60).ok_or_else(bad),
+        _ => Err(bad()),
+    }
 }

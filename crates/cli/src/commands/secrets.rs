@@ -43,6 +43,7 @@ pub async fn secrets(ctx: &Ctx, command: SecretsCommand) -> CliResult {
                         secret_type: args.secret_type.clone(),
                         note: args.note.clone(),
                         tags: (!args.tags.is_empty()).then(|| args.tags.clone()),
+                        expected_version: args.expected_version,
                     },
                 )
                 .await?;
@@ -141,7 +142,7 @@ pub async fn secrets(ctx: &Ctx, command: SecretsCommand) -> CliResult {
                 return output::json(&versions);
             }
             output::table(
-                &["VERSION", "TYPE", "WRITTEN", "BY", "NOTE"],
+                &["VERSION", "TYPE", "WRITTEN", "BY", "STATE", "NOTE"],
                 versions
                     .into_iter()
                     .map(|v| {
@@ -149,16 +150,31 @@ pub async fn secrets(ctx: &Ctx, command: SecretsCommand) -> CliResult {
                             Some(from) => format!("rollback to {from}"),
                             None => v.note,
                         };
+                        let state = match (&v.destroyed_at, &v.deleted_at) {
+                            (Some(at), _) => format!("destroyed {at}"),
+                            (None, Some(at)) => format!("deleted {at}"),
+                            (None, None) => "live".to_owned(),
+                        };
                         vec![
                             v.version.to_string(),
                             v.secret_type,
                             v.created_at,
                             v.created_by.unwrap_or_default(),
+                            state,
                             note,
                         ]
                     })
                     .collect(),
             );
+        }
+        SecretsCommand::DeleteVersion { path, versions } => {
+            change_versions(ctx, &client, &path, "delete", &versions).await?;
+        }
+        SecretsCommand::Undelete { path, versions } => {
+            change_versions(ctx, &client, &path, "undelete", &versions).await?;
+        }
+        SecretsCommand::Destroy { path, versions } => {
+            change_versions(ctx, &client, &path, "destroy", &versions).await?;
         }
         SecretsCommand::Rollback { path, to } => {
             parse_arg::<SecretPath>(&path)?;
@@ -356,6 +372,41 @@ pub async fn import(ctx: &Ctx, args: ImportArgs) -> CliResult {
     }
     for name in &result.updated {
         println!("  ~ {name}");
+    }
+    Ok(())
+}
+
+/// Deletes, undeletes or destroys versions, and says which changed.
+async fn change_versions(
+    ctx: &Ctx,
+    client: &strongroom_client::Client,
+    path: &str,
+    change: &str,
+    versions: &[i64],
+) -> CliResult {
+    parse_arg::<SecretPath>(path)?;
+    let changed = client.change_versions(path, change, versions).await?;
+    if ctx.json {
+        return output::json(&changed);
+    }
+    let done = match change {
+        "delete" => "Deleted",
+        "undelete" => "Undeleted",
+        _ => "Destroyed",
+    };
+    if changed.changed.is_empty() {
+        println!(
+            "Nothing changed: those versions of {path} are already {change}d, destroyed or \
+             do not exist (`strongroom secrets history {path}`)."
+        );
+    } else {
+        let list = changed
+            .changed
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        println!("{done} version(s) {list} of {path}.");
     }
     Ok(())
 }

@@ -871,7 +871,140 @@ async fn the_audit_log_is_listed_exported_and_verified_from_the_cli(app: TestApp
     );
 }
 
+async fn versions_are_deleted_undeleted_and_destroyed_from_the_cli(app: TestApp) {
+    let cli = Cli::new(&app, "alice");
+    cli.signup("alice").await;
+    cli.ok(&["apps", "create", "payments"], None).await;
+    cli.ok(&["projects", "create", "payments/api"], None).await;
+    let key = "payments/api/production/DB_PASSWORD";
+    for v in ["one", "two", "three"] {
+        cli.ok(&["secrets", "set", key, "--value-stdin"], Some(v))
+            .await;
+    }
+    let stale = cli
+        .run(
+            &[
+                "secrets",
+                "set",
+                key,
+                "--value-stdin",
+                "--expected-version",
+                "2",
+            ],
+            Some("four"),
+        )
+        .await;
+    assert!(!stale.status.success());
+    assert!(String::from_utf8_lossy(&stale.stderr).contains("check-and-set"));
+    cli.ok(
+        &[
+            "secrets",
+            "set",
+            key,
+            "--value-stdin",
+            "--expected-version",
+            "3",
+        ],
+        Some("four"),
+    )
+    .await;
+    let deleted = cli
+        .ok(&["secrets", "delete-version", key, "--version", "4"], None)
+        .await;
+    assert!(deleted.contains("Deleted version(s) 4"), "{deleted}");
+    let refused = cli.run(&["secrets", "get", key], None).await;
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("undelete"));
+    cli.ok(&["secrets", "undelete", key, "--version", "4"], None)
+        .await;
+    assert_eq!(cli.ok(&["secrets", "get", key], None).await, "four");
+    cli.ok(
+        &[
+            "secrets",
+            "destroy",
+            key,
+            "--version",
+            "1",
+            "--version",
+            "2",
+        ],
+        None,
+    )
+    .await;
+    let history = json(&cli.ok(&["secrets", "history", key, "--json"], None).await);
+    let destroyed: Vec<i64> = history
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|v| v["destroyed_at"].is_string())
+        .filter_map(|v| v["version"].as_i64())
+        .collect();
+    assert_eq!(destroyed, [2, 1]);
+    let table = cli.ok(&["secrets", "history", key], None).await;
+    assert!(table.contains("destroyed"), "{table}");
+}
+
+async fn approle_secret_ids_are_issued_listed_and_revoked_from_the_cli(app: TestApp) {
+    let cli = Cli::new(&app, "alice");
+    cli.signup("alice").await;
+    let key = app.scratch().join("deployer.key");
+    let key_arg = key.display().to_string();
+    cli.ok(&["machines", "keygen", "--out", &key_arg], None)
+        .await;
+    let public = format!("{key_arg}.pub");
+    cli.ok(
+        &["machines", "register", "deployer", "--public-key", &public],
+        None,
+    )
+    .await;
+    let issued = json(
+        &cli.ok(
+            &[
+                "machines",
+                "approle",
+                "deployer",
+                "--token-ttl",
+                "15m",
+                "--json",
+            ],
+            None,
+        )
+        .await,
+    );
+    assert!(
+        issued["secret_id"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("srr_")
+    );
+    assert_eq!(issued["token_ttl_seconds"], 900);
+    let login = strongroom_testkit::VaultHttp::new(&app.url, None)
+        .post(
+            "auth/approle/login",
+            serde_json::json!({"role_id": issued["role_id"], "secret_id": issued["secret_id"]}),
+        )
+        .await;
+    assert_eq!(login.status, 200);
+    let accessor = issued["secret_id_accessor"].as_str().unwrap_or_default();
+    let listed = cli
+        .ok(&["machines", "approle-list", "deployer"], None)
+        .await;
+    assert!(
+        listed.contains(accessor) && listed.contains("active"),
+        "{listed}"
+    );
+    cli.ok(&["machines", "approle-revoke", "deployer", accessor], None)
+        .await;
+    let listed = json(
+        &cli.ok(&["machines", "approle-list", "deployer", "--json"], None)
+            .await,
+    );
+    assert!(listed["secret_ids"][0]["revoked_at"].is_string());
+}
+
 crate::on_both_backends!(
+    versions_are_deleted_undeleted_and_destroyed_from_the_cli,
+    approle_secret_ids_are_issued_listed_and_revoked_from_the_cli,
     the_audit_log_is_listed_exported_and_verified_from_the_cli,
     organizations_are_run_from_the_cli,
     access_roles_are_authored_from_a_toml_file,
@@ -889,6 +1022,12 @@ fn every_command_has_help() {
         vec!["server", "--help"],
         vec!["secrets", "--help"],
         vec!["secrets", "set", "--help"],
+        vec!["secrets", "delete-version", "--help"],
+        vec!["secrets", "undelete", "--help"],
+        vec!["secrets", "destroy", "--help"],
+        vec!["machines", "approle", "--help"],
+        vec!["machines", "approle-list", "--help"],
+        vec!["machines", "approle-revoke", "--help"],
         vec!["run", "--help"],
         vec!["import", "--help"],
         vec!["admin", "rotate-root-key", "--help"],

@@ -150,6 +150,8 @@ struct Probe {
     vault: String,
     org_name: String,
     email: String,
+    /// An AppRole secret id's id.
+    approle: String,
 }
 
 impl Probe {
@@ -174,6 +176,7 @@ impl Probe {
                 self.invite.clone()
             }
             "id" if path.starts_with("/api/v1/links/") => self.link.clone(),
+            "id" if path.contains("/approle/") => self.approle.clone(),
             other => {
                 panic!("{path}: the cross-vault probe does not know parameter {{{other}}}; add it")
             }
@@ -205,6 +208,7 @@ impl Probe {
             "vault_role": "collaborator",
             "value": "probe",
             "to": 1,
+            "versions": [1],
             "code": "000000",
             "password": "not the password",
             "new_password": "a new password for the probe",
@@ -240,6 +244,7 @@ impl Probe {
             (&self.session, "SESSION"),
             (&self.invite, "INVITE"),
             (&self.link, "LINK"),
+            (&self.approle, "APPROLE"),
             (&self.vault, "VAULT"),
             (&self.email, "EMAIL"),
             (&self.org_name, "ORG"),
@@ -314,6 +319,14 @@ async fn every_route_answers_for_another_vaults_objects_exactly_as_for_missing_o
             spec: json!({"max_reads": 5}),
         })
         .await);
+    let approle = ok(alice
+        .client
+        .issue_approle(
+            "deployer",
+            &strongroom_proto::IssueApproleRequest::default(),
+        )
+        .await)
+    .secret_id_accessor;
     // The missing probe's key is one no vault has registered.
     let fresh_key = strongroom_crypto::machine_key::MachineKey::generate()
         .unwrap_or_else(|e| panic!("{e}"))
@@ -367,6 +380,7 @@ async fn every_route_answers_for_another_vaults_objects_exactly_as_for_missing_o
         vault: org.id.clone(),
         org_name: "acme".into(),
         email: "bob@example.com".into(),
+        approle,
     };
     let missing = Probe {
         app: "absent".into(),
@@ -386,6 +400,7 @@ async fn every_route_answers_for_another_vaults_objects_exactly_as_for_missing_o
         vault: "vault_aaaaaaaaaaaaaaaaaaaaaaaaaa".into(),
         org_name: "unheard-of".into(),
         email: "nobody@example.com".into(),
+        approle: "ars_aaaaaaaaaaaaaaaaaaaaaaaaaa".into(),
     };
 
     let doc = ok(app.client.openapi().await);

@@ -12,6 +12,9 @@ mod cli;
 mod custom_roles;
 mod encryption;
 mod isolation;
+mod kv;
+mod kv_clients;
+mod kv_differential;
 mod machine_plane;
 mod machines;
 mod organizations;
@@ -122,6 +125,7 @@ pub fn value(v: &str) -> SecretWriteRequest {
         secret_type: None,
         note: None,
         tags: None,
+        expected_version: None,
     }
 }
 

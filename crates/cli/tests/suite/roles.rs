@@ -91,6 +91,7 @@ async fn vault_with_a_developer(
         secret_type: Some("certificate".into()),
         note: None,
         tags: None,
+        expected_version: None,
     };
     ok(alice
         .client

@@ -339,3 +339,91 @@ pub async fn remove_machine(
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// Issues a secret id for AppRole logins (needs Machines): the machine logs in with its
+/// role id and this secret id (`POST /v1/auth/approle/login`) and acts with a
+/// short-lived token, exactly as when it signs its requests. Shown once.
+#[utoipa::path(post, path = "/machines/{machine}/approle", tag = "machines", security(("bearer" = [])),
+    params(("machine" = String, Path, description = "Machine name")),
+    request_body = strongroom_proto::IssueApproleRequest,
+    responses((status = 201, body = strongroom_proto::ApproleIssued), (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn issue_approle(
+    State(state): State<AppState>,
+    caller: Caller,
+    meta: ClientMeta,
+    ApiPath(name): ApiPath<String>,
+    ApiJson(body): ApiJson<strongroom_proto::IssueApproleRequest>,
+) -> Result<(StatusCode, ApiJson<strongroom_proto::ApproleIssued>), ApiError> {
+    let authz = caller.in_vault(Action::ManageMachines)?;
+    let name = machine_name(&name)?;
+    let expires_at = body
+        .expires_in_hours
+        .map(|hours| strongroom_store::now_ms().saturating_add(i64::from(hours) * HOUR_MS));
+    let token_ttl_ms = i64::from(body.token_ttl_minutes.unwrap_or(60)) * 60_000;
+    let issued = state
+        .store
+        .issue_approle_secret(&authz, &name, expires_at, token_ttl_ms, &meta.origin())
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        ApiJson(strongroom_proto::ApproleIssued {
+            machine: name.to_string(),
+            role_id: issued.role_id,
+            secret_id: strongroom_proto::Sensitive::new(issued.secret.expose()),
+            secret_id_accessor: issued.id.to_string(),
+            expires_at: issued.expires_at.map(convert::ts),
+            token_ttl_seconds: issued.token_ttl_ms / 1000,
+        }),
+    ))
+}
+
+/// A machine's role id and secret ids (never the secrets).
+#[utoipa::path(get, path = "/machines/{machine}/approle", tag = "machines", security(("bearer" = [])),
+    params(("machine" = String, Path, description = "Machine name")),
+    responses((status = 200, body = strongroom_proto::ApproleSecrets), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn list_approle(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(name): ApiPath<String>,
+) -> Result<ApiJson<strongroom_proto::ApproleSecrets>, ApiError> {
+    let authz = caller.in_vault(Action::ManageMachines)?;
+    let name = machine_name(&name)?;
+    let (role_id, records) = state.store.approle_secrets(&authz, &name).await?;
+    Ok(ApiJson(strongroom_proto::ApproleSecrets {
+        role_id,
+        secret_ids: records
+            .iter()
+            .map(|r| strongroom_proto::ApproleSecretInfo {
+                id: r.id.to_string(),
+                created_by: r.created_by.clone(),
+                created_at: convert::ts(r.created_at),
+                expires_at: r.expires_at.map(convert::ts),
+                revoked_at: r.revoked_at.map(convert::ts),
+                token_ttl_seconds: r.token_ttl_ms / 1000,
+            })
+            .collect(),
+    }))
+}
+
+/// Revokes a secret id, and every login token it gave out.
+#[utoipa::path(delete, path = "/machines/{machine}/approle/{id}", tag = "machines", security(("bearer" = [])),
+    params(("machine" = String, Path, description = "Machine name"),
+        ("id" = String, Path, description = "The secret id's id (`ars_…`)")),
+    responses((status = 204, description = "Revoked"), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn revoke_approle(
+    State(state): State<AppState>,
+    caller: Caller,
+    meta: ClientMeta,
+    ApiPath((name, id)): ApiPath<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let authz = caller.in_vault(Action::ManageMachines)?;
+    let name = machine_name(&name)?;
+    state
+        .store
+        .revoke_approle_secret(&authz, &name, &id, &meta.origin())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

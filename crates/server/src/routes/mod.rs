@@ -166,6 +166,8 @@ fn api_v1() -> OpenApiRouter<AppState> {
         .routes(routes!(machines::grant_machine))
         .routes(routes!(machines::revoke_machine_grant))
         .routes(routes!(machines::own_machine))
+        .routes(routes!(machines::issue_approle, machines::list_approle))
+        .routes(routes!(machines::revoke_approle))
         .routes(routes!(tokens::list_tokens, tokens::create_token))
         .routes(routes!(tokens::revoke_token))
         .routes(routes!(policies::list_policies, policies::create_policy))
@@ -199,6 +201,9 @@ fn api_v1() -> OpenApiRouter<AppState> {
         .routes(routes!(brokered::use_secret))
         .routes(routes!(secrets::list_versions))
         .routes(routes!(secrets::rollback))
+        .routes(routes!(secrets::delete_versions))
+        .routes(routes!(secrets::undelete_versions))
+        .routes(routes!(secrets::destroy_versions))
         .routes(routes!(secrets::restore_secret))
         .routes(routes!(secrets::purge_secret))
         .routes(routes!(secrets::list_trash))
@@ -290,6 +295,7 @@ pub fn build(state: AppState) -> Router {
     let max_body = state.settings.max_body_bytes;
     let trusted_proxies = state.trusted_proxies.clone();
     router
+        .merge(crate::kv::router())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::audit_layer::record_requests,

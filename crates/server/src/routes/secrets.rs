@@ -172,6 +172,7 @@ pub async fn put_secret(
             .transpose()?,
         note: body.note.as_deref().map(Note::parse).transpose()?,
         tags: body.tags.as_deref().map(Tags::parse).transpose()?,
+        expected_version: body.expected_version,
     };
     let authz = caller.in_vault(Action::WriteSecret)?;
     let outcome = state
@@ -392,4 +393,112 @@ pub async fn clear_secret_use(
     let read = caller.in_vault(Action::ReadSecretMetadata)?;
     let m = state.store.secret_meta(&read, &path).await?;
     Ok(Json(convert::secret(&m, &path.environment.to_string())))
+}
+
+async fn change_versions(
+    state: &AppState,
+    caller: &Requester,
+    meta: &ClientMeta,
+    params: &SecretParams,
+    versions: Vec<i64>,
+    change: strongroom_store::VersionChange,
+) -> Result<Json<strongroom_proto::VersionsChanged>, ApiError> {
+    let path = params.path()?;
+    if versions.is_empty() {
+        return Err(Error::new(ErrorCode::InvalidValue, "name at least one version").into());
+    }
+    let versions = versions
+        .into_iter()
+        .map(check_version)
+        .collect::<Result<Vec<_>, _>>()?;
+    let action = match change {
+        strongroom_store::VersionChange::Delete | strongroom_store::VersionChange::Undelete => {
+            Action::DeleteSecret
+        }
+        strongroom_store::VersionChange::Destroy => Action::PurgeSecret,
+    };
+    let authz = caller.in_vault(action)?;
+    let changed = state
+        .store
+        .change_versions(
+            &authz,
+            &path,
+            &strongroom_store::VersionSelection::These(versions),
+            change,
+            &meta.origin(),
+        )
+        .await?;
+    Ok(Json(strongroom_proto::VersionsChanged {
+        path: path.to_string(),
+        changed,
+    }))
+}
+
+/// Deletes versions (restorable with undelete); reads of them are refused.
+#[utoipa::path(post, path = "/apps/{app}/projects/{project}/envs/{env}/secrets/{name}/versions/delete", tag = "secrets",
+    security(("bearer" = [])), params(SecretParams), request_body = strongroom_proto::VersionsRequest,
+    responses((status = 200, body = strongroom_proto::VersionsChanged), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn delete_versions(
+    State(state): State<AppState>,
+    caller: Requester,
+    meta: ClientMeta,
+    ApiPath(params): ApiPath<SecretParams>,
+    ApiJson(body): ApiJson<strongroom_proto::VersionsRequest>,
+) -> Result<Json<strongroom_proto::VersionsChanged>, ApiError> {
+    change_versions(
+        &state,
+        &caller,
+        &meta,
+        &params,
+        body.versions,
+        strongroom_store::VersionChange::Delete,
+    )
+    .await
+}
+
+/// Brings deleted versions back (destroyed ones cannot be).
+#[utoipa::path(post, path = "/apps/{app}/projects/{project}/envs/{env}/secrets/{name}/versions/undelete", tag = "secrets",
+    security(("bearer" = [])), params(SecretParams), request_body = strongroom_proto::VersionsRequest,
+    responses((status = 200, body = strongroom_proto::VersionsChanged), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn undelete_versions(
+    State(state): State<AppState>,
+    caller: Requester,
+    meta: ClientMeta,
+    ApiPath(params): ApiPath<SecretParams>,
+    ApiJson(body): ApiJson<strongroom_proto::VersionsRequest>,
+) -> Result<Json<strongroom_proto::VersionsChanged>, ApiError> {
+    change_versions(
+        &state,
+        &caller,
+        &meta,
+        &params,
+        body.versions,
+        strongroom_store::VersionChange::Undelete,
+    )
+    .await
+}
+
+/// Destroys versions' values for good (their metadata stays in the history).
+#[utoipa::path(post, path = "/apps/{app}/projects/{project}/envs/{env}/secrets/{name}/versions/destroy", tag = "secrets",
+    security(("bearer" = [])), params(SecretParams), request_body = strongroom_proto::VersionsRequest,
+    responses((status = 200, body = strongroom_proto::VersionsChanged), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn destroy_versions(
+    State(state): State<AppState>,
+    caller: Requester,
+    meta: ClientMeta,
+    ApiPath(params): ApiPath<SecretParams>,
+    ApiJson(body): ApiJson<strongroom_proto::VersionsRequest>,
+) -> Result<Json<strongroom_proto::VersionsChanged>, ApiError> {
+    change_versions(
+        &state,
+        &caller,
+        &meta,
+        &params,
+        body.versions,
+        strongroom_store::VersionChange::Destroy,
+    )
+    .await
 }
