@@ -7,9 +7,13 @@
 //!
 //! With `--audit ENTRIES` it measures the audit log instead: appends through the journal,
 //! then queries and a chain walk once one vault holds ENTRIES entries.
+//!
+//! With `--vs-openbao` it compares Strongroom with OpenBao on this machine through the
+//! KV v2 API (see [`kv_bench`]).
 #![forbid(unsafe_code)]
 
 mod audit_bench;
+mod kv_bench;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
@@ -52,6 +56,13 @@ struct Args {
     /// With --audit: a PostgreSQL URL to measure instead of SQLite.
     #[arg(long, value_name = "URL", requires = "audit")]
     database_url: Option<String>,
+    /// Instead, run Strongroom (release binary, SQLite) and OpenBao (`bao`: raft, file
+    /// audit, ACL tokens) side by side through the KV v2 API with wrk: reads at 16 and
+    /// 64 connections, writes at 16, over --secrets secrets (use 1000), --duration
+    /// seconds each. Needs wrk and OpenBao's `bao` (BAO_BIN, the PATH, or the test
+    /// suite's target/kv-clients).
+    #[arg(long, conflicts_with_all = ["server", "invite_timing", "audit"])]
+    vs_openbao: bool,
 }
 
 struct PhaseResult {
@@ -143,6 +154,7 @@ fn write(value: &str) -> SecretWriteRequest {
         secret_type: None,
         note: None,
         tags: None,
+        expected_version: None,
     }
 }
 
@@ -240,6 +252,17 @@ async fn main() -> Result<()> {
             bail!("--invite-timing needs at least 1");
         }
         return invite_timing(n, args.json).await;
+    }
+    if args.vs_openbao {
+        if args.secrets == 0 || args.duration == 0 {
+            bail!("--secrets and --duration must be at least 1");
+        }
+        return kv_bench::run(kv_bench::Options {
+            secrets: args.secrets,
+            duration: args.duration,
+            json: args.json,
+        })
+        .await;
     }
     if let Some(entries) = args.audit {
         if args.concurrency == 0 || args.duration == 0 {
