@@ -327,12 +327,6 @@ async fn verify(
         found.id.as_str(),
         found.name.as_str(),
     );
-    let as_machine = claimant(
-        &vault,
-        ActorKind::Machine,
-        found.id.as_str(),
-        found.name.as_str(),
-    );
     let key = MachinePublicKey::from_bytes(&found.public_key)?;
     let signed = creds.signed_request(
         parts.method.as_str(),
@@ -376,40 +370,88 @@ async fn verify(
         )));
     }
     // A fresh request signed by the machine's key: the machine itself is asking.
-    if found.vault_deleted {
+    let ip = peer_ip(&parts.extensions);
+    let caller = admit_machine(
+        state,
+        MachineStanding {
+            id: found.id,
+            name: found.name.to_string(),
+            vault,
+            active: found.status == "active",
+            expires_at: found.expires_at,
+            vault_deleted: found.vault_deleted,
+            vault_has_allowlist: found.vault_has_allowlist,
+            has_policies: found.has_policies,
+        },
+        ip,
+    )
+    .await?;
+    let mut parts = parts;
+    parts.extensions.insert(caller);
+    Ok(Request::from_parts(parts, Body::from(bytes)))
+}
+
+/// What admitting a machine checks once its credential (signature or login token)
+/// proved the machine itself is asking.
+struct MachineStanding {
+    id: strongroom_core::ids::MachineId,
+    name: String,
+    vault: VaultId,
+    active: bool,
+    expires_at: Option<i64>,
+    vault_deleted: bool,
+    vault_has_allowlist: bool,
+    has_policies: bool,
+}
+
+/// The machine's standing, its vault's allowlist and its policies, then its access.
+async fn admit_machine(
+    state: &AppState,
+    machine: MachineStanding,
+    ip: Option<IpAddr>,
+) -> Result<RuntimeCaller, Refusal> {
+    let as_machine = claimant(
+        &machine.vault,
+        ActorKind::Machine,
+        machine.id.as_str(),
+        &machine.name,
+    );
+    if machine.vault_deleted {
         return Err(as_machine(refused(
             "this organization has been deleted; its owner can restore it within 30 days",
         )));
     }
-    if found.status != "active" {
+    if !machine.active {
         return Err(as_machine(refused(
             "this machine is disabled; a member with the Machines capability can enable it \
              (`strongroom machines enable`)",
         )));
     }
-    if found.expires_at.is_some_and(|at| at <= now_ms) {
+    if machine
+        .expires_at
+        .is_some_and(|at| at <= strongroom_store::now_ms())
+    {
         return Err(as_machine(refused(
             "this machine's registration has expired; register its key again",
         )));
     }
-    let access = state.store.machine_runtime_access(&found.id).await?;
-    let ip = peer_ip(&parts.extensions);
-    if found.vault_has_allowlist {
-        admitted(state, &vault, ip).await.map_err(&as_machine)?;
+    if machine.vault_has_allowlist {
+        admitted(state, &machine.vault, ip)
+            .await
+            .map_err(&as_machine)?;
     }
-    let access = with_policies(state, found.has_policies, found.id.as_str(), access, ip)
+    let access = state.store.machine_runtime_access(&machine.id).await?;
+    let access = with_policies(state, machine.has_policies, machine.id.as_str(), access, ip)
         .await
         .map_err(&as_machine)?;
-    let mut parts = parts;
-    parts.extensions.insert(RuntimeCaller {
+    Ok(RuntimeCaller {
         principal: Principal::Machine(Machine {
-            id: found.id,
-            vault_id: vault,
+            id: machine.id,
+            vault_id: machine.vault,
             access,
         }),
-        name: found.name.to_string(),
-    });
-    Ok(Request::from_parts(parts, Body::from(bytes)))
+        name: machine.name,
+    })
 }
 
 /// A machine acting through the token an AppRole login gave it: the same checks as a
@@ -432,59 +474,32 @@ async fn verify_machine_login(
         found.machine_id.as_str(),
         found.machine_name.as_str(),
     );
-    let now_ms = strongroom_store::now_ms();
     if found.revoked {
         return Err(as_machine(refused(
             "this login token, or the secret id it came from, was revoked; log in again",
         )));
     }
-    if found.expires_at <= now_ms {
+    if found.expires_at <= strongroom_store::now_ms() {
         return Err(as_machine(refused(
             "this login token has expired; log in again",
         )));
     }
-    if found.vault_deleted {
-        return Err(as_machine(refused(
-            "this organization has been deleted; its owner can restore it within 30 days",
-        )));
-    }
-    if found.machine_status != "active" {
-        return Err(as_machine(refused(
-            "this machine is disabled; a member with the Machines capability can enable it \
-             (`strongroom machines enable`)",
-        )));
-    }
-    if found.machine_expires_at.is_some_and(|at| at <= now_ms) {
-        return Err(as_machine(refused(
-            "this machine's registration has expired; register its key again",
-        )));
-    }
     let ip = peer_ip(request.extensions());
-    if found.vault_has_allowlist {
-        admitted(state, &found.vault_id, ip)
-            .await
-            .map_err(&as_machine)?;
-    }
-    let access = state
-        .store
-        .machine_runtime_access(&found.machine_id)
-        .await?;
-    let access = with_policies(
+    let caller = admit_machine(
         state,
-        found.has_policies,
-        found.machine_id.as_str(),
-        access,
+        MachineStanding {
+            id: found.machine_id,
+            name: found.machine_name.to_string(),
+            vault: found.vault_id,
+            active: found.machine_status == "active",
+            expires_at: found.machine_expires_at,
+            vault_deleted: found.vault_deleted,
+            vault_has_allowlist: found.vault_has_allowlist,
+            has_policies: found.has_policies,
+        },
         ip,
     )
-    .await
-    .map_err(&as_machine)?;
-    request.extensions_mut().insert(RuntimeCaller {
-        principal: Principal::Machine(Machine {
-            id: found.machine_id,
-            vault_id: found.vault_id,
-            access,
-        }),
-        name: found.machine_name.to_string(),
-    });
+    .await?;
+    request.extensions_mut().insert(caller);
     Ok(request)
 }

@@ -310,13 +310,42 @@ impl Store {
             .await?
             .ok_or_else(invalid_login)?;
         let stored_role = row.opt_text("approle_role_id")?.unwrap_or_default();
-        let usable = constant_time_eq(stored_role.as_bytes(), role_id.as_bytes())
-            && row.opt_i64("revoked_at")?.is_none()
-            && row.opt_i64("expires_at")?.is_none_or(|at| at > now)
-            && row.text("status")? == "active"
-            && row.opt_i64("machine_expires_at")?.is_none_or(|at| at > now)
-            && row.opt_i64("deleted_at")?.is_none();
-        if !usable {
+        let refusal = if !constant_time_eq(stored_role.as_bytes(), role_id.as_bytes()) {
+            Some("a known secret id with the wrong role id")
+        } else if row.opt_i64("revoked_at")?.is_some() {
+            Some("the secret id was revoked")
+        } else if row.opt_i64("expires_at")?.is_some_and(|at| at <= now) {
+            Some("the secret id has expired")
+        } else if row.text("status")? != "active" {
+            Some("the machine is disabled")
+        } else if row
+            .opt_i64("machine_expires_at")?
+            .is_some_and(|at| at <= now)
+        {
+            Some("the machine's registration has expired")
+        } else if row.opt_i64("deleted_at")?.is_some() {
+            Some("the organization was deleted")
+        } else {
+            None
+        };
+        if let Some(why) = refusal {
+            drop(tx);
+            // Someone holds a real secret id: the machine's vault should know.
+            self.record_audit(AuditEntry {
+                vault: row.text("vault_id")?,
+                actor: AuditActor {
+                    kind: ActorKind::External,
+                    id: row.text("machine_id")?,
+                    name: row.text("name")?,
+                },
+                action: "machine.approle_login".to_owned(),
+                target: format!("{} ({})", row.text("name")?, row.text("id")?),
+                outcome: Outcome::Denied,
+                severity: Severity::Warning,
+                origin: origin.clone(),
+                detail: why.to_owned(),
+            })
+            .await?;
             return Err(invalid_login());
         }
         let token = new_machine_login_token()?;

@@ -352,20 +352,18 @@ impl Store {
                 None => Some(authz.actor()?.to_string()),
             };
             authz.permit_trash(deleter.as_deref())?;
-            tx.execute(q("DELETE FROM secret_versions WHERE secret_id = $1").bind(&id))
+            crate::secrets::destroy_secret(&mut tx, &id).await?;
+        } else {
+            let settings = tx
+                .execute(
+                    q("DELETE FROM secret_settings WHERE environment_id = $1 AND name = $2")
+                        .bind(row.text("env_id")?)
+                        .bind(path.name.as_str()),
+                )
                 .await?;
-            tx.execute(q("DELETE FROM secrets WHERE id = $1").bind(&id))
-                .await?;
-        }
-        let settings = tx
-            .execute(
-                q("DELETE FROM secret_settings WHERE environment_id = $1 AND name = $2")
-                    .bind(row.text("env_id")?)
-                    .bind(path.name.as_str()),
-            )
-            .await?;
-        if row.opt_text("secret_id")?.is_none() && settings == 0 {
-            return Ok(());
+            if settings == 0 {
+                return Ok(());
+            }
         }
         crate::audit::record_member_action(
             &mut tx,

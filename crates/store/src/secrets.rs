@@ -1028,12 +1028,7 @@ impl Store {
             ));
         }
         authz.permit_trash(row.opt_text("deleted_by")?.as_deref())?;
-        let id = row.text("id")?;
-        crate::secret_settings::forget_settings(&mut tx, &id).await?;
-        tx.execute(q("DELETE FROM secret_versions WHERE secret_id = $1").bind(&id))
-            .await?;
-        tx.execute(q("DELETE FROM secrets WHERE id = $1").bind(&id))
-            .await?;
+        destroy_secret(&mut tx, &row.text("id")?).await?;
         record_change(
             &mut tx,
             authz,
@@ -1273,6 +1268,16 @@ const REVEAL_BY_PATH: &str = by_secret_path!(
      LEFT JOIN secret_settings st ON st.environment_id = e.id AND st.name = s.name",
     "AND s.deleted_at IS NULL"
 );
+
+/// Deletes a secret, every version and its settings, in the caller's transaction.
+pub(crate) async fn destroy_secret(tx: &mut Tx, id: &str) -> Result<(), Error> {
+    crate::secret_settings::forget_settings(tx, id).await?;
+    tx.execute(q("DELETE FROM secret_versions WHERE secret_id = $1").bind(id))
+        .await?;
+    tx.execute(q("DELETE FROM secrets WHERE id = $1").bind(id))
+        .await?;
+    Ok(())
+}
 
 /// Queues the entry for a member's change to a secret, in the change's transaction.
 async fn record_change(

@@ -158,6 +158,18 @@ async fn a_key_of_the_wrong_depth_is_refused_with_a_clear_400(app: TestApp) {
             reply.errors()
         );
     }
+    let nowhere = kv
+        .post(
+            "secret/data/billing/api/production/KEY",
+            json!({"data": {"a": "b"}}),
+        )
+        .await;
+    assert_eq!(nowhere.status, 400);
+    assert!(
+        nowhere.errors()[0].contains("strongroom apps create billing"),
+        "{:?}",
+        nowhere.errors()
+    );
     let no_data = kv.post(DB, json!({"options": {}})).await;
     assert_eq!(no_data.errors(), ["no data provided"]);
     let bad_json = kv
@@ -722,27 +734,9 @@ async fn kv_changes_are_audited_as_the_native_actions(app: TestApp) {
     );
 }
 
-/// Alice's machine `deployer`, attached to payments/api with reveal, and an AppRole
-/// secret id for it: (role id, secret id, accessor).
+/// Alice's machine `deployer` with an AppRole secret id: (role id, secret id, its id).
 async fn approle_machine(alice: &TestUser) -> (String, String, String) {
-    let key = strongroom_crypto::machine_key::MachineKey::generate()
-        .unwrap_or_else(|e| panic!("{e}"))
-        .public();
-    ok(alice
-        .client
-        .register_machine("deployer", &key.to_openssh(""), None)
-        .await);
-    ok(alice
-        .client
-        .attach_machine("deployer", "payments/api", &[], &["reveal".to_owned()])
-        .await);
-    let issued = ok(alice
-        .client
-        .issue_approle(
-            "deployer",
-            &strongroom_proto::IssueApproleRequest::default(),
-        )
-        .await);
+    let issued = crate::machine_with_approle(alice, "payments/api").await;
     (
         issued.role_id,
         issued.secret_id.expose().to_owned(),
@@ -853,6 +847,33 @@ async fn a_wrong_revoked_or_disabled_approle_cannot_log_in(app: TestApp) {
     let listed = ok(alice.client.approle("deployer").await);
     assert_eq!(listed.role_id.as_deref(), Some(role_id.as_str()));
     assert!(listed.secret_ids[0].revoked_at.is_some());
+    // Logins with a real but unusable secret id are in the machine's vault's log.
+    let refused_logins = ok(alice
+        .client
+        .audit_page(
+            &AuditFilter {
+                action: Some("machine.approle_login".into()),
+                outcome: Some("denied".into()),
+                ..AuditFilter::default()
+            },
+            100,
+            None,
+        )
+        .await);
+    let details: Vec<&str> = refused_logins
+        .items
+        .iter()
+        .map(|e| e.detail.as_str())
+        .collect();
+    assert!(
+        details.contains(&"the secret id was revoked"),
+        "{details:?}"
+    );
+    assert!(details.contains(&"the machine is disabled"), "{details:?}");
+    assert!(
+        details.contains(&"a known secret id with the wrong role id"),
+        "{details:?}"
+    );
 }
 
 async fn an_approle_login_token_revokes_itself_and_a_namespace_must_match(app: TestApp) {

@@ -454,27 +454,9 @@ async fn hvac_reads_writes_lists_versions_and_is_refused_where_it_should_be(app:
     assert_eq!(summary["approle_role_name"], "deployer");
 }
 
-/// Alice's machine `deployer` (attached to payments/api with reveal) and an AppRole
-/// secret id for it: (role id, secret id).
+/// Alice's machine `deployer` with an AppRole secret id: (role id, secret id).
 async fn approle(alice: &TestUser) -> (String, String) {
-    let key = strongroom_crypto::machine_key::MachineKey::generate()
-        .unwrap_or_else(|e| panic!("{e}"))
-        .public();
-    ok(alice
-        .client
-        .register_machine("deployer", &key.to_openssh(""), None)
-        .await);
-    ok(alice
-        .client
-        .attach_machine("deployer", "payments/api", &[], &["reveal".to_owned()])
-        .await);
-    let issued = ok(alice
-        .client
-        .issue_approle(
-            "deployer",
-            &strongroom_proto::IssueApproleRequest::default(),
-        )
-        .await);
+    let issued = crate::machine_with_approle(alice, "payments/api").await;
     (issued.role_id, issued.secret_id.expose().to_owned())
 }
 

@@ -158,3 +158,29 @@ pub async fn early_in_a_totp_step() {
         tokio::time::sleep(std::time::Duration::from_secs(30 - into_step)).await;
     }
 }
+
+/// `user`'s machine `deployer`, attached to `project` with reveal, and an AppRole secret
+/// id for it.
+pub async fn machine_with_approle(
+    user: &strongroom_testkit::TestUser,
+    project: &str,
+) -> strongroom_proto::ApproleIssued {
+    let key = strongroom_crypto::machine_key::MachineKey::generate()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .public();
+    ok(user
+        .client
+        .register_machine("deployer", &key.to_openssh(""), None)
+        .await);
+    ok(user
+        .client
+        .attach_machine("deployer", project, &[], &["reveal".to_owned()])
+        .await);
+    ok(user
+        .client
+        .issue_approle(
+            "deployer",
+            &strongroom_proto::IssueApproleRequest::default(),
+        )
+        .await)
+}

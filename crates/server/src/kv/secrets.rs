@@ -220,6 +220,25 @@ async fn read(
     }
 }
 
+/// A write into an environment that does not exist: Vault has no such case, so its
+/// clients would show a bare 404; say what to create instead. (Paths outside the
+/// caller's access were refused before anything was looked up.)
+fn missing_environment(e: Error, path: &SecretPath) -> Error {
+    if e.code() != ErrorCode::NotFound {
+        return e;
+    }
+    let env = &path.environment;
+    Error::new(
+        ErrorCode::InvalidPath,
+        format!(
+            "there is no environment '{env}' in this vault: create it first \
+             (`strongroom apps create {}`, `strongroom projects create {}`, or \
+             `strongroom envs create {env}`)",
+            env.project.application, env.project
+        ),
+    )
+}
+
 fn no_data() -> Error {
     Error::new(ErrorCode::InvalidValue, "no data provided")
 }
@@ -245,7 +264,8 @@ async fn write_object(
     let written = state
         .store
         .write_secret(&authz, path, &input, &request.meta.origin())
-        .await?;
+        .await
+        .map_err(|e| missing_environment(e, path))?;
     Ok(KvResponse::data(version_metadata(
         written.created_at,
         written.deletion_at,
@@ -685,7 +705,8 @@ async fn settings(
     state
         .store
         .update_secret_settings(&authz, &path, &update, &request.meta.origin())
-        .await?;
+        .await
+        .map_err(|e| missing_environment(e, &path))?;
     Ok(KvResponse::no_content())
 }
 
