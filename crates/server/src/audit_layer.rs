@@ -324,7 +324,8 @@ pub async fn record_requests(
     let (outcome, severity, detail) = match failure {
         None => (
             Outcome::Allowed,
-            if method == Method::GET {
+            // Reads are routine; Vault's LIST verb is a read too.
+            if matches!(method.as_str(), "GET" | "HEAD" | "LIST") {
                 Severity::Info
             } else {
                 Severity::Notice

@@ -708,6 +708,10 @@ async fn kv_changes_are_audited_as_the_native_actions(app: TestApp) {
     )
     .await;
     kv.post(DB_META, json!({"max_versions": 5})).await;
+    // Reads, LIST included, are info entries, so they stay out of this trail.
+    kv.call("LIST", "secret/metadata/payments/api/production", None)
+        .await;
+    kv.get(DB_META).await;
     let trail: Vec<(String, String)> = app
         .audit_trail(&alice.signup.session.vault_id)
         .await
