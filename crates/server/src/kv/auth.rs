@@ -218,17 +218,17 @@ fn auth_block(facts: &TokenFacts, presented: &str) -> Value {
 /// `auth/token/lookup-self`, `renew-self` and `revoke-self`.
 pub async fn token(state: &AppState, identity: &Identity, request: &KvRequest) -> Response {
     let path: Vec<&str> = request.segments.iter().map(String::as_str).collect();
-    let presented = request.token.clone().unwrap_or_default();
+    let presented = request.token.as_ref().map_or("", Token::expose);
     let answer = match (path.as_slice(), request.op) {
         (["auth", "token", "lookup-self"], Op::Read | Op::Write) => {
-            facts(state, identity, &presented)
+            facts(state, identity, presented)
                 .await
-                .map(|f| KvResponse::data(lookup_data(&f, &presented)))
+                .map(|f| KvResponse::data(lookup_data(&f, presented)))
         }
-        (["auth", "token", "renew-self"], Op::Write) => facts(state, identity, &presented)
+        (["auth", "token", "renew-self"], Op::Write) => facts(state, identity, presented)
             .await
-            .map(|f| KvResponse::auth(auth_block(&f, &presented))),
-        (["auth", "token", "revoke-self"], Op::Write) => revoke(state, identity, &presented)
+            .map(|f| KvResponse::auth(auth_block(&f, presented))),
+        (["auth", "token", "revoke-self"], Op::Write) => revoke(state, identity, presented)
             .await
             .map(|()| KvResponse::no_content()),
         _ => Err(Error::new(

@@ -62,7 +62,7 @@ pub struct KvRequest {
     pub content_type: Option<String>,
     pub meta: ClientMeta,
     /// The token as presented, for `lookup-self` and `revoke-self`.
-    pub token: Option<String>,
+    pub token: Option<strongroom_crypto::token::Token>,
 }
 
 impl KvRequest {
@@ -181,9 +181,13 @@ fn op_of(method: &Method, query: &HashMap<String, String>) -> Result<Op, KvRespo
 }
 
 /// The token a request carries: `X-Vault-Token`, else `Authorization: Bearer`.
-fn presented_token(parts: &Parts) -> Option<String> {
+fn presented_token(parts: &Parts) -> Option<strongroom_crypto::token::Token> {
+    use strongroom_crypto::token::Token;
     if let Some(v) = parts.headers.get("x-vault-token") {
-        return v.to_str().ok().map(|s| s.trim().to_owned());
+        return v
+            .to_str()
+            .ok()
+            .map(|s| Token::from_presented(s.trim().to_owned()));
     }
     let value = parts
         .headers
@@ -193,7 +197,7 @@ fn presented_token(parts: &Parts) -> Option<String> {
     let (scheme, token) = value.split_once(' ')?;
     scheme
         .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim().to_owned())
+        .then(|| Token::from_presented(token.trim().to_owned()))
 }
 
 /// Authenticates the caller: a machine or token the runtime layer verified, or a
