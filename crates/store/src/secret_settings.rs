@@ -251,10 +251,9 @@ impl Store {
         update: &SettingsUpdate,
         origin: &Origin,
     ) -> Result<(), Error> {
-        authz.require(Action::WriteSecret)?;
-        let vault = scoped_vault(authz, &path.environment)?;
-        authz.permit_path(Verb::Write, path)?;
-        self.permit_by_type(authz, vault, path, Verb::Write).await?;
+        let vault = self
+            .permit_secret_change(authz, Action::WriteSecret, Verb::Write, path)
+            .await?;
         if update.is_empty() {
             return Ok(());
         }
@@ -328,10 +327,8 @@ impl Store {
         path: &SecretPath,
         origin: &Origin,
     ) -> Result<(), Error> {
-        authz.require(Action::PurgeSecret)?;
-        let vault = scoped_vault(authz, &path.environment)?;
-        authz.permit_path(Verb::Delete, path)?;
-        self.permit_by_type(authz, vault, path, Verb::Delete)
+        let vault = self
+            .permit_secret_change(authz, Action::PurgeSecret, Verb::Delete, path)
             .await?;
         let mut tx = self.db.begin().await?;
         let sql = match tx.dialect() {

@@ -917,10 +917,8 @@ impl Store {
         path: &SecretPath,
         origin: &Origin,
     ) -> Result<(), Error> {
-        authz.require(Action::DeleteSecret)?;
-        let vault = scoped_vault(authz, &path.environment)?;
-        authz.permit_path(Verb::Delete, path)?;
-        self.permit_by_type(authz, vault, path, Verb::Delete)
+        let vault = self
+            .permit_secret_change(authz, Action::DeleteSecret, Verb::Delete, path)
             .await?;
         let mut tx = self.db.begin().await?;
         let n = tx
@@ -958,10 +956,8 @@ impl Store {
         path: &SecretPath,
         origin: &Origin,
     ) -> Result<(), Error> {
-        authz.require(Action::DeleteSecret)?;
-        let vault = scoped_vault(authz, &path.environment)?;
-        authz.permit_path(Verb::Delete, path)?;
-        self.permit_by_type(authz, vault, path, Verb::Delete)
+        let vault = self
+            .permit_secret_change(authz, Action::DeleteSecret, Verb::Delete, path)
             .await?;
         let mut tx = self.db.begin().await?;
         // Locked on PostgreSQL (SQLite has one writer), so the deleter read here is the one
@@ -1005,10 +1001,8 @@ impl Store {
         path: &SecretPath,
         origin: &Origin,
     ) -> Result<(), Error> {
-        authz.require(Action::PurgeSecret)?;
-        let vault = scoped_vault(authz, &path.environment)?;
-        authz.permit_path(Verb::Delete, path)?;
-        self.permit_by_type(authz, vault, path, Verb::Delete)
+        let vault = self
+            .permit_secret_change(authz, Action::PurgeSecret, Verb::Delete, path)
             .await?;
         let mut tx = self.db.begin().await?;
         let sql = match tx.dialect() {
@@ -1039,6 +1033,23 @@ impl Store {
         )
         .await?;
         tx.commit().await
+    }
+
+    /// The checks every change to an existing secret makes first: the proof is for
+    /// `action`, the path is open to `verb`, and so is the secret's type. Returns the
+    /// vault to look the secret up in.
+    pub(crate) async fn permit_secret_change<'a>(
+        &self,
+        authz: &'a Authorized,
+        action: Action,
+        verb: Verb,
+        path: &SecretPath,
+    ) -> Result<&'a str, Error> {
+        authz.require(action)?;
+        let vault = scoped_vault(authz, &path.environment)?;
+        authz.permit_path(verb, path)?;
+        self.permit_by_type(authz, vault, path, verb).await?;
+        Ok(vault)
     }
 
     /// For callers who see the vault through an access role: checks `verb` against the

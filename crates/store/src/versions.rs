@@ -5,7 +5,7 @@
 use crate::audit::Severity;
 use crate::db::{Q, q, q_built};
 use crate::model::Origin;
-use crate::secrets::{bind_secret_path, scoped_vault};
+use crate::secrets::bind_secret_path;
 use crate::{Store, now_ms};
 use strongroom_core::access::Verb;
 use strongroom_core::authz::{Action, Authorized};
@@ -110,13 +110,12 @@ impl Store {
         change: VersionChange,
         origin: &Origin,
     ) -> Result<Vec<i64>, Error> {
-        authz.require(match change {
+        let action = match change {
             VersionChange::Delete | VersionChange::Undelete => Action::DeleteSecret,
             VersionChange::Destroy => Action::PurgeSecret,
-        })?;
-        let vault = scoped_vault(authz, &path.environment)?;
-        authz.permit_path(Verb::Delete, path)?;
-        self.permit_by_type(authz, vault, path, Verb::Delete)
+        };
+        let vault = self
+            .permit_secret_change(authz, action, Verb::Delete, path)
             .await?;
         if let VersionSelection::These(v) = selection
             && v.len() > MAX_VERSIONS_PER_CHANGE
