@@ -5,8 +5,8 @@ use crate::error::{Error, ErrorCode};
 use std::fmt;
 use std::str::FromStr;
 
-/// Where the plan can be changed; error messages point here.
-pub const BILLING_PATH: &str = "/billing";
+/// The dashboard page that shows the plan; error messages point here.
+pub const BILLING_PATH: &str = "/ui/billing";
 
 /// An organization's plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -249,8 +249,11 @@ pub const ROUTE_ACTIONS: &[(&str, &str, &str)] = &[
 /// The action a route records: the table's name for it, or the route itself for a route
 /// the table misses (which a test refuses).
 fn action_of(method: &Method, matched: &str) -> String {
-    let path = matched.strip_prefix("/api/v1").unwrap_or(matched);
-    ROUTE_ACTIONS
+    let (table, path) = match matched.strip_prefix("/api/v1") {
+        Some(path) => (ROUTE_ACTIONS, path),
+        None => (crate::web::ROUTE_ACTIONS, matched),
+    };
+    table
         .iter()
         .find(|(m, p, _)| *m == method.as_str() && *p == path)
         .map_or_else(

@@ -91,27 +91,33 @@ impl IntoResponse for ApiError {
             },
         };
         let mut response = (status, axum::Json(body)).into_response();
-        response.extensions_mut().insert(FailedWith {
-            code: error.code(),
-            message: error.message().to_owned(),
-        });
-        if let Some((action, target)) = error.refusal() {
-            response.extensions_mut().insert(RecordedRefusal {
-                action: action.to_owned(),
-                target: target.to_owned(),
-            });
-        }
-        if let Some(secs) = error.retry_after_secs()
-            && let Ok(value) = HeaderValue::from_str(&secs.to_string())
-        {
-            response.headers_mut().insert(header::RETRY_AFTER, value);
-        }
+        mark_failure(&mut response, &error);
         if error.code() == ErrorCode::Unauthenticated {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
+    }
+}
+
+/// Tells the audit layer what a request failed with (and which action and target a
+/// refusal names), and the client when to retry; shared by the API and the dashboard.
+pub fn mark_failure(response: &mut Response, error: &Error) {
+    response.extensions_mut().insert(FailedWith {
+        code: error.code(),
+        message: error.message().to_owned(),
+    });
+    if let Some((action, target)) = error.refusal() {
+        response.extensions_mut().insert(RecordedRefusal {
+            action: action.to_owned(),
+            target: target.to_owned(),
+        });
+    }
+    if let Some(secs) = error.retry_after_secs()
+        && let Ok(value) = HeaderValue::from_str(&secs.to_string())
+    {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
     }
 }
 

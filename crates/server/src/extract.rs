@@ -43,6 +43,7 @@ pub struct ApiPath<T>(pub T);
 pub struct ApiQuery<T>(pub T);
 
 /// Where a request came from, for sessions, throttling and audit entries.
+#[derive(Clone)]
 pub struct ClientMeta {
     /// The client's address, when known (see [`crate::client_ip`]).
     pub addr: Option<std::net::IpAddr>,
@@ -108,6 +109,7 @@ impl ClientMeta {
 }
 
 /// The authenticated caller of a request.
+#[derive(Clone)]
 pub struct Caller {
     pub principal: Principal,
     pub session: SessionRecord,
@@ -222,6 +224,18 @@ impl FromRequestParts<AppState> for Caller {
              sign their requests: set STRONGROOM_MACHINE_KEY and STRONGROOM_VAULT)",
             )
         })?;
+        Self::from_session_token(parts, state, &token).await
+    }
+}
+
+impl Caller {
+    /// The member whose session `token` is (from a bearer header, or the dashboard's
+    /// cookie), named to the audit layer as the request's actor.
+    pub async fn from_session_token(
+        parts: &Parts,
+        state: &AppState,
+        token: &Token,
+    ) -> Result<Self, ApiError> {
         let found = state
             .store
             .authenticate_session(

@@ -21,8 +21,10 @@ mod runtime_auth;
 mod serve;
 mod signin;
 mod state;
+mod web;
 
 pub use config::{ConfigError, FileConfig, ServerConfig, SmtpSettings, TlsFiles, parse_ranges};
 pub use routes::{built_in_role, openapi_document};
 pub use serve::{OpenedStore, RunningServer, StartError, open_store, start};
 pub use state::Settings;
+pub use web::ROUTE_ACTIONS as DASHBOARD_ROUTES;

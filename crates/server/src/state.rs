@@ -61,4 +61,6 @@ pub struct AppState {
     pub broker_allow_private: bool,
     /// Whether alert webhooks may reach loopback, link-local and private addresses.
     pub alerts_allow_private: bool,
+    /// Whether the dashboard is served over TLS, so its cookies are marked `Secure`.
+    pub tls: bool,
 }

@@ -8,6 +8,7 @@ mod postgres;
 mod receiver;
 mod smtp;
 mod vault_http;
+mod web;
 
 pub use app::{Backend, TestApp, TestUser};
 pub use kv_clients::{KvClients, kv_clients};
@@ -15,6 +16,7 @@ pub use postgres::{TestDatabase, admin_url};
 pub use receiver::{Received, Receiver};
 pub use smtp::{Delivered, MailSink};
 pub use vault_http::{VaultHttp, VaultReply};
+pub use web::{WebBrowser, WebPage, field_value};
 
 /// A password that passes the rules, used for every test account.
 pub const PASSWORD: &str = "correct horse battery staple";

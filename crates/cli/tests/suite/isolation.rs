@@ -4,7 +4,7 @@ use crate::{expect_code, ok, step_up_request, value};
 use serde_json::{Value, json};
 use strongroom_crypto::request_signing::{SignedRequest, body_digest};
 use strongroom_proto::CreateLinkRequest;
-use strongroom_testkit::{PASSWORD, TestApp};
+use strongroom_testkit::{PASSWORD, TestApp, WebBrowser};
 
 async fn another_users_vault_is_invisible(app: TestApp) {
     let alice = app.user_with_project("alice", "payments/api").await;
@@ -169,13 +169,21 @@ impl Probe {
             "token" => self.token.clone(),
             "policy" => self.policy.clone(),
             "vault" => self.vault.clone(),
-            "id" if path.starts_with("/api/v1/auth/sessions/") => self.session.clone(),
+            "id" if path.starts_with("/api/v1/auth/sessions/")
+                || path.starts_with("/ui/account/sessions/") =>
+            {
+                self.session.clone()
+            }
             "id" if path.starts_with("/api/v1/invites/")
-                || path.starts_with("/api/v1/account/invites/") =>
+                || path.starts_with("/api/v1/account/invites/")
+                || path.starts_with("/ui/invites/")
+                || path.starts_with("/ui/invitations/") =>
             {
                 self.invite.clone()
             }
-            "id" if path.starts_with("/api/v1/links/") => self.link.clone(),
+            "id" if path.starts_with("/api/v1/links/") || path.starts_with("/ui/links/") => {
+                self.link.clone()
+            }
             "id" if path.contains("/approle/") => self.approle.clone(),
             other => {
                 panic!("{path}: the cross-vault probe does not know parameter {{{other}}}; add it")
@@ -403,6 +411,8 @@ async fn every_route_answers_for_another_vaults_objects_exactly_as_for_missing_o
         approle: "ars_aaaaaaaaaaaaaaaaaaaaaaaaaa".into(),
     };
 
+    // The dashboard first: the API walk ends with routes that change mallory's password.
+    probe_dashboard(&app, &mallory_vault, &mallory_machine, &victim, &missing).await;
     let doc = ok(app.client.openapi().await);
     let http = reqwest::Client::new();
     let mut probed = 0;
@@ -486,6 +496,102 @@ async fn every_route_answers_for_another_vaults_objects_exactly_as_for_missing_o
     );
     assert_eq!(ok(alice.client.members().await).items.len(), 2);
     assert_eq!(ok(alice.client.pending_invites().await).len(), 1);
+}
+
+/// The same walk over the dashboard's routes: as the prober's signed-in browser (with
+/// its CSRF token, from this site) and as the prober's signed machine, every route that
+/// names an object answers for another vault's exactly as for a missing one.
+async fn probe_dashboard(
+    app: &TestApp,
+    mallory_vault: &str,
+    mallory_machine: &strongroom_crypto::machine_key::MachineKey,
+    victim: &Probe,
+    missing: &Probe,
+) {
+    let mut browser = WebBrowser::signed_in(&app.url, "mallory", PASSWORD).await;
+    let csrf = browser.get("/ui/account").await.csrf();
+    let http = reqwest::Client::new();
+    let mut probed = 0;
+    for (method, path, _) in strongroom_server::DASHBOARD_ROUTES {
+        let names_a_vault = *path == "/ui/vaults/switch";
+        if !path.contains('{') && !names_a_vault {
+            continue;
+        }
+        for as_machine in [false, true] {
+            let mut answers = Vec::new();
+            for probe in [victim, missing] {
+                let url_path = probe.url(path);
+                let fields = [
+                    ("csrf", csrf.clone()),
+                    ("vault", probe.vault.clone()),
+                    ("name", "probe".to_owned()),
+                    ("value", "probe".to_owned()),
+                    ("version", "1".to_owned()),
+                    ("code", "000000".to_owned()),
+                    // The real password: a step-up must pass so the route itself answers.
+                    ("password", PASSWORD.to_owned()),
+                ];
+                let (status, body) = if as_machine {
+                    let body = if *method == "POST" {
+                        form_urlencoded::Serializer::new(String::new())
+                            .extend_pairs(fields[1..].iter().map(|(k, v)| (*k, v.as_str())))
+                            .finish()
+                    } else {
+                        String::new()
+                    };
+                    let signed = SignedRequest {
+                        method: (*method).to_owned(),
+                        path: url_path.clone(),
+                        query: String::new(),
+                        vault: mallory_vault.to_owned(),
+                        key: mallory_machine.public().fingerprint(),
+                        timestamp: strongroom_store::now_ms() / 1000,
+                        nonce: format!("ui{probed:04}{}", probe.app),
+                        digest: body_digest(body.as_bytes()),
+                    };
+                    let response = http
+                        .request(
+                            reqwest::Method::from_bytes(method.as_bytes())
+                                .unwrap_or(reqwest::Method::GET),
+                            format!("{}{url_path}", app.url),
+                        )
+                        .header("content-type", "application/x-www-form-urlencoded")
+                        .header("authorization", signed.authorization(mallory_machine))
+                        .body(body)
+                        .send()
+                        .await
+                        .unwrap_or_else(|e| panic!("{e}"));
+                    let status = response.status().as_u16();
+                    (status, response.text().await.unwrap_or_default())
+                } else if *method == "POST" {
+                    let fields: Vec<(&str, &str)> =
+                        fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                    let page = browser.post(&url_path, &fields).await;
+                    (page.status, page.body)
+                } else {
+                    let page = browser.get(&url_path).await;
+                    (page.status, page.body)
+                };
+                answers.push((status, mask_fresh_values(&probe.normalize(&body))));
+            }
+            let who = if as_machine {
+                "a machine"
+            } else {
+                "a member's browser"
+            };
+            assert!(answers[0].0 < 500, "{method} {path} as {who}: {answers:?}");
+            assert!(
+                !matches!(answers[0].0, 200 | 303) || !as_machine,
+                "{method} {path} reached by {who}: {answers:?}"
+            );
+            assert_eq!(
+                answers[0], answers[1],
+                "{method} {path} as {who}: another vault's object vs a missing one"
+            );
+        }
+        probed += 1;
+    }
+    assert!(probed >= 15, "only {probed} dashboard routes probed");
 }
 
 crate::on_both_backends!(

@@ -10,6 +10,7 @@ mod audit;
 mod broker;
 mod cli;
 mod custom_roles;
+mod dashboard;
 mod encryption;
 mod isolation;
 mod kv;

@@ -48,8 +48,9 @@ pub async fn send_verification_code(state: &AppState, user: &UserRecord) -> Resu
             to: user.email.to_string(),
             subject: "Your Strongroom verification code".into(),
             body: format!(
-                "Your Strongroom verification code is {}\n\nEnter it with `strongroom verify-email {}` \
-                 within 24 hours. If you did not sign up, ignore this message.\n",
+                "Your Strongroom verification code is {}\n\nEnter it on the dashboard's Verify page, or \
+                 with `strongroom verify-email {}`, within 24 hours. If you did not sign up, ignore \
+                 this message.\n",
                 code.expose(),
                 code.expose()
             ),

@@ -2,28 +2,28 @@
 //! cannot exist without being in the OpenAPI document; anything unmatched gets the API's
 //! error shape (`route_not_found`, `method_not_allowed`).
 
-mod access_roles;
-mod alerts;
-mod allowlist;
-mod audit;
-mod auth;
-mod brokered;
-mod check;
-mod email;
-mod health;
-mod invites;
-mod machines;
-mod members;
-mod policies;
-mod roles;
+pub(crate) mod access_roles;
+pub(crate) mod alerts;
+pub(crate) mod allowlist;
+pub(crate) mod audit;
+pub(crate) mod auth;
+pub(crate) mod brokered;
+pub(crate) mod check;
+pub(crate) mod email;
+pub(crate) mod health;
+pub(crate) mod invites;
+pub(crate) mod machines;
+pub(crate) mod members;
+pub(crate) mod policies;
+pub(crate) mod roles;
 
 pub use roles::built_in as built_in_role;
-mod secrets;
-mod sessions;
-mod structure;
-mod tokens;
-mod totp;
-mod vaults;
+pub(crate) mod secrets;
+pub(crate) mod sessions;
+pub(crate) mod structure;
+pub(crate) mod tokens;
+pub(crate) mod totp;
+pub(crate) mod vaults;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -296,6 +296,8 @@ pub fn build(state: AppState) -> Router {
     let trusted_proxies = state.trusted_proxies.clone();
     router
         .merge(crate::kv::router())
+        .nest("/ui", crate::web::router(&state))
+        .route("/", axum::routing::get(|| async { axum::response::Redirect::to("/ui/") }))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::audit_layer::record_requests,

@@ -1,0 +1,369 @@
+//! The web dashboard over plain HTTP, where exact headers matter: CSRF on every form,
+//! refusals from foreign origins, the security headers and cookie flags, values kept off
+//! pages until revealed, and reveals from the dashboard in the audit log. The journeys in
+//! a real browser are in `crates/browser-tests`.
+
+use crate::ok;
+use serde_json::json;
+use strongroom_server::DASHBOARD_ROUTES;
+use strongroom_testkit::{PASSWORD, TestApp, WebBrowser};
+
+/// A dashboard route with its parameters filled in.
+fn concrete(path: &str) -> String {
+    path.replace("{app}", "payments")
+        .replace("{project}", "api")
+        .replace("{env}", "production")
+        .replace("{name}", "STRIPE_KEY")
+        .replace("{id}", "sess_0000000000000000000000")
+}
+
+fn state_changing_routes() -> Vec<String> {
+    let routes: Vec<String> = DASHBOARD_ROUTES
+        .iter()
+        .filter(|(method, _, _)| *method == "POST")
+        .map(|(_, path, _)| concrete(path))
+        .collect();
+    assert!(routes.len() >= 20, "the dashboard's forms: {routes:?}");
+    routes
+}
+
+/// What a refused form must leave behind: nothing new in the vault.
+async fn nothing_changed(app: &TestApp, alice: &strongroom_testkit::TestUser) {
+    assert!(ok(alice.client.apps().await).is_empty());
+    assert_eq!(
+        ok(alice.client.sessions().await).len(),
+        2,
+        "the API's and the browser's"
+    );
+    let vault = &alice.signup.user.personal_vault_id;
+    let changes: Vec<_> = app
+        .audit_trail(vault)
+        .await
+        .into_iter()
+        .filter(|(_, action, _)| action != "account.signup" && action != "session.sign_in")
+        .collect();
+    assert!(changes.is_empty(), "{changes:?}");
+}
+
+async fn every_state_changing_form_refuses_a_request_without_its_csrf_token(app: TestApp) {
+    let alice = app.signup("alice").await;
+    let mut browser = WebBrowser::signed_in(&app.url, "alice", PASSWORD).await;
+    for route in state_changing_routes() {
+        let page = browser
+            .post(
+                &route,
+                &[("name", "payments"), ("vault", "x"), ("code", "1")],
+            )
+            .await;
+        assert_eq!(page.status, 403, "{route}: {}", page.body);
+        assert!(
+            page.body.contains("security token"),
+            "{route}: {}",
+            page.body
+        );
+        let wrong = browser
+            .post(
+                &route,
+                &[("csrf", "0123456789abcdef"), ("name", "payments")],
+            )
+            .await;
+        assert_eq!(wrong.status, 403, "{route} with a wrong token");
+    }
+    nothing_changed(&app, &alice).await;
+}
+
+async fn every_state_changing_form_refuses_a_foreign_origin(app: TestApp) {
+    let alice = app.signup("alice").await;
+    let mut browser = WebBrowser::signed_in(&app.url, "alice", PASSWORD).await;
+    let csrf = browser.get("/ui/account").await.csrf();
+    for route in state_changing_routes() {
+        let fields = [
+            ("csrf", csrf.as_str()),
+            ("name", "payments"),
+            ("vault", "x"),
+        ];
+        let foreign = browser
+            .post_with(&route, &fields, &[("origin", "https://evil.example")])
+            .await;
+        assert_eq!(foreign.status, 403, "{route}: {}", foreign.body);
+        assert!(
+            foreign.body.contains("another site"),
+            "{route}: {}",
+            foreign.body
+        );
+        let cross_site = browser
+            .post_with(&route, &fields, &[("sec-fetch-site", "cross-site")])
+            .await;
+        assert_eq!(
+            cross_site.status, 403,
+            "{route} cross-site: {}",
+            cross_site.body
+        );
+    }
+    nothing_changed(&app, &alice).await;
+    // The same form, from this site with its token, goes through.
+    let created = browser
+        .post("/ui/apps", &[("csrf", csrf.as_str()), ("name", "payments")])
+        .await;
+    assert_eq!(
+        created.location(),
+        Some("/ui/apps/payments"),
+        "{}",
+        created.body
+    );
+    assert_eq!(ok(alice.client.apps().await).len(), 1);
+}
+
+async fn pages_carry_a_strict_content_security_policy_and_refuse_framing(app: TestApp) {
+    app.signup("alice").await;
+    let mut browser = WebBrowser::signed_in(&app.url, "alice", PASSWORD).await;
+    for path in [
+        "/ui/signin",
+        "/ui/vaults",
+        "/ui/apps",
+        "/ui/account",
+        "/ui/nowhere",
+    ] {
+        let page = browser.get(path).await;
+        let csp = page
+            .headers
+            .get("content-security-policy")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_else(|| panic!("{path} has no CSP"));
+        for directive in [
+            "default-src 'none'",
+            "script-src 'self'",
+            "frame-ancestors 'none'",
+            "form-action 'self'",
+        ] {
+            assert!(csp.contains(directive), "{path}: {csp}");
+        }
+        assert!(
+            !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"),
+            "{csp}"
+        );
+        assert_eq!(
+            page.headers
+                .get("x-frame-options")
+                .and_then(|v| v.to_str().ok()),
+            Some("DENY"),
+            "{path}"
+        );
+        assert!(
+            !page.body.contains("<script>") && !page.body.contains(" style=\""),
+            "{path} has inline script or style"
+        );
+    }
+}
+
+async fn the_session_cookie_is_http_only_same_site_lax_and_scoped_to_the_dashboard(app: TestApp) {
+    app.signup("alice").await;
+    let mut browser = WebBrowser::new(&app.url);
+    let page = browser.get("/ui/signin").await;
+    let done = browser
+        .post(
+            "/ui/signin",
+            &[
+                ("csrf", &page.csrf()),
+                ("username", "alice"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    let cookie = done
+        .set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with("strongroom_session="))
+        .unwrap_or_else(|| panic!("no session cookie: {:?}", done.set_cookies()));
+    for flag in ["HttpOnly", "SameSite=Lax", "Path=/ui"] {
+        assert!(cookie.contains(flag), "{cookie}");
+    }
+    assert!(
+        !cookie.contains("Secure"),
+        "plain HTTP cannot carry a Secure cookie: {cookie}"
+    );
+    // The cookie is the dashboard's alone: the API answers it as if nobody were signed in.
+    let token = browser
+        .cookie("strongroom_session")
+        .unwrap_or_default()
+        .to_owned();
+    let api = reqwest::Client::new()
+        .get(format!("{}/api/v1/auth/whoami", app.url))
+        .header("cookie", format!("strongroom_session={token}"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(api.status().as_u16(), 401);
+}
+
+async fn a_wrong_password_on_the_sign_in_page_says_so_and_sets_no_session(app: TestApp) {
+    app.signup("alice").await;
+    let mut browser = WebBrowser::new(&app.url);
+    let page = browser.get("/ui/signin").await;
+    let refused = browser
+        .post(
+            "/ui/signin",
+            &[
+                ("csrf", &page.csrf()),
+                ("username", "alice"),
+                ("password", "not the password at all"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 401);
+    assert!(
+        refused.body.contains("invalid username or password"),
+        "{}",
+        refused.body
+    );
+    assert!(browser.cookie("strongroom_session").is_none());
+    assert_eq!(
+        browser.get("/ui/vaults").await.location(),
+        Some("/ui/signin")
+    );
+}
+
+async fn a_value_stays_off_every_page_until_revealed_and_the_reveal_is_audited(app: TestApp) {
+    let alice = app.user_with_project("alice", "payments/api").await;
+    let mut browser = WebBrowser::signed_in(&app.url, "alice", PASSWORD).await;
+    let env = browser.get("/ui/apps/payments/api/production").await;
+    let created = browser
+        .post(
+            "/ui/apps/payments/api/production",
+            &[
+                ("csrf", &env.csrf()),
+                ("name", "STRIPE_KEY"),
+                ("value", "sk_live_dashboard_value"),
+                ("secret_type", "api_key"),
+                ("note", "billing"),
+            ],
+        )
+        .await;
+    let secret_page = "/ui/apps/payments/api/production/STRIPE_KEY";
+    assert_eq!(created.location(), Some(secret_page), "{}", created.body);
+    for path in [
+        "/ui/apps/payments/api/production",
+        secret_page,
+        "/ui/apps/payments/api",
+    ] {
+        let page = browser.get(path).await;
+        assert_eq!(page.status, 200, "{path}");
+        assert!(
+            !page.body.contains("sk_live_dashboard_value"),
+            "{path} shows the value"
+        );
+    }
+    let page = browser.get(secret_page).await;
+    assert!(
+        page.body.contains("id=\"reveal\""),
+        "alice may reveal: {}",
+        page.body
+    );
+    let revealed = browser
+        .post(&format!("{secret_page}/reveal"), &[("csrf", &page.csrf())])
+        .await;
+    assert_eq!(revealed.status, 200, "{}", revealed.body);
+    assert!(revealed.body.contains("sk_live_dashboard_value"));
+    let trail = app.audit_trail(&alice.signup.user.personal_vault_id).await;
+    assert!(
+        trail.contains(&(
+            "alice".into(),
+            "secret.reveal".into(),
+            "payments/api/production/STRIPE_KEY".into()
+        )),
+        "{trail:?}"
+    );
+    assert!(
+        trail.iter().all(|(_, action, _)| !action.contains("/ui")),
+        "every dashboard route names its audit action: {trail:?}"
+    );
+}
+
+async fn a_member_without_reveal_sees_names_but_no_reveal_button_and_a_forced_reveal_explains_why(
+    app: TestApp,
+) {
+    let alice = app.verified_user("alice").await;
+    let (_, members) = app
+        .organization(&alice, "acme", &[("bob", "developer")])
+        .await;
+    ok(alice.client.create_app("payments").await);
+    ok(alice.client.create_project("payments/api").await);
+    ok(alice
+        .client
+        .put_secret(
+            "payments/api/production/STRIPE_KEY",
+            &crate::value("sk_live_hidden"),
+        )
+        .await);
+    ok(alice
+        .client
+        .create_access_role("readers", json!({"scope": "everything", "off": ["reveal"]}))
+        .await);
+    ok(alice
+        .client
+        .set_member_access_role("bob", Some("readers"))
+        .await);
+    drop(members);
+    let mut browser = WebBrowser::signed_in(&app.url, "bob", PASSWORD).await;
+    let vaults = browser.get("/ui/vaults").await;
+    let acme = ok(alice.client.whoami().await).vault.id;
+    browser
+        .post(
+            "/ui/vaults/switch",
+            &[("csrf", &vaults.csrf()), ("vault", &acme)],
+        )
+        .await;
+    let list = browser.get("/ui/apps/payments/api/production").await;
+    assert!(
+        list.body.contains("STRIPE_KEY"),
+        "bob sees the name: {}",
+        list.body
+    );
+    let page = browser
+        .get("/ui/apps/payments/api/production/STRIPE_KEY")
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        !page.body.contains("id=\"reveal\""),
+        "no reveal button for bob"
+    );
+    assert!(page.body.contains("reveal-denied"), "{}", page.body);
+    let forced = browser
+        .post(
+            "/ui/apps/payments/api/production/STRIPE_KEY/reveal",
+            &[("csrf", &page.csrf())],
+        )
+        .await;
+    assert_eq!(forced.status, 403, "{}", forced.body);
+    assert!(!forced.body.contains("sk_live_hidden"));
+    assert!(
+        forced.body.contains("readers"),
+        "the refusal names the access role: {}",
+        forced.body
+    );
+}
+
+async fn a_machine_never_reaches_a_dashboard_page(app: TestApp) {
+    app.signup("alice").await;
+    let signed = reqwest::Client::new()
+        .get(format!("{}/ui/vaults", app.url))
+        .header(
+            "authorization",
+            "Strongroom-Ed25519 vault=vault_x, key=SHA256:x, ts=0, nonce=x, digest=x, sig=x",
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_ne!(signed.status().as_u16(), 200);
+}
+
+crate::on_both_backends!(
+    every_state_changing_form_refuses_a_request_without_its_csrf_token,
+    every_state_changing_form_refuses_a_foreign_origin,
+    pages_carry_a_strict_content_security_policy_and_refuse_framing,
+    the_session_cookie_is_http_only_same_site_lax_and_scoped_to_the_dashboard,
+    a_wrong_password_on_the_sign_in_page_says_so_and_sets_no_session,
+    a_value_stays_off_every_page_until_revealed_and_the_reveal_is_audited,
+    a_member_without_reveal_sees_names_but_no_reveal_button_and_a_forced_reveal_explains_why,
+    a_machine_never_reaches_a_dashboard_page,
+);

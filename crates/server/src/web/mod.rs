@@ -1,0 +1,274 @@
+//! The web dashboard under `/ui`: server-rendered pages (askama, checked at compile time)
+//! with htmx served from the binary. Every page is an adapter over the API's own handlers:
+//! it calls them with the member's session and renders what they return, so the dashboard
+//! has no authorization of its own to drift from the API's.
+//!
+//! Every route is in [`ROUTE_ACTIONS`], which names the audit action it records.
+
+mod account;
+mod assets;
+mod audit;
+mod csrf;
+mod forms;
+mod organization;
+mod page;
+mod secrets;
+mod session;
+mod vaults;
+
+use crate::state::AppState;
+use axum::Router;
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::response::Redirect;
+use axum::routing::{get, post};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+/// The action each dashboard route records, by method and full path.
+pub const ROUTE_ACTIONS: &[(&str, &str, &str)] = &[
+    ("GET", "/ui/signin", "dashboard.sign_in_page"),
+    ("POST", "/ui/signin", "session.sign_in"),
+    ("GET", "/ui/signup", "dashboard.sign_up_page"),
+    ("POST", "/ui/signup", "account.signup"),
+    ("POST", "/ui/signout", "session.sign_out"),
+    ("GET", "/ui/verify", "account.read"),
+    ("POST", "/ui/verify", "account.verify_email"),
+    ("POST", "/ui/verify/resend", "account.resend_code"),
+    ("GET", "/ui/account", "account.read"),
+    ("POST", "/ui/account/totp", "account.totp_enrol"),
+    ("POST", "/ui/account/totp/confirm", "account.totp_confirm"),
+    (
+        "POST",
+        "/ui/account/recovery-codes",
+        "account.recovery_codes",
+    ),
+    ("POST", "/ui/account/sessions/{id}/revoke", "session.revoke"),
+    ("GET", "/ui/vaults", "vault.list"),
+    ("POST", "/ui/vaults/switch", "session.switch_vault"),
+    ("GET", "/ui/apps", "application.list"),
+    ("POST", "/ui/apps", "application.create"),
+    ("GET", "/ui/apps/{app}", "project.list"),
+    ("POST", "/ui/apps/{app}", "project.create"),
+    ("GET", "/ui/apps/{app}/{project}", "environment.list"),
+    ("POST", "/ui/apps/{app}/{project}", "environment.create"),
+    ("GET", "/ui/apps/{app}/{project}/{env}", "secret.list"),
+    ("POST", "/ui/apps/{app}/{project}/{env}", "secret.write"),
+    (
+        "GET",
+        "/ui/apps/{app}/{project}/{env}/{name}",
+        "secret.read",
+    ),
+    (
+        "POST",
+        "/ui/apps/{app}/{project}/{env}/{name}",
+        "secret.write",
+    ),
+    (
+        "POST",
+        "/ui/apps/{app}/{project}/{env}/{name}/reveal",
+        "secret.reveal",
+    ),
+    (
+        "POST",
+        "/ui/apps/{app}/{project}/{env}/{name}/rollback",
+        "secret.rollback",
+    ),
+    (
+        "POST",
+        "/ui/apps/{app}/{project}/{env}/{name}/delete",
+        "secret.delete",
+    ),
+    ("GET", "/ui/members", "member.list"),
+    ("GET", "/ui/members/roster", "member.list"),
+    ("POST", "/ui/members/{username}/role", "member.assign_role"),
+    (
+        "POST",
+        "/ui/members/{username}/access-role",
+        "member.assign_access_role",
+    ),
+    ("POST", "/ui/members/{username}/suspend", "member.suspend"),
+    (
+        "POST",
+        "/ui/members/{username}/unsuspend",
+        "member.unsuspend",
+    ),
+    ("POST", "/ui/members/{username}/remove", "member.remove"),
+    ("POST", "/ui/invites", "member.invite"),
+    ("POST", "/ui/invites/{id}/revoke", "member.invite_revoke"),
+    ("POST", "/ui/links", "member.link_create"),
+    ("POST", "/ui/links/{id}/revoke", "member.link_revoke"),
+    ("GET", "/ui/invitations", "account.list_invites"),
+    ("POST", "/ui/invitations/{id}/accept", "member.join"),
+    (
+        "POST",
+        "/ui/invitations/{id}/decline",
+        "member.invite_decline",
+    ),
+    ("POST", "/ui/invitations/join", "member.join"),
+    ("GET", "/ui/organization", "vault.list"),
+    ("POST", "/ui/organization/convert", "organization.convert"),
+    ("POST", "/ui/organization/create", "organization.create"),
+    ("POST", "/ui/organization/leave", "member.leave"),
+    ("POST", "/ui/organization/transfer", "organization.transfer"),
+    ("POST", "/ui/organization/delete", "organization.delete"),
+    ("POST", "/ui/vaults/{vault}/restore", "organization.restore"),
+    ("GET", "/ui/billing", "member.list"),
+    ("GET", "/ui/audit", "audit.list"),
+    ("GET", "/ui/audit/export", "audit.export"),
+    ("GET", "/ui/trash", "secret.list_trash"),
+    (
+        "POST",
+        "/ui/trash/{app}/{project}/{env}/{name}/restore",
+        "secret.restore",
+    ),
+    (
+        "POST",
+        "/ui/trash/{app}/{project}/{env}/{name}/purge",
+        "secret.purge",
+    ),
+];
+
+/// What the pages may load: their own scripts and styles only, nothing inline, no frames.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; \
+     base-uri 'none'";
+
+fn header_layer(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
+}
+
+/// The dashboard's routes (to be nested at `/ui`), with CSRF protection and its headers.
+pub fn router(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/ui/vaults") }))
+        .route("/assets/{file}", get(assets::asset))
+        .route("/signin", get(account::signin_page).post(account::signin))
+        .route("/signup", get(account::signup_page).post(account::signup))
+        .route("/signout", post(account::signout))
+        .route("/verify", get(account::verify_page).post(account::verify))
+        .route("/verify/resend", post(account::resend_code))
+        .route("/account", get(account::account_page))
+        .route("/account/totp", post(account::totp_begin))
+        .route("/account/totp/confirm", post(account::totp_confirm))
+        .route("/account/recovery-codes", post(account::recovery_codes))
+        .route(
+            "/account/sessions/{id}/revoke",
+            post(account::revoke_session),
+        )
+        .route("/vaults", get(vaults::vaults_page))
+        .route("/vaults/switch", post(vaults::switch))
+        .route("/apps", get(secrets::apps_page).post(secrets::create_app))
+        .route(
+            "/apps/{app}",
+            get(secrets::projects_page).post(secrets::create_project),
+        )
+        .route(
+            "/apps/{app}/{project}",
+            get(secrets::environments_page).post(secrets::create_environment),
+        )
+        .route(
+            "/apps/{app}/{project}/{env}",
+            get(secrets::secrets_page).post(secrets::create_secret),
+        )
+        .route(
+            "/apps/{app}/{project}/{env}/{name}",
+            get(secrets::secret_page).post(secrets::write_version),
+        )
+        .route(
+            "/apps/{app}/{project}/{env}/{name}/reveal",
+            post(secrets::reveal),
+        )
+        .route(
+            "/apps/{app}/{project}/{env}/{name}/rollback",
+            post(secrets::rollback),
+        )
+        .route(
+            "/apps/{app}/{project}/{env}/{name}/delete",
+            post(secrets::delete),
+        )
+        .route("/members", get(organization::members_page))
+        .route("/members/roster", get(organization::roster))
+        .route("/members/{username}/role", post(organization::set_role))
+        .route(
+            "/members/{username}/access-role",
+            post(organization::set_access_role),
+        )
+        .route("/members/{username}/suspend", post(organization::suspend))
+        .route(
+            "/members/{username}/unsuspend",
+            post(organization::unsuspend),
+        )
+        .route("/members/{username}/remove", post(organization::remove))
+        .route("/invites", post(organization::invite))
+        .route("/invites/{id}/revoke", post(organization::revoke_invite))
+        .route("/links", post(organization::create_link))
+        .route("/links/{id}/revoke", post(organization::revoke_link))
+        .route("/invitations", get(organization::invitations_page))
+        .route("/invitations/{id}/accept", post(organization::accept))
+        .route("/invitations/{id}/decline", post(organization::decline))
+        .route("/invitations/join", post(organization::join))
+        .route("/organization", get(organization::organization_page))
+        .route("/organization/convert", post(organization::convert))
+        .route("/organization/create", post(organization::create))
+        .route("/organization/leave", post(organization::leave))
+        .route("/organization/transfer", post(organization::transfer))
+        .route("/organization/delete", post(organization::delete))
+        .route("/vaults/{vault}/restore", post(organization::restore))
+        .route("/billing", get(organization::billing_page))
+        .route("/audit", get(audit::audit_page))
+        .route("/audit/export", get(audit::export))
+        .route("/trash", get(secrets::trash_page))
+        .route(
+            "/trash/{app}/{project}/{env}/{name}/restore",
+            post(secrets::restore),
+        )
+        .route(
+            "/trash/{app}/{project}/{env}/{name}/purge",
+            post(secrets::purge),
+        )
+        .fallback(page::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.settings.max_body_bytes,
+            csrf::protect,
+        ))
+        .layer(header_layer(
+            header::CONTENT_SECURITY_POLICY,
+            CONTENT_SECURITY_POLICY,
+        ))
+        .layer(header_layer(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(header_layer(header::REFERRER_POLICY, "same-origin"))
+        .layer(header_layer(
+            HeaderName::from_static("cross-origin-opener-policy"),
+            "same-origin",
+        ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ROUTE_ACTIONS;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn dashboard_action_names_are_lowercase_family_dot_verb() {
+        for (_, _, action) in ROUTE_ACTIONS {
+            let (family, verb) = action.split_once('.').unwrap_or_default();
+            assert!(
+                !family.is_empty()
+                    && !verb.is_empty()
+                    && action
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c == '.' || c == '_'),
+                "{action}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_dashboard_route_is_listed_once_under_ui() {
+        let mut seen = BTreeSet::new();
+        for (method, path, _) in ROUTE_ACTIONS {
+            assert!(path.starts_with("/ui/"), "{path}");
+            assert!(matches!(*method, "GET" | "POST"), "{method} {path}");
+            assert!(seen.insert((method, path)), "{method} {path} twice");
+        }
+    }
+}
