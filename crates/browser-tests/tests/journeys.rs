@@ -281,6 +281,52 @@ async fn convert_invite_accept_switch_and_the_roster_updates_live(backend: Backe
     owner.close().await;
 }
 
+/// Edit an access role: ticking reveal back on in production shows, before saving, that
+/// bob gains reveal on payments/api/production; confirming saves it.
+async fn edit_an_access_role_and_see_its_effect_before_saving(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let alice = app.verified_user("alice").await;
+    app.organization(&alice, "acme", &[("bob", "developer")])
+        .await;
+    ok(alice.client.create_app("payments").await);
+    ok(alice.client.create_project("payments/api").await);
+    let readers =
+        serde_json::json!({"scope": "everything", "environments": {"production": ["reveal"]}});
+    ok(alice
+        .client
+        .create_access_role("readers", readers.clone())
+        .await);
+    ok(alice
+        .client
+        .set_member_access_role("bob", Some("readers"))
+        .await);
+
+    let browser = Browser::start(&app.url).await;
+    sign_in(&browser, "alice", None).await;
+    browser.click_button("Switch to acme").await;
+    browser.find("a[href='/ui/apps/payments']").await;
+    browser.open("/ui/roles").await;
+    browser.click("a[href='/ui/access-roles/readers']").await;
+    let production_reveal = "#environments input[value='production:reveal']";
+    assert!(!ok(browser
+        .find(production_reveal)
+        .await
+        .is_selected()
+        .await));
+    browser.click(production_reveal).await;
+    // The effect appears as soon as the box is ticked, before anything is saved.
+    browser
+        .wait_for_text("bob gains reveal on payments/api/production")
+        .await;
+    assert_eq!(ok(alice.client.access_role("readers").await).spec, readers);
+    browser.screenshot("access-role-effect").await;
+    browser.click("#confirm-save").await;
+    browser.wait_for_text("Saved.").await;
+    let saved = ok(alice.client.access_role("readers").await).spec;
+    assert_eq!(saved, serde_json::json!({"scope": "everything"}), "{saved}");
+    browser.close().await;
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -306,4 +352,5 @@ on_both_backends!(
     sign_up_verify_enrol_totp_create_a_secret_and_reveal_it,
     switch_vaults_from_the_header_and_a_suspension_cuts_the_open_session,
     convert_invite_accept_switch_and_the_roster_updates_live,
+    edit_an_access_role_and_see_its_effect_before_saving,
 );

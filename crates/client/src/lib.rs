@@ -582,6 +582,30 @@ impl Client {
         .await
     }
 
+    /// What saving `spec` as access role `name` would change, without saving it.
+    pub async fn preview_access_role(
+        &self,
+        name: &str,
+        spec: serde_json::Value,
+    ) -> Result<EffectPreview> {
+        self.send(
+            Method::POST,
+            &["access-roles", name, "preview"],
+            &EditAccessRoleRequest { spec },
+        )
+        .await
+    }
+
+    /// What saving `spec` as custom vault role `name` would change, without saving it.
+    pub async fn preview_role(&self, name: &str, spec: serde_json::Value) -> Result<EffectPreview> {
+        self.send(
+            Method::POST,
+            &["roles", name, "preview"],
+            &strongroom_proto::EditRoleRequest { spec },
+        )
+        .await
+    }
+
     /// Deletes an access role.
     pub async fn delete_access_role(&self, name: &str) -> Result<()> {
         self.empty(self.api(Method::DELETE, &["access-roles", name])?)

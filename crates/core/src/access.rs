@@ -503,6 +503,16 @@ impl AccessRole {
         Ok(role)
     }
 
+    /// Whether the role opens every application.
+    pub fn opens_everything(&self) -> bool {
+        self.everything
+    }
+
+    /// Whether the role opens the whole of `app` (every project, present and future).
+    pub fn opens_whole_application(&self, app: &str) -> bool {
+        self.everything || self.applications.contains(app)
+    }
+
     /// Whether the role opens `app/project` at all.
     pub fn opens_project(&self, app: &str, project: &str) -> bool {
         self.everything

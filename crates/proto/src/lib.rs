@@ -698,6 +698,28 @@ pub struct CreateAccessRoleRequest {
     pub spec: serde_json::Value,
 }
 
+/// One capability gained or lost by a role's holders, and where.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EffectChange {
+    /// `gain` or `lose`.
+    pub direction: String,
+    /// A verb (`reveal`) or a matrix cell (`members.invite`).
+    pub what: String,
+    /// `app/project/env` paths; empty for a vault-wide cell.
+    pub places: Vec<String>,
+}
+
+/// What saving a role file would change, before it is saved.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EffectPreview {
+    /// The members who hold the role now.
+    pub holders: Vec<String>,
+    /// Each change.
+    pub changes: Vec<EffectChange>,
+    /// The changes as sentences: "3 members (…) gain reveal on payments/api/production".
+    pub summary: Vec<String>,
+}
+
 /// `PUT /api/v1/access-roles/{name}`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct EditAccessRoleRequest {

@@ -49,6 +49,11 @@ pub const ROUTE_ACTIONS: &[(&str, &str, &str)] = &[
     ("PUT", "/access-roles/{role}", "access_role.edit"),
     ("DELETE", "/access-roles/{role}", "access_role.delete"),
     (
+        "POST",
+        "/access-roles/{role}/preview",
+        "access_role.preview",
+    ),
+    (
         "PUT",
         "/members/{username}/access-role",
         "member.assign_access_role",
@@ -125,6 +130,7 @@ pub const ROUTE_ACTIONS: &[(&str, &str, &str)] = &[
     ("GET", "/roles/{name}", "vault_role.read"),
     ("PUT", "/roles/{name}", "vault_role.edit"),
     ("DELETE", "/roles/{name}", "vault_role.delete"),
+    ("POST", "/roles/{name}/preview", "vault_role.preview"),
     (
         "GET",
         "/apps/{app}/projects/{project}/envs/{env}/secrets",

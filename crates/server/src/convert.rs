@@ -290,6 +290,25 @@ pub fn list<T, U>(
     }
 }
 
+/// An effect preview: the changes, and the sentences that describe them.
+pub fn effect(
+    changes: &[strongroom_core::effect::Change],
+    holders: Vec<String>,
+) -> proto::EffectPreview {
+    proto::EffectPreview {
+        summary: strongroom_core::effect::sentences(changes, &holders),
+        holders,
+        changes: changes
+            .iter()
+            .map(|c| proto::EffectChange {
+                direction: c.direction.as_str().to_owned(),
+                what: c.what.clone(),
+                places: c.places.clone(),
+            })
+            .collect(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

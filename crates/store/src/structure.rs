@@ -9,7 +9,9 @@ use crate::model::{NodeRecord, Page, PageRequest};
 use crate::{Store, now_ms, paginate_filtered};
 use strongroom_core::authz::{Action, Authorized};
 use strongroom_core::ids::{ApplicationId, EnvironmentId, ProjectId};
-use strongroom_core::names::{ApplicationName, EnvironmentName, EnvironmentPath, ProjectPath};
+use strongroom_core::names::{
+    ApplicationName, EnvironmentName, EnvironmentPath, ProjectName, ProjectPath,
+};
 use strongroom_core::{Error, ErrorCode};
 use strongroom_crypto::random::new_id;
 
@@ -303,6 +305,42 @@ impl Store {
             },
             |n| n.name.clone(),
         ))
+    }
+}
+
+impl Store {
+    /// Every environment of the vault the caller may see, as paths, in one query: what a
+    /// role editor lays out and what an effect preview walks.
+    pub async fn environment_paths(
+        &self,
+        authz: &Authorized,
+    ) -> Result<Vec<EnvironmentPath>, Error> {
+        authz.require(Action::ReadStructure)?;
+        let vault = authz.vault()?.as_str();
+        let rows = self
+            .db
+            .all(
+                q("SELECT a.name AS app, p.name AS project, e.name AS env \
+                   FROM environments e JOIN projects p ON p.id = e.project_id \
+                   JOIN applications a ON a.id = p.application_id \
+                   WHERE e.vault_id = $1 ORDER BY a.name, p.name, e.name")
+                .bind(vault.to_owned()),
+            )
+            .await?;
+        let mut paths = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let path = EnvironmentPath {
+                project: ProjectPath {
+                    application: ApplicationName::from_trusted(row.text("app")?),
+                    project: ProjectName::from_trusted(row.text("project")?),
+                },
+                environment: EnvironmentName::from_trusted(row.text("env")?),
+            };
+            if authz.sees_environment(&path) {
+                paths.push(path);
+            }
+        }
+        Ok(paths)
     }
 }
 

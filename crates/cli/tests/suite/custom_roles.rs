@@ -439,7 +439,107 @@ async fn an_invite_can_offer_a_custom_role_below_the_inviters_own(app: TestApp) 
     ok(alice.client.delete_role("auditors").await);
 }
 
+async fn an_access_role_preview_names_who_gains_what_where_and_saves_nothing(app: TestApp) {
+    let (alice, _) = enterprise_vault(&app, &["bob", "carol"]).await;
+    let readers = json!({"scope": "everything", "environments": {"production": ["reveal"]}});
+    ok(alice
+        .client
+        .create_access_role("readers", readers.clone())
+        .await);
+    ok(alice
+        .client
+        .set_member_access_role("bob", Some("readers"))
+        .await);
+    ok(alice
+        .client
+        .set_member_access_role("carol", Some("readers"))
+        .await);
+    let preview = ok(alice
+        .client
+        .preview_access_role("readers", json!({"scope": "everything"}))
+        .await);
+    assert_eq!(preview.holders, vec!["bob".to_owned(), "carol".to_owned()]);
+    assert_eq!(
+        preview.summary,
+        vec![
+            "2 members (bob, carol) gain reveal on billing/api/production, payments/api/production"
+                .to_owned()
+        ]
+    );
+    assert_eq!(
+        ok(alice.client.access_role("readers").await).spec,
+        readers,
+        "a preview saves nothing"
+    );
+    let narrower = ok(alice
+        .client
+        .preview_access_role(
+            "readers",
+            json!({"scope": "everything", "off": ["write"], "environments": {"production": ["reveal"]}}),
+        )
+        .await);
+    assert_eq!(narrower.changes.len(), 1);
+    assert_eq!(narrower.changes[0].direction, "lose");
+    assert_eq!(narrower.changes[0].what, "write");
+    assert_eq!(
+        narrower.changes[0].places.len(),
+        6,
+        "every environment of both projects"
+    );
+    // A role that does not exist yet is compared with one that opens nothing.
+    let new = ok(alice
+        .client
+        .preview_access_role("fresh", json!({"scope": "everything"}))
+        .await);
+    assert!(new.holders.is_empty() && !new.changes.is_empty());
+    assert!(
+        new.summary[0].starts_with("No member holds"),
+        "{:?}",
+        new.summary
+    );
+}
+
+async fn a_vault_role_preview_names_the_cells_its_holders_gain_and_lose(app: TestApp) {
+    let (alice, _) = enterprise_vault(&app, &["carol"]).await;
+    ok(alice
+        .client
+        .create_role(
+            "auditors",
+            json!({"capabilities": ["overview", "members.view"]}),
+        )
+        .await);
+    ok(alice.client.set_member_role("carol", "auditors").await);
+    let preview = ok(alice
+        .client
+        .preview_role(
+            "auditors",
+            json!({"capabilities": ["overview", "audit.view_own", "audit.view_others"]}),
+        )
+        .await);
+    assert_eq!(
+        preview.summary,
+        vec![
+            "carol gains audit.view_own".to_owned(),
+            "carol gains audit.view_others".to_owned(),
+            "carol loses members.view".to_owned(),
+        ]
+    );
+    ok(alice.client.members().await);
+    assert_eq!(
+        ok(alice.client.role("auditors").await).capabilities,
+        vec!["overview".to_owned(), "members.view".to_owned()],
+        "a preview saves nothing"
+    );
+    let built_in = alice
+        .client
+        .preview_role("developer", json!({"capabilities": []}))
+        .await;
+    assert!(built_in.is_err(), "built-in roles have no edit to preview");
+}
+
 crate::on_both_backends!(
+    an_access_role_preview_names_who_gains_what_where_and_saves_nothing,
+    a_vault_role_preview_names_the_cells_its_holders_gain_and_lose,
     an_invite_can_offer_a_custom_role_below_the_inviters_own,
     custom_vault_roles_need_the_enterprise_plan_and_the_refusal_names_it,
     a_custom_role_holds_exactly_its_cells_and_an_edit_holds_on_the_next_request,

@@ -357,7 +357,84 @@ async fn a_machine_never_reaches_a_dashboard_page(app: TestApp) {
     assert_ne!(signed.status().as_u16(), 200);
 }
 
+async fn the_vault_role_matrix_disables_cells_the_author_lacks_and_built_ins_are_read_only(
+    app: TestApp,
+) {
+    let alice = app.verified_user("alice").await;
+    let (org, _) = app
+        .organization(&alice, "acme", &[("carol", "collaborator")])
+        .await;
+    app.set_plan(&org.id, "enterprise").await;
+    ok(alice
+        .client
+        .create_role(
+            "lead",
+            json!({"capabilities": ["overview", "members.view", "roles.view", "roles.manage", "audit.view_own"]}),
+        )
+        .await);
+    ok(alice
+        .client
+        .create_role("auditors", json!({"capabilities": ["overview"]}))
+        .await);
+    ok(alice.client.set_member_role("carol", "lead").await);
+    let mut browser = WebBrowser::signed_in(&app.url, "carol", PASSWORD).await;
+    let vaults = browser.get("/ui/vaults").await;
+    browser
+        .post(
+            "/ui/vaults/switch",
+            &[("csrf", &vaults.csrf()), ("vault", &org.id)],
+        )
+        .await;
+    let page = browser.get("/ui/roles/auditors").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let cell = |name: &str| {
+        let at = page
+            .body
+            .find(&format!("value=\"{name}\""))
+            .unwrap_or_else(|| panic!("no cell {name}"));
+        page.body[at..at + 120].to_owned()
+    };
+    assert!(
+        cell("audit.view_others").contains("disabled"),
+        "{}",
+        cell("audit.view_others")
+    );
+    assert!(
+        page.body
+            .contains("you do not hold audit.view_others yourself")
+    );
+    assert!(
+        !cell("roles.view").contains("disabled"),
+        "carol holds roles.view"
+    );
+    assert!(page.body.contains("organization.delete stays the owner"));
+    // Posting a cell she lacks anyway is refused by the API, whatever the page allowed.
+    let forced = browser
+        .post(
+            "/ui/roles/auditors",
+            &[
+                ("csrf", &page.csrf()),
+                ("cell", "overview"),
+                ("cell", "audit.view_others"),
+                ("confirm", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(forced.status, 403, "{}", forced.body);
+    assert_eq!(
+        ok(alice.client.role("auditors").await).capabilities,
+        vec!["overview".to_owned()]
+    );
+    let built_in = browser.get("/ui/roles/developer").await;
+    assert!(built_in.body.contains("Built-in roles are read-only"));
+    assert!(
+        !built_in.body.contains("id=\"confirm-save\"")
+            && !built_in.body.contains(">Preview effect<")
+    );
+}
+
 crate::on_both_backends!(
+    the_vault_role_matrix_disables_cells_the_author_lacks_and_built_ins_are_read_only,
     every_state_changing_form_refuses_a_request_without_its_csrf_token,
     every_state_changing_form_refuses_a_foreign_origin,
     pages_carry_a_strict_content_security_policy_and_refuse_framing,

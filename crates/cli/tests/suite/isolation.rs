@@ -276,18 +276,18 @@ async fn every_route_answers_for_another_vaults_objects_exactly_as_for_missing_o
         .await;
     ok(alice.client.create_app("payments").await);
     ok(alice.client.create_project("payments/api").await);
+    // An environment name no other vault has, so a listing of the prober's own
+    // environments cannot be mistaken for the victim's.
+    ok(alice.client.create_env("payments/api/blue").await);
     ok(alice
         .client
-        .put_secret("payments/api/production/KEY", &value("v"))
+        .put_secret("payments/api/blue/KEY", &value("v"))
         .await);
     ok(alice
         .client
-        .put_secret("payments/api/production/OLD", &value("v"))
+        .put_secret("payments/api/blue/OLD", &value("v"))
         .await);
-    ok(alice
-        .client
-        .delete_secret("payments/api/production/OLD")
-        .await);
+    ok(alice.client.delete_secret("payments/api/blue/OLD").await);
     ok(alice.client.invite("someone@example.com", None).await);
     let invite = ok(alice.client.pending_invites().await).remove(0).id;
     let link = ok(alice
@@ -373,7 +373,7 @@ async fn every_route_answers_for_another_vaults_objects_exactly_as_for_missing_o
     let victim = Probe {
         app: "payments".into(),
         project: "api".into(),
-        env: "production".into(),
+        env: "blue".into(),
         name: "KEY".into(),
         session,
         invite,
@@ -486,12 +486,9 @@ async fn every_route_answers_for_another_vaults_objects_exactly_as_for_missing_o
     assert!(probed >= 30, "only {probed} operations probed");
     // And nothing of alice's changed.
     assert_eq!(
-        ok(alice
-            .client
-            .reveal("payments/api/production/KEY", None)
-            .await)
-        .value
-        .expose(),
+        ok(alice.client.reveal("payments/api/blue/KEY", None).await)
+            .value
+            .expose(),
         "v"
     );
     assert_eq!(ok(alice.client.members().await).items.len(), 2);

@@ -8,14 +8,15 @@ use crate::extract::{ApiJson, ApiPath, Caller, ClientMeta};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
-use strongroom_core::Error;
-use strongroom_core::access::AccessRoleSpec;
+use strongroom_core::access::{AccessRole, AccessRoleSpec};
 use strongroom_core::account::Username;
 use strongroom_core::authz::Action;
+use strongroom_core::effect;
 use strongroom_core::names::RoleName;
+use strongroom_core::{Error, ErrorCode};
 use strongroom_proto::{
-    AccessRoleInfo, CreateAccessRoleRequest, EditAccessRoleRequest, ErrorBody, List, MemberInfo,
-    SetAccessRoleRequest,
+    AccessRoleInfo, CreateAccessRoleRequest, EditAccessRoleRequest, EffectPreview, ErrorBody, List,
+    MemberInfo, SetAccessRoleRequest,
 };
 use strongroom_store::MemberChange;
 
@@ -104,6 +105,39 @@ pub async fn edit_access_role(
 }
 
 /// Deletes an access role; its holders hold none from their next request.
+/// What saving this file as the access role would change: which of its holders gain or
+/// lose which verbs in which environments. Nothing is saved; a role that does not exist
+/// yet is compared with one that opens nothing.
+#[utoipa::path(post, path = "/access-roles/{role}/preview", tag = "members", security(("bearer" = [])),
+    params(("role" = String, Path, description = "Access role name")), request_body = EditAccessRoleRequest,
+    responses((status = 200, body = EffectPreview), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn preview_access_role(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(name): ApiPath<String>,
+    ApiJson(body): ApiJson<EditAccessRoleRequest>,
+) -> Result<ApiJson<EffectPreview>, ApiError> {
+    // Only someone who may change the role sees what a change would do.
+    caller.in_vault(Action::ManageRoles)?;
+    let authz = caller.in_vault(Action::ViewRoles)?;
+    let name = role_name(&name)?;
+    let after = AccessRole::compile(&spec(body.spec)?)?;
+    let (before, holders) = match state.store.access_role(&authz, &name).await {
+        Ok(record) => (
+            AccessRole::compile(&record.spec)?,
+            state.store.role_holders(&authz, &name, true).await?,
+        ),
+        Err(e) if e.code() == ErrorCode::NotFound => (AccessRole::nothing(), Vec::new()),
+        Err(e) => return Err(e.into()),
+    };
+    let environments = state
+        .store
+        .environment_paths(&caller.in_vault(Action::ReadStructure)?)
+        .await?;
+    let changes = effect::access_role_changes(&before, &after, &environments);
+    Ok(ApiJson(convert::effect(&changes, holders)))
+}
+
 #[utoipa::path(delete, path = "/access-roles/{role}", tag = "members", security(("bearer" = [])),
     params(("role" = String, Path, description = "Access role name")),
     responses((status = 204, description = "Deleted"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]

@@ -150,6 +150,7 @@ fn api_v1() -> OpenApiRouter<AppState> {
             access_roles::edit_access_role,
             access_roles::delete_access_role
         ))
+        .routes(routes!(access_roles::preview_access_role))
         .routes(routes!(access_roles::set_member_access_role))
         .routes(routes!(check::check))
         .routes(routes!(
@@ -157,6 +158,7 @@ fn api_v1() -> OpenApiRouter<AppState> {
             roles::edit_role,
             roles::delete_role
         ))
+        .routes(routes!(roles::preview_role))
         .routes(routes!(machines::list_machines, machines::register_machine))
         .routes(routes!(machines::get_machine, machines::remove_machine))
         .routes(routes!(machines::disable_machine))

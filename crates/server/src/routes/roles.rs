@@ -11,7 +11,9 @@ use strongroom_core::capability::{Capabilities, Capability};
 use strongroom_core::custom_role::CustomRoleSpec;
 use strongroom_core::names::RoleName;
 use strongroom_core::{Error, ErrorCode};
-use strongroom_proto::{CreateRoleRequest, EditRoleRequest, ErrorBody, List, RoleInfo};
+use strongroom_proto::{
+    CreateRoleRequest, EditRoleRequest, EffectPreview, ErrorBody, List, RoleInfo,
+};
 use strongroom_store::CustomRoleRecord;
 
 fn cell_names(cells: Capabilities) -> Vec<String> {
@@ -173,6 +175,36 @@ pub async fn edit_role(
         )
         .await?;
     Ok(ApiJson(custom(&record)))
+}
+
+/// What saving this file as the custom role would change: which cells its holders gain
+/// or lose. Nothing is saved; a role that does not exist yet is compared with no cells.
+#[utoipa::path(post, path = "/roles/{name}/preview", tag = "members", security(("bearer" = [])),
+    params(("name" = String, Path, description = "Role name")), request_body = EditRoleRequest,
+    responses((status = 200, body = EffectPreview), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn preview_role(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(name): ApiPath<String>,
+    ApiJson(body): ApiJson<EditRoleRequest>,
+) -> Result<ApiJson<EffectPreview>, ApiError> {
+    // Only someone who may change the role sees what a change would do.
+    caller.in_vault(Action::ManageRoles)?;
+    let authz = caller.in_vault(Action::ViewRoles)?;
+    refuse_built_in(&name)?;
+    let name = role_name(&name, VAULT_ROLE)?;
+    let after =
+        Capabilities::parse_names(spec(body.spec)?.capabilities.iter().map(String::as_str))?;
+    let (before, holders) = match state.store.custom_role(&authz, &name).await {
+        Ok(record) => (
+            record.capabilities,
+            state.store.role_holders(&authz, &name, false).await?,
+        ),
+        Err(e) if e.code() == ErrorCode::NotFound => (Capabilities::NONE, Vec::new()),
+        Err(e) => return Err(e.into()),
+    };
+    let changes = strongroom_core::effect::capability_changes(before, after);
+    Ok(ApiJson(crate::convert::effect(&changes, holders)))
 }
 
 /// Deletes a custom role nobody holds.

@@ -166,3 +166,47 @@ impl SteppedUp {
         }
     }
 }
+
+/// A URL-encoded form read as its pairs, for forms with repeated fields (checkbox
+/// groups), which the serde form reader cannot express.
+pub struct FormPairs(pub Vec<(String, String)>);
+
+impl<S: Send + Sync> FromRequest<S> for FormPairs {
+    type Rejection = WebError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, WebError> {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|_| {
+                WebError::from(Error::new(
+                    ErrorCode::InvalidRequest,
+                    "the form could not be read; reload the page and try again",
+                ))
+            })?;
+        Ok(Self(
+            form_urlencoded::parse(&bytes)
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        ))
+    }
+}
+
+impl FormPairs {
+    /// Every value of field `name`.
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// The first value of field `name`, trimmed; empty is absent.
+    pub fn one(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim())
+            .filter(|v| !v.is_empty())
+    }
+}

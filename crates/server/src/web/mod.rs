@@ -12,6 +12,7 @@ mod csrf;
 mod forms;
 mod organization;
 mod page;
+mod roles;
 mod secrets;
 mod session;
 mod vaults;
@@ -112,6 +113,13 @@ pub const ROUTE_ACTIONS: &[(&str, &str, &str)] = &[
     ("POST", "/ui/organization/delete", "organization.delete"),
     ("POST", "/ui/vaults/{vault}/restore", "organization.restore"),
     ("GET", "/ui/billing", "member.list"),
+    ("GET", "/ui/roles", "vault_role.list"),
+    ("POST", "/ui/roles", "vault_role.create"),
+    ("GET", "/ui/roles/{name}", "vault_role.read"),
+    ("POST", "/ui/roles/{name}", "vault_role.edit"),
+    ("POST", "/ui/access-roles", "access_role.create"),
+    ("GET", "/ui/access-roles/{role}", "access_role.read"),
+    ("POST", "/ui/access-roles/{role}", "access_role.edit"),
     ("GET", "/ui/audit", "audit.list"),
     ("GET", "/ui/audit/export", "audit.export"),
     ("GET", "/ui/trash", "secret.list_trash"),
@@ -214,6 +222,19 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/organization/delete", post(organization::delete))
         .route("/vaults/{vault}/restore", post(organization::restore))
         .route("/billing", get(organization::billing_page))
+        .route(
+            "/roles",
+            get(roles::roles_page).post(roles::create_vault_role),
+        )
+        .route(
+            "/roles/{name}",
+            get(roles::vault_role_page).post(roles::save_vault_role),
+        )
+        .route("/access-roles", post(roles::create_access_role))
+        .route(
+            "/access-roles/{role}",
+            get(roles::access_role_page).post(roles::save_access_role),
+        )
         .route("/audit", get(audit::audit_page))
         .route("/audit/export", get(audit::export))
         .route("/trash", get(secrets::trash_page))
