@@ -53,7 +53,7 @@ pub use audit_tail::TailedEntry;
 pub use audit_verify::{ChainBreak, ChainReport};
 pub use invites::{INVITE_TTL_MS, NewInviteLink};
 pub use keys::RotationReport;
-pub use machine_access::MachineCredentials;
+pub use machine_access::{MachineCredentials, MachineReach};
 pub use members::MemberChange;
 pub use model::*;
 pub use organizations::RESTORE_WINDOW_MS;

@@ -37,6 +37,19 @@ pub struct MachineCredentials {
     pub has_policies: bool,
 }
 
+/// A machine that reaches one secret, and what it may do with it.
+#[derive(Debug, Clone)]
+pub struct MachineReach {
+    /// The machine's name.
+    pub name: String,
+    /// `active` or `disabled`.
+    pub status: String,
+    /// The verbs it holds on the secret.
+    pub verbs: Verbs,
+    /// Whether a grant of this very secret is among the reasons.
+    pub granted: bool,
+}
+
 fn verbs_from_row(row: &Row) -> Result<Verbs, Error> {
     let bits = u8::try_from(row.i64("verbs")?)
         .map_err(|_| Error::internal("stored verbs out of range"))?;
@@ -430,6 +443,82 @@ impl Store {
             .await?
             .ok_or_else(|| machine_missing(name))?;
         self.access_rows(&row.text("id")?).await
+    }
+
+    /// Every machine whose attachment or grant reaches the secret at `path`, with what
+    /// it may do there (as the machine's own requests would be decided, before access
+    /// policies), by name. Two queries, whatever the number of machines.
+    pub async fn machines_reaching(
+        &self,
+        authz: &Authorized,
+        path: &SecretPath,
+    ) -> Result<Vec<MachineReach>, Error> {
+        authz.require(Action::ManageMachines)?;
+        let vault = authz.vault()?.as_str();
+        let project = &path.environment.project;
+        let attached = self
+            .db
+            .all(
+                q(
+                    "SELECT m.name, m.status, a.environments, a.verbs FROM machine_attachments a \
+                   JOIN machines m ON m.id = a.machine_id \
+                   WHERE m.vault_id = $1 AND a.application = $2 AND a.project = $3",
+                )
+                .bind(vault)
+                .bind(project.application.as_str())
+                .bind(project.project.as_str()),
+            )
+            .await?;
+        let granted = self
+            .db
+            .all(
+                q("SELECT m.name, m.status, g.verbs FROM machine_grants g \
+                   JOIN machines m ON m.id = g.machine_id \
+                   WHERE m.vault_id = $1 AND g.path = $2")
+                .bind(vault)
+                .bind(path.to_string()),
+            )
+            .await?;
+        let mut by_name: std::collections::BTreeMap<
+            String,
+            (String, Vec<Attachment>, Vec<SecretGrant>),
+        > = std::collections::BTreeMap::new();
+        for row in &attached {
+            let entry = by_name
+                .entry(row.text("name")?)
+                .or_insert_with(|| (String::new(), Vec::new(), Vec::new()));
+            entry.0 = row.text("status")?;
+            entry.1.push(Attachment {
+                project: project.clone(),
+                environments: environments_from_text(&row.text("environments")?),
+                verbs: verbs_from_row(row)?,
+            });
+        }
+        for row in &granted {
+            let entry = by_name
+                .entry(row.text("name")?)
+                .or_insert_with(|| (String::new(), Vec::new(), Vec::new()));
+            entry.0 = row.text("status")?;
+            entry.2.push(SecretGrant {
+                path: path.clone(),
+                verbs: verbs_from_row(row)?,
+            });
+        }
+        Ok(by_name
+            .into_iter()
+            .filter_map(|(name, (status, attachments, grants))| {
+                let verbs = match RuntimeAccess::new(&attachments, &grants).verdict(path) {
+                    strongroom_core::access::Verdict::Open(off) => off.complement(),
+                    _ => return None,
+                };
+                Some(MachineReach {
+                    name,
+                    status,
+                    verbs,
+                    granted: !grants.is_empty(),
+                })
+            })
+            .collect())
     }
 
     /// The requesting machine's own attachments and grants.

@@ -82,7 +82,7 @@ impl WebBrowser {
         assert_eq!(
             done.location(),
             Some("/ui/vaults"),
-            "sign-in failed: {}",
+            "sign-in of {username} failed: {}",
             done.body
         );
         browser

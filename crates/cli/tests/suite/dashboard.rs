@@ -284,7 +284,11 @@ async fn a_member_without_reveal_sees_names_but_no_reveal_button_and_a_forced_re
 ) {
     let alice = app.verified_user("alice").await;
     let (_, members) = app
-        .organization(&alice, "acme", &[("bob", "developer")])
+        .organization(
+            &alice,
+            "acme",
+            &[("bob", "developer"), ("carol", "collaborator")],
+        )
         .await;
     ok(alice.client.create_app("payments").await);
     ok(alice.client.create_project("payments/api").await);
@@ -433,7 +437,204 @@ async fn the_vault_role_matrix_disables_cells_the_author_lacks_and_built_ins_are
     );
 }
 
+/// The text of the table row that starts with the cell `first`.
+fn row<'a>(html: &'a str, first: &str) -> &'a str {
+    let start = html
+        .find(&format!("<tr><td>{first}</td>"))
+        .or_else(|| html.find(&format!("<tr><th scope=\"row\">{first}</th>")))
+        .unwrap_or_else(|| panic!("no row {first} in {html}"));
+    let end = html[start..]
+        .find("</tr>")
+        .map_or(html.len(), |e| start + e);
+    &html[start..end]
+}
+
+/// An organization where bob reads everything but reveals nothing in production.
+async fn readers_vault(app: &TestApp) -> (strongroom_testkit::TestUser, String) {
+    let alice = app.verified_user("alice").await;
+    let (org, _) = app
+        .organization(
+            &alice,
+            "acme",
+            &[("bob", "developer"), ("carol", "collaborator")],
+        )
+        .await;
+    ok(alice.client.create_app("payments").await);
+    ok(alice.client.create_project("payments/api").await);
+    ok(alice
+        .client
+        .put_secret(
+            "payments/api/production/STRIPE_KEY",
+            &crate::value("sk_live_x"),
+        )
+        .await);
+    ok(alice
+        .client
+        .create_access_role(
+            "readers",
+            json!({"scope": "everything", "environments": {"production": ["reveal"]}}),
+        )
+        .await);
+    ok(alice
+        .client
+        .set_member_access_role("bob", Some("readers"))
+        .await);
+    ok(alice
+        .client
+        .set_member_access_role("carol", Some("readers"))
+        .await);
+    (alice, org.id)
+}
+
+async fn switched(app: &TestApp, username: &str, vault: &str) -> WebBrowser {
+    let mut browser = WebBrowser::signed_in(&app.url, username, PASSWORD).await;
+    let page = browser.get("/ui/vaults").await;
+    let done = browser
+        .post(
+            "/ui/vaults/switch",
+            &[("csrf", &page.csrf()), ("vault", vault)],
+        )
+        .await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    browser
+}
+
+async fn my_access_shows_each_verb_in_each_environment_and_why(app: TestApp) {
+    let (_alice, org) = readers_vault(&app).await;
+    let mut bob = switched(&app, "bob", &org).await;
+    let page = bob.get("/ui/access").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("through the access role readers"),
+        "{}",
+        page.body
+    );
+    let production = row(&page.body, "payments/api/production");
+    assert_eq!(production.matches('✓').count(), 5, "{production}");
+    assert!(
+        production.contains("reveal is switched off here"),
+        "{production}"
+    );
+    assert_eq!(
+        row(&page.body, "payments/api/staging").matches('✓').count(),
+        6
+    );
+    let asked = bob
+        .get("/ui/access?verb=reveal&path=payments/api/production/STRIPE_KEY")
+        .await;
+    let answer = asked.body.split("id=\"answer\"").nth(1).unwrap_or_default();
+    assert!(
+        answer.contains("readers"),
+        "the same line as `strongroom check`: {answer}"
+    );
+}
+
+async fn a_secrets_access_tab_lists_who_can_read_use_and_reveal_and_who_revealed(app: TestApp) {
+    let (alice, org) = readers_vault(&app).await;
+    let key = strongroom_crypto::machine_key::MachineKey::generate()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .public();
+    ok(alice
+        .client
+        .register_machine("deployer", &key.to_openssh(""), None)
+        .await);
+    ok(alice
+        .client
+        .attach_machine("deployer", "payments/api", &[], &["reveal".to_owned()])
+        .await);
+    ok(alice
+        .client
+        .create_token(&crate::token_request(
+            "deploy",
+            "ci",
+            &["payments/api/production"],
+            &["reveal"],
+        ))
+        .await);
+    ok(alice
+        .client
+        .create_token(&crate::token_request(
+            "helper",
+            "agent",
+            &["payments/api"],
+            &["read", "use"],
+        ))
+        .await);
+    ok(alice
+        .client
+        .create_token(&crate::token_request(
+            "elsewhere",
+            "ci",
+            &["payments/api/staging"],
+            &["reveal"],
+        ))
+        .await);
+    ok(alice
+        .client
+        .reveal("payments/api/production/STRIPE_KEY", None)
+        .await);
+    let mut owner = switched(&app, "alice", &org).await;
+    let page = owner
+        .get("/ui/apps/payments/api/production/STRIPE_KEY/access")
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let html = &page.body;
+    assert_eq!(
+        row(html, "alice").matches('✓').count(),
+        3,
+        "the owner reads, uses, reveals"
+    );
+    let bob = row(html, "bob");
+    assert!(bob.contains("readers"), "{bob}");
+    assert_eq!(
+        (bob.matches('✓').count(), bob.matches('✗').count()),
+        (2, 1),
+        "{bob}"
+    );
+    assert_eq!(
+        row(html, "deployer").matches('✓').count(),
+        2,
+        "read and reveal"
+    );
+    assert_eq!(
+        row(html, "deploy").matches('✓').count(),
+        2,
+        "read and reveal"
+    );
+    let helper = row(html, "helper");
+    assert!(
+        helper.contains("agent") && helper.matches('✗').count() == 1,
+        "{helper}"
+    );
+    assert!(
+        !html.contains("<tr><td>elsewhere</td>"),
+        "a token scoped elsewhere is not listed"
+    );
+    let reveals = html
+        .split("id=\"access-reveals\"")
+        .nth(1)
+        .unwrap_or_default();
+    assert!(reveals.contains("alice"), "who revealed it: {reveals}");
+    // Carol may read the secret, but her role holds neither the roster nor machines or
+    // tokens: each section says so instead of listing.
+    let mut carol = switched(&app, "carol", &org).await;
+    let hers = carol
+        .get("/ui/apps/payments/api/production/STRIPE_KEY/access")
+        .await;
+    assert_eq!(hers.status, 200, "{}", hers.body);
+    assert!(
+        !hers.body.contains("<tr><td>deployer</td>") && !hers.body.contains("<tr><td>bob</td>")
+    );
+    assert!(
+        hers.body.matches("class=\"why\"").count() >= 3,
+        "{}",
+        hers.body
+    );
+}
+
 crate::on_both_backends!(
+    my_access_shows_each_verb_in_each_environment_and_why,
+    a_secrets_access_tab_lists_who_can_read_use_and_reveal_and_who_revealed,
     the_vault_role_matrix_disables_cells_the_author_lacks_and_built_ins_are_read_only,
     every_state_changing_form_refuses_a_request_without_its_csrf_token,
     every_state_changing_form_refuses_a_foreign_origin,

@@ -5,6 +5,7 @@
 //!
 //! Every route is in [`ROUTE_ACTIONS`], which names the audit action it records.
 
+mod access;
 mod account;
 mod assets;
 mod audit;
@@ -68,6 +69,12 @@ pub const ROUTE_ACTIONS: &[(&str, &str, &str)] = &[
         "/ui/apps/{app}/{project}/{env}/{name}/reveal",
         "secret.reveal",
     ),
+    (
+        "GET",
+        "/ui/apps/{app}/{project}/{env}/{name}/access",
+        "secret.access",
+    ),
+    ("GET", "/ui/access", "access.explain"),
     (
         "POST",
         "/ui/apps/{app}/{project}/{env}/{name}/rollback",
@@ -185,6 +192,11 @@ pub fn router(state: &AppState) -> Router<AppState> {
             "/apps/{app}/{project}/{env}/{name}/reveal",
             post(secrets::reveal),
         )
+        .route(
+            "/apps/{app}/{project}/{env}/{name}/access",
+            get(access::secret_access_page),
+        )
+        .route("/access", get(access::my_access_page))
         .route(
             "/apps/{app}/{project}/{env}/{name}/rollback",
             post(secrets::rollback),
