@@ -632,6 +632,170 @@ async fn a_secrets_access_tab_lists_who_can_read_use_and_reveal_and_who_revealed
     );
 }
 
+async fn machines_tokens_policies_allowlist_and_alerts_are_managed_from_the_dashboard(
+    backend: strongroom_testkit::Backend,
+) {
+    let mail = strongroom_testkit::MailSink::start().await;
+    let app = TestApp::spawn_with_mail(backend, &mail).await;
+    let alice = app.user_with_project("alice", "payments/api").await;
+    let mut web = WebBrowser::signed_in(&app.url, "alice", PASSWORD).await;
+    let csrf = web.get("/ui/machines").await.csrf();
+    let key = strongroom_crypto::machine_key::MachineKey::generate()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .public()
+        .to_openssh("");
+    let registered = web
+        .post(
+            "/ui/machines",
+            &[("csrf", &csrf), ("name", "deployer"), ("public_key", &key)],
+        )
+        .await;
+    assert_eq!(
+        registered.location(),
+        Some("/ui/machines/deployer"),
+        "{}",
+        registered.body
+    );
+    let attached = web
+        .post(
+            "/ui/machines/deployer/attach",
+            &[
+                ("csrf", &csrf),
+                ("project", "payments/api"),
+                ("environments", "production"),
+                ("verb", "reveal"),
+            ],
+        )
+        .await;
+    assert_eq!(attached.status, 303, "{}", attached.body);
+    let issued = web
+        .post(
+            "/ui/machines/deployer/approle",
+            &[("csrf", &csrf), ("expires_in_hours", "")],
+        )
+        .await;
+    assert!(
+        issued.body.contains("id=\"approle-secret\""),
+        "{}",
+        issued.body
+    );
+    let detail = ok(alice.client.machine("deployer").await);
+    assert_eq!(detail.attachments.len(), 1);
+    assert_eq!(
+        detail.attachments[0].environments,
+        vec!["production".to_owned()]
+    );
+
+    let created = web
+        .post(
+            "/ui/tokens",
+            &[
+                ("csrf", &csrf),
+                ("name", "deploy"),
+                ("kind", "ci"),
+                ("scopes", "payments/api"),
+                ("verb", "read"),
+                ("verb", "reveal"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    let marker = "id=\"token-secret\" class=\"secret\">";
+    let secret: String = created
+        .body
+        .split(marker)
+        .nth(1)
+        .unwrap_or_default()
+        .chars()
+        .take_while(|c| *c != '<')
+        .collect();
+    assert!(
+        secret.starts_with("sr_"),
+        "the token's secret is shown once: {secret}"
+    );
+    let tokens = ok(alice.client.tokens().await);
+    assert_eq!(tokens.len(), 1);
+    assert_eq!(tokens[0].kind, "ci");
+
+    let policy = web
+        .post(
+            "/ui/policies",
+            &[
+                ("csrf", &csrf),
+                ("name", "office"),
+                ("subject_kind", "machine"),
+                ("subject", "deployer"),
+                ("project", "payments/api"),
+                ("cidrs", "10.0.0.0/8"),
+                ("day", "mon"),
+                ("day", "tue"),
+                ("from", "09:00"),
+                ("to", "17:00"),
+                ("time_zone", "UTC"),
+                ("max_reads", "100"),
+            ],
+        )
+        .await;
+    assert_eq!(policy.status, 303, "{}", policy.body);
+    let policies = ok(alice.client.policies().await);
+    assert_eq!(policies[0].spec["window"]["days"], json!(["mon", "tue"]));
+    assert_eq!(policies[0].spec["max_reads"], json!(100));
+
+    let added = web
+        .post(
+            "/ui/allowlist",
+            &[("csrf", &csrf), ("cidr", "127.0.0.0/8"), ("note", "here")],
+        )
+        .await;
+    assert_eq!(added.status, 303, "{}", added.body);
+    assert_eq!(ok(alice.client.allowlist().await).len(), 1);
+    web.post(
+        "/ui/allowlist/remove",
+        &[("csrf", &csrf), ("cidr", "127.0.0.0/8")],
+    )
+    .await;
+    assert!(ok(alice.client.allowlist().await).is_empty());
+
+    let alert = web
+        .post(
+            "/ui/alerts",
+            &[
+                ("csrf", &csrf),
+                ("name", "reveals"),
+                ("channel", "email"),
+                ("destination", "sec@example.com"),
+                ("actions", "secret.reveal"),
+            ],
+        )
+        .await;
+    assert_eq!(alert.status, 200, "{}", alert.body);
+    assert_eq!(ok(alice.client.alerts().await).len(), 1);
+    web.post("/ui/alerts/reveals/delete", &[("csrf", &csrf)])
+        .await;
+    assert!(ok(alice.client.alerts().await).is_empty());
+
+    let revoked = web
+        .post("/ui/tokens/deploy/revoke", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(revoked.status, 303);
+    assert!(
+        ok(alice.client.tokens().await)
+            .iter()
+            .all(|t| t.status != "active"),
+        "revoked"
+    );
+    let removed = web
+        .post(
+            "/ui/machines/deployer/remove",
+            &[("csrf", &csrf), ("confirm", "on")],
+        )
+        .await;
+    assert_eq!(removed.location(), Some("/ui/machines"));
+    assert!(ok(alice.client.machines().await).is_empty());
+}
+
+crate::each_backend!(machines_tokens_policies_allowlist_and_alerts_are_managed_from_the_dashboard);
+
 crate::on_both_backends!(
     my_access_shows_each_verb_in_each_environment_and_why,
     a_secrets_access_tab_lists_who_can_read_use_and_reveal_and_who_revealed,

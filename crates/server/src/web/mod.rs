@@ -16,7 +16,9 @@ mod page;
 mod roles;
 mod secrets;
 mod session;
+mod settings;
 mod vaults;
+mod workloads;
 
 use crate::state::AppState;
 use axum::Router;
@@ -127,6 +129,47 @@ pub const ROUTE_ACTIONS: &[(&str, &str, &str)] = &[
     ("POST", "/ui/access-roles", "access_role.create"),
     ("GET", "/ui/access-roles/{role}", "access_role.read"),
     ("POST", "/ui/access-roles/{role}", "access_role.edit"),
+    ("GET", "/ui/machines", "machine.list"),
+    ("POST", "/ui/machines", "machine.register"),
+    ("GET", "/ui/machines/{machine}", "machine.read"),
+    ("POST", "/ui/machines/{machine}/attach", "machine.attach"),
+    (
+        "POST",
+        "/ui/machines/{machine}/attachments/{app}/{project}/detach",
+        "machine.detach",
+    ),
+    ("POST", "/ui/machines/{machine}/grant", "machine.grant"),
+    (
+        "POST",
+        "/ui/machines/{machine}/grants/{app}/{project}/{env}/{name}/revoke",
+        "machine.revoke",
+    ),
+    ("POST", "/ui/machines/{machine}/disable", "machine.disable"),
+    ("POST", "/ui/machines/{machine}/enable", "machine.enable"),
+    ("POST", "/ui/machines/{machine}/remove", "machine.remove"),
+    (
+        "POST",
+        "/ui/machines/{machine}/approle",
+        "machine.approle_issue",
+    ),
+    (
+        "POST",
+        "/ui/machines/{machine}/approle/{id}/revoke",
+        "machine.approle_revoke",
+    ),
+    ("GET", "/ui/tokens", "token.list"),
+    ("POST", "/ui/tokens", "token.create"),
+    ("POST", "/ui/tokens/{token}/revoke", "token.revoke"),
+    ("GET", "/ui/policies", "policy.list"),
+    ("POST", "/ui/policies", "policy.create"),
+    ("POST", "/ui/policies/{policy}/delete", "policy.delete"),
+    ("GET", "/ui/allowlist", "allowlist.list"),
+    ("POST", "/ui/allowlist", "allowlist.add"),
+    ("POST", "/ui/allowlist/remove", "allowlist.remove"),
+    ("GET", "/ui/alerts", "alert.list"),
+    ("POST", "/ui/alerts", "alert.create"),
+    ("POST", "/ui/alerts/{name}/delete", "alert.delete"),
+    ("POST", "/ui/alerts/{name}/test", "alert.test"),
     ("GET", "/ui/audit", "audit.list"),
     ("GET", "/ui/audit/export", "audit.export"),
     ("GET", "/ui/trash", "secret.list_trash"),
@@ -247,6 +290,53 @@ pub fn router(state: &AppState) -> Router<AppState> {
             "/access-roles/{role}",
             get(roles::access_role_page).post(roles::save_access_role),
         )
+        .route(
+            "/machines",
+            get(workloads::machines_page).post(workloads::register),
+        )
+        .route("/machines/{machine}", get(workloads::machine_page))
+        .route("/machines/{machine}/attach", post(workloads::attach))
+        .route(
+            "/machines/{machine}/attachments/{app}/{project}/detach",
+            post(workloads::detach),
+        )
+        .route("/machines/{machine}/grant", post(workloads::grant))
+        .route(
+            "/machines/{machine}/grants/{app}/{project}/{env}/{name}/revoke",
+            post(workloads::revoke_grant),
+        )
+        .route("/machines/{machine}/disable", post(workloads::disable))
+        .route("/machines/{machine}/enable", post(workloads::enable))
+        .route("/machines/{machine}/remove", post(workloads::remove))
+        .route(
+            "/machines/{machine}/approle",
+            post(workloads::issue_approle),
+        )
+        .route(
+            "/machines/{machine}/approle/{id}/revoke",
+            post(workloads::revoke_approle),
+        )
+        .route(
+            "/tokens",
+            get(workloads::tokens_page).post(workloads::create_token),
+        )
+        .route("/tokens/{token}/revoke", post(workloads::revoke_token))
+        .route(
+            "/policies",
+            get(workloads::policies_page).post(workloads::create_policy),
+        )
+        .route("/policies/{policy}/delete", post(workloads::delete_policy))
+        .route(
+            "/allowlist",
+            get(settings::allowlist_page).post(settings::allow),
+        )
+        .route("/allowlist/remove", post(settings::disallow))
+        .route(
+            "/alerts",
+            get(settings::alerts_page).post(settings::create_alert),
+        )
+        .route("/alerts/{name}/delete", post(settings::delete_alert))
+        .route("/alerts/{name}/test", post(settings::test_alert))
         .route("/audit", get(audit::audit_page))
         .route("/audit/export", get(audit::export))
         .route("/trash", get(secrets::trash_page))
