@@ -168,10 +168,20 @@ impl Browser {
             .unwrap_or_else(|e| panic!("type into {css}: {e}"));
     }
 
-    /// Clicks `css`.
+    /// Clicks `css`, scrolled to the middle of the window first as a person would (a
+    /// sticky panel at the bottom may cover it otherwise).
     pub async fn click(&self, css: &str) {
-        self.find(css)
-            .await
+        let element = self.find(css).await;
+        if let Ok(reference) = serde_json::to_value(&element) {
+            let _ = self
+                .client
+                .execute(
+                    "arguments[0].scrollIntoView({block: 'center'});",
+                    vec![reference],
+                )
+                .await;
+        }
+        element
             .click()
             .await
             .unwrap_or_else(|e| panic!("click {css}: {e}"));

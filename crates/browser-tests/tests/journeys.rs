@@ -327,6 +327,113 @@ async fn edit_an_access_role_and_see_its_effect_before_saving(backend: Backend) 
     browser.close().await;
 }
 
+/// Every page a member uses: each field has a label, nothing is taken out of the tab
+/// order or forced ahead in it, and at a phone's width nothing spills sideways.
+async fn every_page_labels_its_fields_keeps_tab_order_and_fits_a_phone(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let alice = app.verified_user("alice").await;
+    app.organization(&alice, "acme", &[("bob", "developer")])
+        .await;
+    ok(alice.client.create_app("payments").await);
+    ok(alice.client.create_project("payments/api").await);
+    ok(alice
+        .client
+        .put_secret(
+            "payments/api/production/STRIPE_KEY",
+            &strongroom_proto::SecretWriteRequest {
+                value: strongroom_proto::Sensitive::new("sk_live_x"),
+                secret_type: None,
+                note: Some("billing".into()),
+                tags: None,
+                expected_version: None,
+            },
+        )
+        .await);
+    ok(alice
+        .client
+        .create_access_role("readers", serde_json::json!({"scope": "everything"}))
+        .await);
+    let key = ok(strongroom_crypto::machine_key::MachineKey::generate()).public();
+    ok(alice
+        .client
+        .register_machine("deployer", &key.to_openssh(""), None)
+        .await);
+
+    let browser = Browser::start(&app.url).await;
+    sign_in(&browser, "alice", None).await;
+    browser.click_button("Switch to acme").await;
+    browser.find("a[href='/ui/apps/payments']").await;
+    let pages = [
+        "/ui/vaults",
+        "/ui/apps",
+        "/ui/apps/payments",
+        "/ui/apps/payments/api",
+        "/ui/apps/payments/api/production",
+        "/ui/apps/payments/api/production/STRIPE_KEY",
+        "/ui/apps/payments/api/production/STRIPE_KEY/access",
+        "/ui/trash",
+        "/ui/audit",
+        "/ui/members",
+        "/ui/organization",
+        "/ui/invitations",
+        "/ui/roles",
+        "/ui/roles/developer",
+        "/ui/access-roles/readers",
+        "/ui/access",
+        "/ui/machines",
+        "/ui/machines/deployer",
+        "/ui/tokens",
+        "/ui/policies",
+        "/ui/allowlist",
+        "/ui/alerts",
+        "/ui/billing",
+        "/ui/account",
+    ];
+    let unlabelled = "return [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]\
+        .filter(e => (!e.labels || e.labels.length === 0) && !e.getAttribute('aria-label'))\
+        .map(e => e.outerHTML.slice(0, 100));";
+    let tab_order = "return [...document.querySelectorAll('[tabindex]')]\
+        .filter(e => e.tabIndex !== 0).map(e => e.outerHTML.slice(0, 100));";
+    let overflow = "return document.documentElement.scrollWidth - window.innerWidth;";
+    for (width, height) in [(1280, 900), (390, 844)] {
+        ok(browser.client.set_window_size(width, height).await);
+        for page in pages {
+            browser.open(page).await;
+            browser.find("main").await;
+            assert!(
+                !browser.page_text().await.contains("Error 4"),
+                "{page} failed: {}",
+                browser.page_text().await
+            );
+            let missing = ok(browser.client.execute(unlabelled, vec![]).await);
+            assert_eq!(
+                missing,
+                serde_json::json!([]),
+                "{page}: fields without a label"
+            );
+            let forced = ok(browser.client.execute(tab_order, vec![]).await);
+            assert_eq!(forced, serde_json::json!([]), "{page}: tab order changed");
+            let spill = ok(browser.client.execute(overflow, vec![]).await);
+            if spill.as_i64().unwrap_or(0) > 1 {
+                let wide = "return [document.documentElement.scrollWidth, document.body.scrollWidth, window.innerWidth, ...[...document.querySelectorAll('body *')].filter(e => e.scrollWidth > window.innerWidth).map(e => e.tagName + '.' + e.className + ' ' + e.scrollWidth + '/' + e.clientWidth + ' r=' + Math.round(e.getBoundingClientRect().right))];";
+                eprintln!(
+                    "WIDE {page}: {:?}",
+                    browser.client.execute(wide, vec![]).await
+                );
+            }
+            assert!(
+                spill.as_i64().unwrap_or(0) <= 1,
+                "{page} is {spill} px wider than a {width} px window"
+            );
+        }
+    }
+    browser
+        .open("/ui/apps/payments/api/production/STRIPE_KEY")
+        .await;
+    browser.screenshot("secret-phone").await;
+    browser.close().await;
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -353,4 +460,5 @@ on_both_backends!(
     switch_vaults_from_the_header_and_a_suspension_cuts_the_open_session,
     convert_invite_accept_switch_and_the_roster_updates_live,
     edit_an_access_role_and_see_its_effect_before_saving,
+    every_page_labels_its_fields_keeps_tab_order_and_fits_a_phone,
 );

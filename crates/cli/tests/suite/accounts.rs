@@ -17,7 +17,7 @@ fn login_request(username: &str, password: &str) -> LoginRequest {
     }
 }
 
-fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -25,7 +25,7 @@ fn now() -> u64 {
 }
 
 /// Turns TOTP on for `user`; returns the secret so the test can compute codes.
-async fn enable_totp(user: &TestUser) -> (TotpSecret, Vec<String>) {
+pub(crate) async fn enable_totp(user: &TestUser) -> (TotpSecret, Vec<String>) {
     crate::early_in_a_totp_step().await;
     let enrollment = ok(user.client.totp_begin().await);
     let bytes = totp_rs::Secret::Encoded(enrollment.secret_base32.expose().to_owned())

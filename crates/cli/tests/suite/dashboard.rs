@@ -794,9 +794,263 @@ async fn machines_tokens_policies_allowlist_and_alerts_are_managed_from_the_dash
     assert!(ok(alice.client.machines().await).is_empty());
 }
 
+async fn history_compare_rollback_trash_restore_and_purge_work_from_the_dashboard(app: TestApp) {
+    let alice = app.user_with_project("alice", "payments/api").await;
+    let mut web = WebBrowser::signed_in(&app.url, "alice", PASSWORD).await;
+    let env = "/ui/apps/payments/api/production";
+    let secret = "/ui/apps/payments/api/production/KEY";
+    let csrf = web.get(env).await.csrf();
+    web.post(
+        env,
+        &[
+            ("csrf", &csrf),
+            ("name", "KEY"),
+            ("value", "one"),
+            ("note", "first"),
+        ],
+    )
+    .await;
+    let second = web
+        .post(
+            secret,
+            &[
+                ("csrf", &csrf),
+                ("value", "two"),
+                ("secret_type", "password"),
+                ("note", "second"),
+            ],
+        )
+        .await;
+    assert_eq!(second.location(), Some(secret), "{}", second.body);
+    let compared = web.get(&format!("{secret}?a=1&b=2")).await;
+    let table = compared
+        .body
+        .split("id=\"comparison\"")
+        .nth(1)
+        .unwrap_or_default();
+    assert!(
+        table.contains(
+            "class=\"differs\"><th scope=\"row\">Type</th><td>generic</td><td>password</td>"
+        ),
+        "{table}"
+    );
+    assert!(
+        !compared.body.contains(">one<") && !compared.body.contains(">two<"),
+        "values are never compared on screen"
+    );
+    let rolled = web
+        .post(
+            &format!("{secret}/rollback"),
+            &[("csrf", &csrf), ("version", "1")],
+        )
+        .await;
+    assert_eq!(rolled.status, 303, "{}", rolled.body);
+    let versions = ok(alice.client.versions("payments/api/production/KEY").await);
+    assert_eq!(versions[0].version, 3);
+    assert_eq!(versions[0].rolled_back_from, Some(1));
+    assert_eq!(
+        ok(alice
+            .client
+            .reveal("payments/api/production/KEY", None)
+            .await)
+        .value
+        .expose(),
+        "one"
+    );
+
+    let deleted = web
+        .post(
+            &format!("{secret}/delete"),
+            &[("csrf", &csrf), ("confirm", "on")],
+        )
+        .await;
+    assert_eq!(deleted.location(), Some(env));
+    let trash = web.get("/ui/trash").await;
+    assert!(
+        trash.body.contains("payments/api/production/KEY"),
+        "{}",
+        trash.body
+    );
+    let restored = web
+        .post(
+            "/ui/trash/payments/api/production/KEY/restore",
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(restored.location(), Some(secret));
+    assert!(ok(alice.client.trash().await).is_empty());
+    web.post(
+        &format!("{secret}/delete"),
+        &[("csrf", &csrf), ("confirm", "on")],
+    )
+    .await;
+    let purged = web
+        .post(
+            "/ui/trash/payments/api/production/KEY/purge",
+            &[("csrf", &csrf), ("confirm", "on")],
+        )
+        .await;
+    assert_eq!(purged.location(), Some("/ui/trash"));
+    assert!(ok(alice.client.trash().await).is_empty());
+    assert_eq!(web.get(secret).await.status, 404);
+}
+
+async fn sessions_are_revoked_and_recovery_codes_renewed_after_re_entering_the_password(
+    app: TestApp,
+) {
+    let alice = app.signup("alice").await;
+    let (secret, _) = crate::accounts::enable_totp(&alice).await;
+    let mut web = WebBrowser::new(&app.url);
+    let page = web.get("/ui/signin").await;
+    let code = secret.code_at(crate::accounts::now()).unwrap_or_default();
+    let signed_in = web
+        .post(
+            "/ui/signin",
+            &[
+                ("csrf", &page.csrf()),
+                ("username", "alice"),
+                ("password", PASSWORD),
+                ("code", &code),
+            ],
+        )
+        .await;
+    assert_eq!(
+        signed_in.location(),
+        Some("/ui/vaults"),
+        "{}",
+        signed_in.body
+    );
+    let account = web.get("/ui/account").await;
+    let csrf = account.csrf();
+    // The API's session is listed beside this browser's, and revoking it ends it.
+    let api_session = ok(alice.client.whoami().await).session.id;
+    assert!(
+        account
+            .body
+            .contains(&format!("/ui/account/sessions/{api_session}/revoke"))
+    );
+    let revoked = web
+        .post(
+            &format!("/ui/account/sessions/{api_session}/revoke"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(revoked.location(), Some("/ui/account"));
+    assert!(
+        alice.client.whoami().await.is_err(),
+        "the revoked session is over"
+    );
+    // New recovery codes need the password again.
+    let refused = web
+        .post(
+            "/ui/account/recovery-codes",
+            &[
+                ("csrf", &csrf),
+                ("password", "not the password at all"),
+                ("code", "000000"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 401, "{}", refused.body);
+    assert!(!refused.body.contains("id=\"recovery-codes\""));
+    crate::early_in_a_totp_step().await;
+    let code = secret
+        .code_at(crate::accounts::now() + 30)
+        .unwrap_or_default();
+    let renewed = web
+        .post(
+            "/ui/account/recovery-codes",
+            &[("csrf", &csrf), ("password", PASSWORD), ("code", &code)],
+        )
+        .await;
+    assert_eq!(renewed.status, 200, "{}", renewed.body);
+    let codes = renewed
+        .body
+        .split("id=\"recovery-codes\"")
+        .nth(1)
+        .unwrap_or_default();
+    assert_eq!(codes.matches("<li><code>").count(), 10, "{codes}");
+}
+
+async fn an_owner_transfers_deletes_and_restores_and_a_member_leaves_from_the_dashboard(
+    app: TestApp,
+) {
+    let alice = app.verified_user("alice").await;
+    let (org, _) = app
+        .organization(&alice, "acme", &[("bob", "admin"), ("carol", "developer")])
+        .await;
+    let mut carol = switched(&app, "carol", &org.id).await;
+    let csrf = carol.get("/ui/organization").await.csrf();
+    let left = carol
+        .post(
+            "/ui/organization/leave",
+            &[("csrf", &csrf), ("confirm", "on")],
+        )
+        .await;
+    assert_eq!(left.location(), Some("/ui/vaults"), "{}", left.body);
+    assert_eq!(ok(alice.client.members().await).items.len(), 2);
+
+    let mut owner = switched(&app, "alice", &org.id).await;
+    let csrf = owner.get("/ui/organization").await.csrf();
+    let wrong = owner
+        .post(
+            "/ui/organization/transfer",
+            &[
+                ("csrf", &csrf),
+                ("username", "bob"),
+                ("password", "not the password at all"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        wrong.status, 401,
+        "a transfer needs the password: {}",
+        wrong.body
+    );
+    let transferred = owner
+        .post(
+            "/ui/organization/transfer",
+            &[("csrf", &csrf), ("username", "bob"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(transferred.status, 303, "{}", transferred.body);
+    let roster = ok(alice.client.members().await);
+    let bob = roster.items.iter().find(|m| m.username == "bob");
+    assert_eq!(bob.map(|m| m.vault_role.as_str()), Some("owner"));
+
+    let mut new_owner = switched(&app, "bob", &org.id).await;
+    let csrf = new_owner.get("/ui/organization").await.csrf();
+    let deleted = new_owner
+        .post(
+            "/ui/organization/delete",
+            &[("csrf", &csrf), ("password", PASSWORD), ("confirm", "on")],
+        )
+        .await;
+    assert_eq!(deleted.location(), Some("/ui/vaults"), "{}", deleted.body);
+    let vaults = new_owner.get("/ui/vaults").await;
+    assert!(
+        vaults
+            .body
+            .contains(&format!("/ui/vaults/{}/restore", org.id)),
+        "{}",
+        vaults.body
+    );
+    let restored = new_owner
+        .post(
+            &format!("/ui/vaults/{}/restore", org.id),
+            &[("csrf", &vaults.csrf()), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(restored.location(), Some("/ui/vaults"), "{}", restored.body);
+    assert!(ok(alice.client.members().await).items.len() == 2);
+}
+
 crate::each_backend!(machines_tokens_policies_allowlist_and_alerts_are_managed_from_the_dashboard);
 
 crate::on_both_backends!(
+    history_compare_rollback_trash_restore_and_purge_work_from_the_dashboard,
+    sessions_are_revoked_and_recovery_codes_renewed_after_re_entering_the_password,
+    an_owner_transfers_deletes_and_restores_and_a_member_leaves_from_the_dashboard,
     my_access_shows_each_verb_in_each_environment_and_why,
     a_secrets_access_tab_lists_who_can_read_use_and_reveal_and_who_revealed,
     the_vault_role_matrix_disables_cells_the_author_lacks_and_built_ins_are_read_only,
