@@ -21,11 +21,22 @@ fn ensure_installed() {
         if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() {
             return Ok(());
         }
-        let status = Command::new("apt-get")
-            .args(["install", "-y", "-q", "chromium", "chromium-driver"])
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .stdout(Stdio::null())
-            .status();
+        let install = || {
+            Command::new("apt-get")
+                .args(["install", "-y", "-q", "chromium", "chromium-driver"])
+                .env("DEBIAN_FRONTEND", "noninteractive")
+                .stdout(Stdio::null())
+                .status()
+        };
+        let mut status = install();
+        if !status.as_ref().is_ok_and(|s| s.success()) {
+            // A fresh machine may not have read its package lists yet.
+            let _ = Command::new("apt-get")
+                .args(["update", "-q"])
+                .stdout(Stdio::null())
+                .status();
+            status = install();
+        }
         match status {
             Ok(s) if s.success() && Path::new(CHROMEDRIVER).exists() => Ok(()),
             Ok(s) => Err(format!(

@@ -216,7 +216,24 @@ async fn switch_vaults_from_the_header_and_a_suspension_cuts_the_open_session(ba
     let selected = browser.text("#vault-switcher option[selected]").await;
     assert!(selected.contains("acme (developer)"), "{selected}");
 
-    ok(alice.client.suspend_member("bob").await);
+    // The owner suspends bob from the roster's action menu, in a browser of her own.
+    let owner = Browser::start(&app.url).await;
+    sign_in(&owner, "alice", None).await;
+    owner.click_button("Switch to acme").await;
+    owner.find("a[href='/ui/apps/payments']").await;
+    owner.open("/ui/members").await;
+    owner.click("tr[data-member='bob'] summary").await;
+    owner
+        .click("tr[data-member='bob'] form[action='/ui/members/bob/suspend'] button")
+        .await;
+    owner.wait_for_text("suspended").await;
+    assert!(
+        owner
+            .text("tr[data-member='bob']")
+            .await
+            .contains("suspended")
+    );
+    owner.close().await;
     browser.click("a[href='/ui/apps']").await;
     let why = browser.text("#denied").await;
     assert!(why.contains("suspended"), "{why}");
@@ -434,6 +451,75 @@ async fn every_page_labels_its_fields_keeps_tab_order_and_fits_a_phone(backend: 
     browser.close().await;
 }
 
+/// A developer whose access role switches reveal off in production sees the secret's
+/// name but no reveal button, with the reason; forcing the reveal is refused, saying why.
+async fn a_developer_without_reveal_sees_names_and_why_not_the_value(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let alice = app.verified_user("alice").await;
+    app.organization(&alice, "acme", &[("bob", "developer")])
+        .await;
+    ok(alice.client.create_app("payments").await);
+    ok(alice.client.create_project("payments/api").await);
+    ok(alice
+        .client
+        .put_secret(
+            "payments/api/production/STRIPE_KEY",
+            &strongroom_proto::SecretWriteRequest {
+                value: strongroom_proto::Sensitive::new("sk_live_never_shown"),
+                secret_type: None,
+                note: None,
+                tags: None,
+                expected_version: None,
+            },
+        )
+        .await);
+    ok(alice
+        .client
+        .create_access_role(
+            "readers",
+            serde_json::json!({"scope": "everything", "environments": {"production": ["reveal"]}}),
+        )
+        .await);
+    ok(alice
+        .client
+        .set_member_access_role("bob", Some("readers"))
+        .await);
+
+    let browser = Browser::start(&app.url).await;
+    sign_in(&browser, "bob", None).await;
+    browser.click_button("Switch to acme").await;
+    browser.click("a[href='/ui/apps/payments']").await;
+    browser.click("a[href='/ui/apps/payments/api']").await;
+    browser
+        .click("a[href='/ui/apps/payments/api/production']")
+        .await;
+    browser
+        .click("a[href='/ui/apps/payments/api/production/STRIPE_KEY']")
+        .await;
+    browser.find("#history").await;
+    assert!(!browser.has("#reveal").await, "no reveal button for bob");
+    let why = browser.text("#reveal-denied").await;
+    assert!(why.contains("readers") && why.contains("reveal"), "{why}");
+    browser.screenshot("reveal-denied").await;
+    // Forcing it, with a form of his own, is refused and says why.
+    ok(browser
+        .client
+        .execute(
+            "const f = document.createElement('form'); f.method = 'post'; \
+             f.action = location.pathname + '/reveal'; \
+             const t = document.createElement('input'); t.name = 'csrf'; \
+             t.value = document.querySelector('meta[name=csrf-token]').content; \
+             f.appendChild(t); document.body.appendChild(f); f.submit();",
+            vec![],
+        )
+        .await);
+    browser.wait_for_text("Permission denied").await;
+    let refusal = browser.text(".why").await;
+    assert!(refusal.contains("readers"), "{refusal}");
+    assert!(!ok(browser.client.source().await).contains("sk_live_never_shown"));
+    browser.close().await;
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -461,4 +547,5 @@ on_both_backends!(
     convert_invite_accept_switch_and_the_roster_updates_live,
     edit_an_access_role_and_see_its_effect_before_saving,
     every_page_labels_its_fields_keeps_tab_order_and_fits_a_phone,
+    a_developer_without_reveal_sees_names_and_why_not_the_value,
 );

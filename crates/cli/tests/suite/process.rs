@@ -270,6 +270,28 @@ async fn the_server_serves_https_with_tls_files() {
         untrusted.health().await.is_err(),
         "an unknown certificate must not be trusted"
     );
+    // Over TLS the dashboard's cookies are marked Secure.
+    let browser = reqwest::Client::builder()
+        .add_root_certificate(
+            reqwest::Certificate::from_pem(cert_pem.as_bytes()).unwrap_or_else(|e| panic!("{e}")),
+        )
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let page = browser
+        .get(format!("https://127.0.0.1:{port}/ui/signin"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let cookie = page
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        cookie.contains("Secure") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
     signal(&server.child, "-TERM");
     assert!(
         server

@@ -126,7 +126,13 @@ pub const ROUTE_ACTIONS: &[(&str, &str, &str)] = &[
     ("POST", "/ui/roles", "vault_role.create"),
     ("GET", "/ui/roles/{name}", "vault_role.read"),
     ("POST", "/ui/roles/{name}", "vault_role.edit"),
+    ("POST", "/ui/roles/{name}/delete", "vault_role.delete"),
     ("POST", "/ui/access-roles", "access_role.create"),
+    (
+        "POST",
+        "/ui/access-roles/{role}/delete",
+        "access_role.delete",
+    ),
     ("GET", "/ui/access-roles/{role}", "access_role.read"),
     ("POST", "/ui/access-roles/{role}", "access_role.edit"),
     ("GET", "/ui/machines", "machine.list"),
@@ -285,7 +291,12 @@ pub fn router(state: &AppState) -> Router<AppState> {
             "/roles/{name}",
             get(roles::vault_role_page).post(roles::save_vault_role),
         )
+        .route("/roles/{name}/delete", post(roles::delete_vault_role))
         .route("/access-roles", post(roles::create_access_role))
+        .route(
+            "/access-roles/{role}/delete",
+            post(roles::delete_access_role),
+        )
         .route(
             "/access-roles/{role}",
             get(roles::access_role_page).post(roles::save_access_role),

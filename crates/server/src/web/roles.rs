@@ -720,3 +720,28 @@ pub async fn create_access_role(
     .await?;
     Ok(Redirect::to(&format!("/ui/access-roles/{}", role.name)))
 }
+
+/// `POST /ui/roles/{name}/delete`: deletes a custom role nobody holds.
+pub async fn delete_vault_role(
+    State(state): State<AppState>,
+    member: Member,
+    meta: ClientMeta,
+    WebPath(params): WebPath<RoleParams>,
+    WebForm(_): WebForm<super::forms::Empty>,
+) -> Result<Redirect, WebError> {
+    roles::delete_role(State(state), member.caller, meta, ApiPath(params.name)).await?;
+    Ok(Redirect::to("/ui/roles"))
+}
+
+/// `POST /ui/access-roles/{role}/delete`: deletes an access role nobody holds.
+pub async fn delete_access_role(
+    State(state): State<AppState>,
+    member: Member,
+    meta: ClientMeta,
+    WebPath(params): WebPath<AccessRoleParams>,
+    WebForm(_): WebForm<super::forms::Empty>,
+) -> Result<Redirect, WebError> {
+    access_roles::delete_access_role(State(state), member.caller, meta, ApiPath(params.role))
+        .await?;
+    Ok(Redirect::to("/ui/roles"))
+}
