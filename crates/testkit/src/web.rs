@@ -54,6 +54,8 @@ pub struct WebBrowser {
 impl WebBrowser {
     /// A browser with no cookies, for the server at `base`.
     pub fn new(base: &str) -> Self {
+        // reqwest is built without a default TLS provider; the server installs ring too.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()

@@ -1045,9 +1045,82 @@ async fn an_owner_transfers_deletes_and_restores_and_a_member_leaves_from_the_da
     assert!(ok(alice.client.members().await).items.len() == 2);
 }
 
+async fn the_audit_viewer_filters_pages_exports_and_shows_a_developer_only_their_own(app: TestApp) {
+    let (alice, org) = readers_vault(&app).await;
+    for _ in 0..60 {
+        ok(alice
+            .client
+            .reveal("payments/api/production/STRIPE_KEY", None)
+            .await);
+    }
+    let mut owner = switched(&app, "alice", &org).await;
+    let first = owner
+        .get("/ui/audit?action=secret.reveal&actor=alice")
+        .await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let rows = |html: &str| html.matches("<td><code>secret.reveal</code></td>").count();
+    assert_eq!(rows(&first.body), 50, "a page holds 50 entries");
+    assert!(first.body.contains("badge sev-notice") || first.body.contains("badge sev-info"));
+    let older = first
+        .body
+        .split("id=\"older\"")
+        .next()
+        .and_then(|before| before.rsplit("href=\"").next())
+        .map(|href| {
+            href.trim_end_matches("\" ")
+                .replace("&amp;", "&")
+                .replace("&#38;", "&")
+        })
+        .unwrap_or_default();
+    assert!(
+        older.starts_with("/ui/audit?") && older.contains("cursor="),
+        "{older}"
+    );
+    let second = owner.get(&older).await;
+    assert_eq!(
+        rows(&second.body),
+        10,
+        "the rest, on the next page: {older}"
+    );
+    assert!(!second.body.contains("id=\"older\""));
+    let export = owner
+        .get("/ui/audit/export?action=secret.reveal&actor=alice")
+        .await;
+    assert_eq!(export.status, 200);
+    assert!(
+        export
+            .headers
+            .get("content-disposition")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("attachment"))
+    );
+    let lines: Vec<serde_json::Value> = export
+        .body
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert_eq!(lines.len(), 60);
+    assert!(
+        lines
+            .iter()
+            .all(|e| e["actor_name"] == "alice" && e["action"] == "secret.reveal")
+    );
+
+    // Bob holds View own only: alice's entries are not his to see, on the page or in an export.
+    let mut bob = switched(&app, "bob", &org).await;
+    bob.get("/ui/apps/payments/api/production").await;
+    let his = bob.get("/ui/audit").await;
+    assert_eq!(his.status, 200, "{}", his.body);
+    assert!(his.body.contains("<td>bob <span"), "{}", his.body);
+    assert!(!his.body.contains("<td>alice <span"), "{}", his.body);
+    let exported = bob.get("/ui/audit/export?actor=alice").await;
+    assert!(exported.body.trim().is_empty(), "{}", exported.body);
+}
+
 crate::each_backend!(machines_tokens_policies_allowlist_and_alerts_are_managed_from_the_dashboard);
 
 crate::on_both_backends!(
+    the_audit_viewer_filters_pages_exports_and_shows_a_developer_only_their_own,
     history_compare_rollback_trash_restore_and_purge_work_from_the_dashboard,
     sessions_are_revoked_and_recovery_codes_renewed_after_re_entering_the_password,
     an_owner_transfers_deletes_and_restores_and_a_member_leaves_from_the_dashboard,

@@ -586,3 +586,90 @@ crate::on_both_backends!(
     restarting_the_server_loses_nothing,
     root_key_rotation_rewraps_every_key_while_reads_continue
 );
+
+/// Nothing a person types into the dashboard, nor what it reveals, reaches the server's
+/// logs, even at debug level: not the password, not a secret's value, not the session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_leaves_no_password_value_or_session_in_the_logs() {
+    const VALUE: &str = "sk_live_dashboard_log_probe";
+    let cwd = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut server = spawn_server(
+        cwd.path(),
+        &["--listen", "127.0.0.1:0"],
+        &[("STRONGROOM_LOG", "debug")],
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    // Debug logging fills a pipe quickly: read it while the server runs.
+    let mut stderr = server
+        .child
+        .stderr
+        .take()
+        .unwrap_or_else(|| panic!("no stderr"));
+    let collected = tokio::spawn(async move {
+        let mut logs = String::new();
+        let _ = stderr.read_to_string(&mut logs).await;
+        logs
+    });
+    let mut web = strongroom_testkit::WebBrowser::new(&server.url);
+    let page = web.get("/ui/signup").await;
+    let signed_up = web
+        .post(
+            "/ui/signup",
+            &[
+                ("csrf", &page.csrf()),
+                ("username", "alice"),
+                ("email", "alice@example.com"),
+                ("password", strongroom_testkit::PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(
+        signed_up.location(),
+        Some("/ui/verify"),
+        "{}",
+        signed_up.body
+    );
+    let session = web
+        .cookie("strongroom_session")
+        .unwrap_or_default()
+        .to_owned();
+    let csrf = web.get("/ui/apps").await.csrf();
+    web.post("/ui/apps", &[("csrf", &csrf), ("name", "payments")])
+        .await;
+    web.post("/ui/apps/payments", &[("csrf", &csrf), ("name", "api")])
+        .await;
+    let created = web
+        .post(
+            "/ui/apps/payments/api/production",
+            &[("csrf", &csrf), ("name", "KEY"), ("value", VALUE)],
+        )
+        .await;
+    assert_eq!(created.status, 303, "{}", created.body);
+    let revealed = web
+        .post(
+            "/ui/apps/payments/api/production/KEY/reveal",
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert!(revealed.body.contains(VALUE));
+    signal(&server.child, "-TERM");
+    let _ = server.child.wait().await;
+    let mut logs = collected.await.unwrap_or_default();
+    while let Ok(Some(line)) = server.stdout.next_line().await {
+        logs.push_str(&line);
+        logs.push('\n');
+    }
+    assert!(logs.contains("/ui/apps"), "the requests are logged: {logs}");
+    for secret in [
+        VALUE,
+        strongroom_testkit::PASSWORD,
+        session.as_str(),
+        csrf.as_str(),
+    ] {
+        assert!(
+            !secret.is_empty() && !logs.contains(secret),
+            "{secret} is in the logs"
+        );
+    }
+}
