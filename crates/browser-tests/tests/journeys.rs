@@ -302,22 +302,8 @@ async fn convert_invite_accept_switch_and_the_roster_updates_live(backend: Backe
 /// bob gains reveal on payments/api/production; confirming saves it.
 async fn edit_an_access_role_and_see_its_effect_before_saving(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let alice = app.verified_user("alice").await;
-    app.organization(&alice, "acme", &[("bob", "developer")])
-        .await;
-    ok(alice.client.create_app("payments").await);
-    ok(alice.client.create_project("payments/api").await);
-    let readers =
-        serde_json::json!({"scope": "everything", "environments": {"production": ["reveal"]}});
-    ok(alice
-        .client
-        .create_access_role("readers", readers.clone())
-        .await);
-    ok(alice
-        .client
-        .set_member_access_role("bob", Some("readers"))
-        .await);
-
+    let (alice, _) = app.readers_organization(&[]).await;
+    let readers = ok(alice.client.access_role("readers").await).spec;
     let browser = Browser::start(&app.url).await;
     sign_in(&browser, "alice", None).await;
     browser.click_button("Switch to acme").await;
@@ -348,28 +334,7 @@ async fn edit_an_access_role_and_see_its_effect_before_saving(backend: Backend) 
 /// order or forced ahead in it, and at a phone's width nothing spills sideways.
 async fn every_page_labels_its_fields_keeps_tab_order_and_fits_a_phone(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let alice = app.verified_user("alice").await;
-    app.organization(&alice, "acme", &[("bob", "developer")])
-        .await;
-    ok(alice.client.create_app("payments").await);
-    ok(alice.client.create_project("payments/api").await);
-    ok(alice
-        .client
-        .put_secret(
-            "payments/api/production/STRIPE_KEY",
-            &strongroom_proto::SecretWriteRequest {
-                value: strongroom_proto::Sensitive::new("sk_live_x"),
-                secret_type: None,
-                note: Some("billing".into()),
-                tags: None,
-                expected_version: None,
-            },
-        )
-        .await);
-    ok(alice
-        .client
-        .create_access_role("readers", serde_json::json!({"scope": "everything"}))
-        .await);
+    let (alice, _) = app.readers_organization(&[]).await;
     let key = ok(strongroom_crypto::machine_key::MachineKey::generate()).public();
     ok(alice
         .client
@@ -455,36 +420,7 @@ async fn every_page_labels_its_fields_keeps_tab_order_and_fits_a_phone(backend: 
 /// name but no reveal button, with the reason; forcing the reveal is refused, saying why.
 async fn a_developer_without_reveal_sees_names_and_why_not_the_value(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let alice = app.verified_user("alice").await;
-    app.organization(&alice, "acme", &[("bob", "developer")])
-        .await;
-    ok(alice.client.create_app("payments").await);
-    ok(alice.client.create_project("payments/api").await);
-    ok(alice
-        .client
-        .put_secret(
-            "payments/api/production/STRIPE_KEY",
-            &strongroom_proto::SecretWriteRequest {
-                value: strongroom_proto::Sensitive::new("sk_live_never_shown"),
-                secret_type: None,
-                note: None,
-                tags: None,
-                expected_version: None,
-            },
-        )
-        .await);
-    ok(alice
-        .client
-        .create_access_role(
-            "readers",
-            serde_json::json!({"scope": "everything", "environments": {"production": ["reveal"]}}),
-        )
-        .await);
-    ok(alice
-        .client
-        .set_member_access_role("bob", Some("readers"))
-        .await);
-
+    app.readers_organization(&[]).await;
     let browser = Browser::start(&app.url).await;
     sign_in(&browser, "bob", None).await;
     browser.click_button("Switch to acme").await;
@@ -516,7 +452,7 @@ async fn a_developer_without_reveal_sees_names_and_why_not_the_value(backend: Ba
     browser.wait_for_text("Permission denied").await;
     let refusal = browser.text(".why").await;
     assert!(refusal.contains("readers"), "{refusal}");
-    assert!(!ok(browser.client.source().await).contains("sk_live_never_shown"));
+    assert!(!ok(browser.client.source().await).contains(strongroom_testkit::READERS_VALUE));
     browser.close().await;
 }
 

@@ -286,6 +286,61 @@ impl TestApp {
         (vault, joined)
     }
 
+    /// The organization most dashboard tests start from: alice owns `acme`, where
+    /// `payments/api` holds `production/STRIPE_KEY` (value [`crate::READERS_VALUE`]);
+    /// bob is a developer and, like each of `others`, holds the access role `readers`,
+    /// which opens everything but switches reveal off in production.
+    pub async fn readers_organization(
+        &self,
+        others: &[(&str, &str)],
+    ) -> (TestUser, strongroom_proto::VaultInfo) {
+        let alice = self.verified_user("alice").await;
+        let mut cast = vec![("bob", "developer")];
+        cast.extend_from_slice(others);
+        let (org, _) = self.organization(&alice, "acme", &cast).await;
+        let fail = |what: &str, e: strongroom_client::ClientError| -> ! { panic!("{what}: {e}") };
+        alice
+            .client
+            .create_app("payments")
+            .await
+            .unwrap_or_else(|e| fail("create app", e));
+        alice
+            .client
+            .create_project("payments/api")
+            .await
+            .unwrap_or_else(|e| fail("create project", e));
+        alice
+            .client
+            .put_secret(
+                "payments/api/production/STRIPE_KEY",
+                &strongroom_proto::SecretWriteRequest {
+                    value: Sensitive::new(crate::READERS_VALUE),
+                    secret_type: None,
+                    note: Some("billing".into()),
+                    tags: None,
+                    expected_version: None,
+                },
+            )
+            .await
+            .unwrap_or_else(|e| fail("write secret", e));
+        alice
+            .client
+            .create_access_role(
+                "readers",
+                serde_json::json!({"scope": "everything", "environments": {"production": ["reveal"]}}),
+            )
+            .await
+            .unwrap_or_else(|e| fail("create access role", e));
+        for (username, _) in &cast {
+            alice
+                .client
+                .set_member_access_role(username, Some("readers"))
+                .await
+                .unwrap_or_else(|e| fail("give readers", e));
+        }
+        (alice, org)
+    }
+
     /// Whether this server runs on PostgreSQL.
     pub fn is_postgres(&self) -> bool {
         self.database.is_some()

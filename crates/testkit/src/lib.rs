@@ -18,5 +18,8 @@ pub use smtp::{Delivered, MailSink};
 pub use vault_http::{VaultHttp, VaultReply};
 pub use web::{WebBrowser, WebPage, field_value};
 
+/// The value of the secret in [`TestApp::readers_organization`].
+pub const READERS_VALUE: &str = "sk_live_readers_probe";
+
 /// A password that passes the rules, used for every test account.
 pub const PASSWORD: &str = "correct horse battery staple";

@@ -282,41 +282,8 @@ async fn a_value_stays_off_every_page_until_revealed_and_the_reveal_is_audited(a
 async fn a_member_without_reveal_sees_names_but_no_reveal_button_and_a_forced_reveal_explains_why(
     app: TestApp,
 ) {
-    let alice = app.verified_user("alice").await;
-    let (_, members) = app
-        .organization(
-            &alice,
-            "acme",
-            &[("bob", "developer"), ("carol", "collaborator")],
-        )
-        .await;
-    ok(alice.client.create_app("payments").await);
-    ok(alice.client.create_project("payments/api").await);
-    ok(alice
-        .client
-        .put_secret(
-            "payments/api/production/STRIPE_KEY",
-            &crate::value("sk_live_hidden"),
-        )
-        .await);
-    ok(alice
-        .client
-        .create_access_role("readers", json!({"scope": "everything", "off": ["reveal"]}))
-        .await);
-    ok(alice
-        .client
-        .set_member_access_role("bob", Some("readers"))
-        .await);
-    drop(members);
-    let mut browser = WebBrowser::signed_in(&app.url, "bob", PASSWORD).await;
-    let vaults = browser.get("/ui/vaults").await;
-    let acme = ok(alice.client.whoami().await).vault.id;
-    browser
-        .post(
-            "/ui/vaults/switch",
-            &[("csrf", &vaults.csrf()), ("vault", &acme)],
-        )
-        .await;
+    let (_, acme) = app.readers_organization(&[]).await;
+    let mut browser = switched(&app, "bob", &acme.id).await;
     let list = browser.get("/ui/apps/payments/api/production").await;
     assert!(
         list.body.contains("STRIPE_KEY"),
@@ -339,7 +306,7 @@ async fn a_member_without_reveal_sees_names_but_no_reveal_button_and_a_forced_re
         )
         .await;
     assert_eq!(forced.status, 403, "{}", forced.body);
-    assert!(!forced.body.contains("sk_live_hidden"));
+    assert!(!forced.body.contains(strongroom_testkit::READERS_VALUE));
     assert!(
         forced.body.contains("readers"),
         "the refusal names the access role: {}",
@@ -449,40 +416,10 @@ fn row<'a>(html: &'a str, first: &str) -> &'a str {
     &html[start..end]
 }
 
-/// An organization where bob reads everything but reveals nothing in production.
+/// An organization where bob (developer) and carol (collaborator) read everything but
+/// reveal nothing in production.
 async fn readers_vault(app: &TestApp) -> (strongroom_testkit::TestUser, String) {
-    let alice = app.verified_user("alice").await;
-    let (org, _) = app
-        .organization(
-            &alice,
-            "acme",
-            &[("bob", "developer"), ("carol", "collaborator")],
-        )
-        .await;
-    ok(alice.client.create_app("payments").await);
-    ok(alice.client.create_project("payments/api").await);
-    ok(alice
-        .client
-        .put_secret(
-            "payments/api/production/STRIPE_KEY",
-            &crate::value("sk_live_x"),
-        )
-        .await);
-    ok(alice
-        .client
-        .create_access_role(
-            "readers",
-            json!({"scope": "everything", "environments": {"production": ["reveal"]}}),
-        )
-        .await);
-    ok(alice
-        .client
-        .set_member_access_role("bob", Some("readers"))
-        .await);
-    ok(alice
-        .client
-        .set_member_access_role("carol", Some("readers"))
-        .await);
+    let (alice, org) = app.readers_organization(&[("carol", "collaborator")]).await;
     (alice, org.id)
 }
 
