@@ -41,23 +41,34 @@
     if (source) { copyText(source.innerText.trim(), button); }
   });
 
-  // A region marked data-live="URL" is refreshed from URL every data-live-every ms, but
-  // never while someone is using it (a menu open, a field focused), so nothing is lost.
-  function refreshLive(region) {
-    var busy = region.querySelector("details[open]") || region.contains(document.activeElement);
-    if (busy || document.hidden) { return; }
+  // A region marked data-live="URL" keeps itself current: every data-live-every ms it
+  // asks data-live-version for the region's digest and, only when that differs from
+  // data-live-tag, fetches URL and swaps the region in. Never while someone is using it
+  // (a menu open, a field focused), so nothing typed or opened is lost.
+  function swapIn(region) {
     fetch(region.getAttribute("data-live"), { credentials: "same-origin", headers: { "Accept": "text/html" } })
       .then(function (response) { return response.ok ? response.text() : null; })
       .then(function (html) {
         if (html === null) { return; }
         var parsed = new DOMParser().parseFromString(html, "text/html");
         var fresh = parsed.getElementById(region.id);
-        if (fresh && fresh.innerHTML !== region.innerHTML) {
-          region.innerHTML = fresh.innerHTML;
-          if (window.htmx) { window.htmx.process(region); }
-        }
+        if (!fresh) { return; }
+        region.innerHTML = fresh.innerHTML;
+        region.setAttribute("data-live-tag", fresh.getAttribute("data-live-tag") || "");
+        if (window.htmx) { window.htmx.process(region); }
       })
       .catch(function () { /* offline for a moment: the next tick tries again */ });
+  }
+
+  function refreshLive(region) {
+    var busy = region.querySelector("details[open]") || region.contains(document.activeElement);
+    if (busy || document.hidden) { return; }
+    fetch(region.getAttribute("data-live-version"), { credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.text() : null; })
+      .then(function (tag) {
+        if (tag !== null && tag !== region.getAttribute("data-live-tag")) { swapIn(region); }
+      })
+      .catch(function () { /* the next tick tries again */ });
   }
 
   document.addEventListener("DOMContentLoaded", function () {

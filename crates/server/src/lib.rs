@@ -28,3 +28,4 @@ pub use routes::{built_in_role, openapi_document};
 pub use serve::{OpenedStore, RunningServer, StartError, open_store, start};
 pub use state::Settings;
 pub use web::ROUTE_ACTIONS as DASHBOARD_ROUTES;
+pub use web::csrf_token as dashboard_csrf_token;

@@ -201,7 +201,7 @@ pub async fn start(config: ServerConfig, settings: Settings) -> Result<RunningSe
         trusted_proxies: Arc::new(config.trusted_proxies.clone()),
         broker_allow_private: config.broker_allow_private,
         alerts_allow_private: config.alerts_allow_private,
-        tls: tls.is_some(),
+        https: tls.is_some() || config.insecure_http,
     };
     let outlets = crate::alerts::Outlets {
         mailer: state.mailer.clone(),

@@ -61,6 +61,8 @@ pub struct AppState {
     pub broker_allow_private: bool,
     /// Whether alert webhooks may reach loopback, link-local and private addresses.
     pub alerts_allow_private: bool,
-    /// Whether the dashboard is served over TLS, so its cookies are marked `Secure`.
-    pub tls: bool,
+    /// Whether browsers reach the dashboard over HTTPS: the server terminates TLS itself,
+    /// or (`--insecure-http`) a TLS-terminating proxy stands in front. Its cookies are
+    /// then `Secure`, pages carry HSTS, and forms must come from an `https://` origin.
+    pub https: bool,
 }

@@ -16,7 +16,7 @@ pub use postgres::{TestDatabase, admin_url};
 pub use receiver::{Received, Receiver};
 pub use smtp::{Delivered, MailSink};
 pub use vault_http::{VaultHttp, VaultReply};
-pub use web::{WebBrowser, WebPage, field_value};
+pub use web::{WebBrowser, WebPage, csrf_token_for, field_value};
 
 /// The value of the secret in [`TestApp::readers_organization`].
 pub const READERS_VALUE: &str = "sk_live_readers_probe";

@@ -170,3 +170,9 @@ impl WebBrowser {
         self.send(request).await
     }
 }
+
+/// The form token a dashboard page derives from the cookie secret `secret` (to forge
+/// one, as an attacker who planted a cookie could).
+pub fn csrf_token_for(secret: &str) -> String {
+    strongroom_server::dashboard_csrf_token(secret)
+}

@@ -91,7 +91,7 @@ pub async fn run(args: ServerArgs) -> CliResult {
         .map_err(|e| Failure::new(exit::ERROR, e.to_string()))?;
     println!("Strongroom {} is running", env!("CARGO_PKG_VERSION"));
     println!("  listening on  {}", server.url);
-    println!("  dashboard     {}/ui/", server.url);
+    println!("  dashboard     {}/ui", server.url);
     println!("  data          {}", server.data_dir.display());
     println!("  database      {}", server.database);
     if server.key_created {

@@ -1054,9 +1054,104 @@ async fn the_audit_viewer_filters_pages_exports_and_shows_a_developer_only_their
     assert!(exported.body.trim().is_empty(), "{}", exported.body);
 }
 
+async fn the_visitor_cookies_token_opens_only_the_sign_in_forms(app: TestApp) {
+    let alice = app.signup("alice").await;
+    let mut web = WebBrowser::signed_in(&app.url, "alice", PASSWORD).await;
+    // A token derived from the visitor cookie (which a sibling site could plant) is no
+    // good once there is a session.
+    let visitor = web
+        .cookie("strongroom_visitor")
+        .unwrap_or_default()
+        .to_owned();
+    assert!(!visitor.is_empty());
+    let planted = strongroom_testkit::csrf_token_for(&visitor);
+    let refused = web
+        .post("/ui/apps", &[("csrf", &planted), ("name", "payments")])
+        .await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(ok(alice.client.apps().await).is_empty());
+    // The page's own token, bound to the session, goes through.
+    let csrf = web.get("/ui/apps").await.csrf();
+    assert_ne!(csrf, planted);
+    let created = web
+        .post("/ui/apps", &[("csrf", &csrf), ("name", "payments")])
+        .await;
+    assert_eq!(created.status, 303, "{}", created.body);
+}
+
+async fn signing_in_again_in_the_same_browser_ends_the_session_it_had(app: TestApp) {
+    let alice = app.signup("alice").await;
+    let mut web = WebBrowser::signed_in(&app.url, "alice", PASSWORD).await;
+    let first = web
+        .cookie("strongroom_session")
+        .unwrap_or_default()
+        .to_owned();
+    let page = web.get("/ui/signin").await;
+    let again = web
+        .post(
+            "/ui/signin",
+            &[
+                ("csrf", &page.csrf()),
+                ("username", "alice"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(again.location(), Some("/ui/vaults"), "{}", again.body);
+    assert_ne!(web.cookie("strongroom_session").unwrap_or_default(), first);
+    assert_eq!(
+        ok(alice.client.sessions().await).len(),
+        2,
+        "the API's and the browser's new one; the browser's old one is gone"
+    );
+}
+
+async fn the_rosters_change_check_is_not_an_audit_entry_but_each_roster_fetch_is(app: TestApp) {
+    let (alice, org) = app.readers_organization(&[]).await;
+    let mut owner = switched(&app, "alice", &org.id).await;
+    let before = owner.get("/ui/members/roster/version").await;
+    assert_eq!(before.status, 200);
+    for _ in 0..3 {
+        assert_eq!(
+            owner.get("/ui/members/roster/version").await.body,
+            before.body
+        );
+    }
+    ok(alice.client.suspend_member("bob").await);
+    let after = owner.get("/ui/members/roster/version").await;
+    assert_ne!(
+        after.body, before.body,
+        "a suspension changes the roster's digest"
+    );
+    owner.get("/ui/members/roster").await;
+    let actions = app
+        .query_column(&format!(
+            "SELECT action FROM audit_events WHERE vault_id = '{}' AND actor_name = 'alice'",
+            org.id
+        ))
+        .await;
+    assert!(
+        !actions.iter().any(|a| a == "member.roster_version"),
+        "{actions:?}"
+    );
+    assert!(actions.iter().any(|a| a == "member.list"), "{actions:?}");
+}
+
+async fn the_site_root_leads_to_the_dashboard(app: TestApp) {
+    let mut web = WebBrowser::new(&app.url);
+    for path in ["/", "/ui/"] {
+        assert_eq!(web.get(path).await.location(), Some("/ui/vaults"), "{path}");
+    }
+    assert_eq!(web.get("/ui/vaults").await.location(), Some("/ui/signin"));
+}
+
 crate::each_backend!(machines_tokens_policies_allowlist_and_alerts_are_managed_from_the_dashboard);
 
 crate::on_both_backends!(
+    the_visitor_cookies_token_opens_only_the_sign_in_forms,
+    signing_in_again_in_the_same_browser_ends_the_session_it_had,
+    the_rosters_change_check_is_not_an_audit_entry_but_each_roster_fetch_is,
+    the_site_root_leads_to_the_dashboard,
     the_audit_viewer_filters_pages_exports_and_shows_a_developer_only_their_own,
     history_compare_rollback_trash_restore_and_purge_work_from_the_dashboard,
     sessions_are_revoked_and_recovery_codes_renewed_after_re_entering_the_password,

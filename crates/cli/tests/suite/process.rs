@@ -218,6 +218,17 @@ async fn plain_http_on_a_network_address_needs_explicit_consent() {
     )
     .await
     .unwrap_or_else(|e| panic!("{e}"));
+    // Behind the TLS-terminating proxy this consent promises, browsers use HTTPS: the
+    // dashboard's cookies are Secure and its pages ask browsers to keep to HTTPS.
+    let port = server.url.rsplit(':').next().unwrap_or_default().to_owned();
+    let mut web = strongroom_testkit::WebBrowser::new(&format!("http://127.0.0.1:{port}"));
+    let page = web.get("/ui/signin").await;
+    assert!(
+        page.set_cookies().iter().all(|c| c.contains("; Secure")),
+        "{:?}",
+        page.set_cookies()
+    );
+    assert!(page.headers.contains_key("strict-transport-security"));
     signal(&server.child, "-TERM");
     let _ = server.child.wait().await;
     let mut stderr = String::new();
@@ -292,6 +303,7 @@ async fn the_server_serves_https_with_tls_files() {
         cookie.contains("Secure") && cookie.contains("HttpOnly"),
         "{cookie}"
     );
+    assert!(page.headers().contains_key("strict-transport-security"));
     signal(&server.child, "-TERM");
     assert!(
         server

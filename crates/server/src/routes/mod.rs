@@ -299,7 +299,14 @@ pub fn build(state: AppState) -> Router {
     router
         .merge(crate::kv::router())
         .nest("/ui", crate::web::router(&state))
-        .route("/", axum::routing::get(|| async { axum::response::Redirect::to("/ui/") }))
+        .route(
+            "/",
+            axum::routing::get(|| async { axum::response::Redirect::to("/ui/vaults") }),
+        )
+        .route(
+            "/ui/",
+            axum::routing::get(|| async { axum::response::Redirect::to("/ui/vaults") }),
+        )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::audit_layer::record_requests,

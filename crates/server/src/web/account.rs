@@ -3,7 +3,7 @@
 
 use super::forms::{self, Code, Empty, SignIn, SignUp, StepUp, WebForm};
 use super::page::{Chrome, WebError, render};
-use super::session::{Member, Visitor, session_cookie, signed_out};
+use super::session::{Member, PriorSession, Visitor, session_cookie, signed_out};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, ClientMeta, ListParams};
 use crate::routes::{auth, email, sessions, totp};
 use crate::state::AppState;
@@ -54,6 +54,7 @@ pub async fn signin(
     State(state): State<AppState>,
     meta: ClientMeta,
     visitor: Visitor,
+    prior: PriorSession,
     WebForm(form): WebForm<SignIn>,
 ) -> Result<Response, WebError> {
     let request = LoginRequest {
@@ -65,6 +66,7 @@ pub async fn signin(
     let username = request.username.clone();
     match auth::login(State(state.clone()), meta, ApiJson(request)).await {
         Ok(ApiJson(done)) => {
+            prior.end(&state).await?;
             let jar = visitor
                 .jar
                 .add(session_cookie(&state, done.token.into_inner()));
@@ -110,6 +112,7 @@ pub async fn signup(
     State(state): State<AppState>,
     meta: ClientMeta,
     visitor: Visitor,
+    prior: PriorSession,
     WebForm(form): WebForm<SignUp>,
 ) -> Result<Response, WebError> {
     let request = SignupRequest {
@@ -120,6 +123,7 @@ pub async fn signup(
     let (username, email_address) = (request.username.clone(), request.email.clone());
     match auth::signup(State(state.clone()), meta, ApiJson(request)).await {
         Ok((_, ApiJson(done))) => {
+            prior.end(&state).await?;
             let jar = visitor
                 .jar
                 .add(session_cookie(&state, done.token.into_inner()));

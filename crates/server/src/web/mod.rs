@@ -20,6 +20,8 @@ mod settings;
 mod vaults;
 mod workloads;
 
+pub use session::csrf_token;
+
 use crate::state::AppState;
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, header};
@@ -89,6 +91,7 @@ pub const ROUTE_ACTIONS: &[(&str, &str, &str)] = &[
     ),
     ("GET", "/ui/members", "member.list"),
     ("GET", "/ui/members/roster", "member.list"),
+    ("GET", "/ui/members/roster/version", "member.roster_version"),
     ("POST", "/ui/members/{username}/role", "member.assign_role"),
     (
         "POST",
@@ -191,6 +194,10 @@ pub const ROUTE_ACTIONS: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// Routes whose successful answers are not audit entries: a page's own polling, which
+/// shows only whether something changed (a refusal is still recorded).
+pub const QUIET_ROUTES: &[(&str, &str)] = &[("GET", "/ui/members/roster/version")];
+
 /// What the pages may load: their own scripts and styles only, nothing inline, no frames.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
      img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; \
@@ -198,6 +205,22 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; st
 
 fn header_layer(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
     SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
+}
+
+/// Tells browsers to keep to HTTPS, when the dashboard is served over it.
+async fn strict_transport(
+    axum::extract::State(https): axum::extract::State<bool>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let mut response = next.run(request).await;
+    if https {
+        response.headers_mut().insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    response
 }
 
 /// The dashboard's routes (to be nested at `/ui`), with CSRF protection and its headers.
@@ -256,6 +279,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         )
         .route("/members", get(organization::members_page))
         .route("/members/roster", get(organization::roster))
+        .route("/members/roster/version", get(organization::roster_version))
         .route("/members/{username}/role", post(organization::set_role))
         .route(
             "/members/{username}/access-role",
@@ -361,8 +385,15 @@ pub fn router(state: &AppState) -> Router<AppState> {
         )
         .fallback(page::not_found)
         .layer(axum::middleware::from_fn_with_state(
-            state.settings.max_body_bytes,
+            csrf::Guard {
+                max_body: state.settings.max_body_bytes,
+                https: state.https,
+            },
             csrf::protect,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.https,
+            strict_transport,
         ))
         .layer(header_layer(
             header::CONTENT_SECURITY_POLICY,

@@ -66,6 +66,10 @@ pub struct RosterView {
 }
 
 impl RosterView {
+    fn tag(&self) -> String {
+        roster_tag(&self.roster)
+    }
+
     fn cap(&self) -> String {
         self.roster
             .cap
@@ -133,6 +137,33 @@ pub async fn roster(
     let roster = roster_view(&state, &member).await?;
     let chrome = Chrome::of(&state, &member.caller, &member.csrf, "members").await?;
     render(&RosterFragment { chrome, roster })
+}
+
+/// What the roster's live refresh compares: a digest of what the roster shows, so the
+/// page fetches (and the audit log records) the roster again only when it changed.
+fn roster_tag(roster: &Roster) -> String {
+    use sha2::{Digest, Sha256};
+    let mut digest = Sha256::new();
+    digest.update(format!("{}|{}|{:?}", roster.plan, roster.used, roster.cap));
+    for m in &roster.items {
+        digest.update(format!(
+            "|{}|{}|{:?}|{}",
+            m.username, m.vault_role, m.access_role, m.status
+        ));
+    }
+    hex::encode(&digest.finalize()[..12])
+}
+
+/// `GET /ui/members/roster/version`: the roster's digest, polled every few seconds by
+/// an open Members page. It shows nothing but whether the roster changed, so a
+/// successful answer is not an audit entry (the fetch of the roster that follows is).
+pub async fn roster_version(
+    State(state): State<AppState>,
+    member: Member,
+) -> Result<String, WebError> {
+    let ApiJson(roster) =
+        members::list_members(State(state.clone()), member.caller.clone(), all()).await?;
+    Ok(roster_tag(&roster))
 }
 
 #[derive(Deserialize)]

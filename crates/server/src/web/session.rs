@@ -33,11 +33,11 @@ pub fn csrf_token(secret: &str) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
-fn cookie(name: &'static str, value: String, tls: bool, max_age_secs: i64) -> Cookie<'static> {
+fn cookie(name: &'static str, value: String, https: bool, max_age_secs: i64) -> Cookie<'static> {
     Cookie::build((name, value))
         .path(COOKIE_PATH)
         .http_only(true)
-        .secure(tls)
+        .secure(https)
         .same_site(SameSite::Lax)
         .max_age(time::Duration::seconds(max_age_secs))
         .build()
@@ -48,14 +48,14 @@ pub fn session_cookie(state: &AppState, token: String) -> Cookie<'static> {
     cookie(
         SESSION_COOKIE,
         token,
-        state.tls,
+        state.https,
         state.settings.session_ttl_ms / 1000,
     )
 }
 
 /// Cookies that sign this browser out.
 pub fn signed_out(state: &AppState, jar: CookieJar) -> CookieJar {
-    jar.add(cookie(SESSION_COOKIE, String::new(), state.tls, 0))
+    jar.add(cookie(SESSION_COOKIE, String::new(), state.https, 0))
 }
 
 /// A signed-in member on a dashboard page: the same [`Caller`] the API builds from a
@@ -116,7 +116,7 @@ impl FromRequestParts<AppState> for Visitor {
         }
         let secret = hex::encode(strongroom_crypto::random::random_bytes::<32>()?);
         let csrf = csrf_token(&secret);
-        let jar = jar.add(cookie(VISITOR_COOKIE, secret, state.tls, 24 * 60 * 60));
+        let jar = jar.add(cookie(VISITOR_COOKIE, secret, state.https, 24 * 60 * 60));
         Ok(Self { csrf, jar })
     }
 }
@@ -128,5 +128,38 @@ impl Member {
             principal: self.caller.principal.clone(),
             machine: None,
         }
+    }
+}
+
+/// The session this browser was signed in with, if any and still valid: signing in or up
+/// again ends it, so no session is left behind that the browser can no longer sign out.
+pub struct PriorSession(pub Option<Caller>);
+
+impl FromRequestParts<AppState> for PriorSession {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, WebError> {
+        let jar = CookieJar::from_headers(&parts.headers);
+        let Some(token) = jar
+            .get(SESSION_COOKIE)
+            .map(|c| c.value().to_owned())
+            .filter(|v| !v.is_empty())
+        else {
+            return Ok(Self(None));
+        };
+        let token = Token::from_presented(token);
+        Ok(Self(
+            Caller::from_session_token(parts, state, &token).await.ok(),
+        ))
+    }
+}
+
+impl PriorSession {
+    /// Ends the prior session, if there was one.
+    pub async fn end(self, state: &AppState) -> Result<(), WebError> {
+        if let Some(caller) = self.0 {
+            crate::routes::auth::logout(axum::extract::State(state.clone()), caller).await?;
+        }
+        Ok(())
     }
 }
