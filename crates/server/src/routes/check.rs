@@ -12,8 +12,10 @@ use strongroom_core::authz::Action;
 use strongroom_core::capability::Capability;
 use strongroom_core::explain::{Question, Subject, explain};
 use strongroom_core::names::SecretPath;
+use strongroom_core::secret::SecretType;
 use strongroom_core::{Error, ErrorCode};
 use strongroom_proto::{CheckResult, ErrorBody};
+use strongroom_store::CheckSubject;
 use utoipa::IntoParams;
 
 /// `?username=&action=&resource=`.
@@ -57,16 +59,7 @@ pub async fn check(
                     ),
                 )
             })?;
-            // The type matters to type switches; the caller learns it only if they may read it.
-            let secret_type = match caller.in_vault(Action::ReadSecretMetadata) {
-                Ok(read) => state
-                    .store
-                    .secret_meta(&read, &path)
-                    .await
-                    .ok()
-                    .map(|m| m.secret_type),
-                Err(_) => None,
-            };
+            let secret_type = known_type(&state, &caller, &path).await;
             Question::Secret {
                 verb,
                 path,
@@ -88,20 +81,65 @@ pub async fn check(
         }
     };
     let subject = state.store.check_subject(&authz, &username).await?;
-    let answer = explain(
-        &Subject {
-            username: username.as_str(),
-            standing: subject.standing,
-            role_name: &subject.role_name,
-            access: subject
-                .access
-                .as_ref()
-                .map(|(name, role)| (name.as_str(), role.as_ref())),
-        },
-        &question,
-    );
+    let answer = explain(&subject_of(&username, &subject), &question);
     Ok(ApiJson(CheckResult {
         allowed: answer.allowed,
         reason: answer.reason,
     }))
+}
+
+/// A secret's type, which type switches depend on; the caller learns it only if they
+/// may read it.
+async fn known_type(state: &AppState, caller: &Caller, path: &SecretPath) -> Option<SecretType> {
+    let read = caller.in_vault(Action::ReadSecretMetadata).ok()?;
+    state
+        .store
+        .secret_meta(&read, path)
+        .await
+        .ok()
+        .map(|m| m.secret_type)
+}
+
+fn subject_of<'a>(username: &'a Username, subject: &'a CheckSubject) -> Subject<'a> {
+    Subject {
+        username: username.as_str(),
+        standing: subject.standing,
+        role_name: &subject.role_name,
+        access: subject
+            .access
+            .as_ref()
+            .map(|(name, role)| (name.as_str(), role.as_ref())),
+    }
+}
+
+/// What `check` answers the caller about their own `verbs` on one secret, with the
+/// subject and the secret's type loaded once for all of them (the dashboard asks this
+/// to decide which buttons a secret's page offers, and why not).
+pub async fn own_secret_answers(
+    state: &AppState,
+    caller: &Caller,
+    path: &SecretPath,
+    verbs: &[Verb],
+) -> Result<Vec<CheckResult>, ApiError> {
+    let authz = caller.in_vault(Action::ExplainOwnAccess)?;
+    let secret_type = known_type(state, caller, path).await;
+    let subject = state.store.check_subject(&authz, &caller.username).await?;
+    let subject = subject_of(&caller.username, &subject);
+    Ok(verbs
+        .iter()
+        .map(|verb| {
+            let answer = explain(
+                &subject,
+                &Question::Secret {
+                    verb: *verb,
+                    path: path.clone(),
+                    secret_type,
+                },
+            );
+            CheckResult {
+                allowed: answer.allowed,
+                reason: answer.reason,
+            }
+        })
+        .collect())
 }

@@ -15,6 +15,8 @@ use axum::extract::{Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use strongroom_core::ErrorCode;
+use strongroom_core::access::Verb;
+use strongroom_core::names::SecretPath;
 use strongroom_proto::{
     CreateRequest, Node, RollbackRequest, SecretMetadata, SecretVersionInfo, SecretWriteRequest,
     TrashedSecretInfo,
@@ -370,26 +372,29 @@ pub struct Decision {
     pub reason: String,
 }
 
-async fn decide(state: &AppState, member: &Member, verb: &str, path: &str) -> Decision {
-    let asked = check::check(
-        State(state.clone()),
-        member.caller.clone(),
-        ApiQuery(check::CheckParams {
-            username: member.caller.username.to_string(),
-            action: verb.to_owned(),
-            resource: Some(path.to_owned()),
-        }),
-    )
-    .await;
-    match asked {
-        Ok(ApiJson(result)) => Decision {
-            allowed: result.allowed,
-            reason: result.reason,
-        },
-        Err(e) => Decision {
-            allowed: false,
-            reason: e.0.message().to_owned(),
-        },
+/// The member's own decisions for `verbs` on the secret at `path`, as `strongroom check`
+/// would answer them; a question that cannot be asked is a refusal with its reason.
+async fn decide(
+    state: &AppState,
+    member: &Member,
+    verbs: &[Verb],
+    path: &SecretPath,
+) -> Vec<Decision> {
+    match check::own_secret_answers(state, &member.caller, path, verbs).await {
+        Ok(answers) => answers
+            .into_iter()
+            .map(|a| Decision {
+                allowed: a.allowed,
+                reason: a.reason,
+            })
+            .collect(),
+        Err(e) => verbs
+            .iter()
+            .map(|_| Decision {
+                allowed: false,
+                reason: e.0.message().to_owned(),
+            })
+            .collect(),
     }
 }
 
@@ -497,10 +502,15 @@ async fn secret_view(
         }),
     )
     .await?;
-    let path = secret.path.clone();
-    let reveal = decide(state, member, "reveal", &path).await;
-    let write = decide(state, member, "write", &path).await;
-    let delete = decide(state, member, "delete", &path).await;
+    let [reveal, write, delete]: [Decision; 3] = decide(
+        state,
+        member,
+        &[Verb::Reveal, Verb::Write, Verb::Delete],
+        &params.path()?,
+    )
+    .await
+    .try_into()
+    .map_err(|_| strongroom_core::Error::internal("three questions, three answers"))?;
     let comparison = match (wanted.a, wanted.b) {
         (Some(a), Some(b)) => {
             let find = |n| history.items.iter().find(|v| v.version == n);
@@ -600,28 +610,20 @@ pub async fn reveal(
         {
             // Say why, as `strongroom check` would; a secret the member cannot see at all
             // stays indistinguishable from one that does not exist.
-            let path = format!(
-                "{}/{}/{}/{}",
-                params.app, params.project, params.env, params.name
-            );
-            let why = decide(&state, &member, "reveal", &path).await;
-            if why.allowed
-                || e.0.code() == ErrorCode::NotFound && !may_read(&state, &member, &path).await
-            {
+            let path = params.path()?;
+            let answers = decide(&state, &member, &[Verb::Reveal, Verb::Read], &path).await;
+            let (reveal, read) = (&answers[0], &answers[1]);
+            if reveal.allowed || (e.0.code() == ErrorCode::NotFound && !read.allowed) {
                 return Err(e.into());
             }
             Err(
-                strongroom_core::Error::new(ErrorCode::PermissionDenied, why.reason)
-                    .recorded_as_refusal("secret.reveal", &path)
+                strongroom_core::Error::new(ErrorCode::PermissionDenied, reveal.reason.clone())
+                    .recorded_as_refusal("secret.reveal", &path.to_string())
                     .into(),
             )
         }
         Err(e) => Err(e.into()),
     }
-}
-
-async fn may_read(state: &AppState, member: &Member, path: &str) -> bool {
-    decide(state, member, "read", path).await.allowed
 }
 
 /// `POST …/{name}/rollback`.
