@@ -1145,9 +1145,171 @@ async fn the_site_root_leads_to_the_dashboard(app: TestApp) {
     assert_eq!(web.get("/ui/vaults").await.location(), Some("/ui/signin"));
 }
 
+async fn the_password_email_and_two_factor_are_changed_after_re_entering_the_password(
+    app: TestApp,
+) {
+    let alice = app.signup("alice").await;
+    let mut web = WebBrowser::signed_in(&app.url, "alice", PASSWORD).await;
+    let csrf = web.get("/ui/account").await.csrf();
+    let new_password = "an entirely new passphrase";
+    let changed = web
+        .post(
+            "/ui/account/password",
+            &[
+                ("csrf", &csrf),
+                ("password", PASSWORD),
+                ("new_password", new_password),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    assert!(changed.body.contains("Password changed"));
+    assert!(alice.client.whoami().await.is_err(), "other sessions end");
+    WebBrowser::signed_in(&app.url, "alice", new_password).await;
+    let moved = web
+        .post(
+            "/ui/account/email",
+            &[
+                ("csrf", &csrf),
+                ("password", new_password),
+                ("email", "alice@new.example"),
+            ],
+        )
+        .await;
+    assert_eq!(moved.location(), Some("/ui/verify"), "{}", moved.body);
+    assert!(
+        web.get("/ui/account")
+            .await
+            .body
+            .contains("alice@new.example")
+    );
+    let refused = web
+        .post(
+            "/ui/account/email",
+            &[
+                ("csrf", &csrf),
+                ("password", PASSWORD),
+                ("email", "mallory@example.com"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 401, "the old password no longer steps up");
+}
+
+async fn two_factor_sign_in_is_turned_off_after_re_entering_the_password_and_a_code(app: TestApp) {
+    let alice = app.signup("alice").await;
+    let (secret, _) = crate::accounts::enable_totp(&alice).await;
+    let mut web = WebBrowser::new(&app.url);
+    let page = web.get("/ui/signin").await;
+    let code = secret.code_at(crate::accounts::now()).unwrap_or_default();
+    web.post(
+        "/ui/signin",
+        &[
+            ("csrf", &page.csrf()),
+            ("username", "alice"),
+            ("password", PASSWORD),
+            ("code", &code),
+        ],
+    )
+    .await;
+    let csrf = web.get("/ui/account").await.csrf();
+    crate::early_in_a_totp_step().await;
+    let next = secret
+        .code_at(crate::accounts::now() + 30)
+        .unwrap_or_default();
+    let off = web
+        .post(
+            "/ui/account/totp/disable",
+            &[("csrf", &csrf), ("password", PASSWORD), ("code", &next)],
+        )
+        .await;
+    assert_eq!(off.location(), Some("/ui/account"), "{}", off.body);
+    assert!(!ok(alice.client.whoami().await).user.totp_enabled);
+}
+
+async fn versions_are_deleted_undeleted_and_destroyed_and_tags_written_from_a_secrets_page(
+    app: TestApp,
+) {
+    let alice = app.user_with_project("alice", "payments/api").await;
+    let mut web = WebBrowser::signed_in(&app.url, "alice", PASSWORD).await;
+    let env = "/ui/apps/payments/api/production";
+    let secret = "/ui/apps/payments/api/production/KEY";
+    let csrf = web.get(env).await.csrf();
+    web.post(
+        env,
+        &[
+            ("csrf", &csrf),
+            ("name", "KEY"),
+            ("value", "one"),
+            ("tags", "billing, pci"),
+        ],
+    )
+    .await;
+    web.post(
+        secret,
+        &[("csrf", &csrf), ("value", "two"), ("tags", "billing")],
+    )
+    .await;
+    let meta = ok(alice.client.secret("payments/api/production/KEY").await);
+    assert_eq!(meta.tags, vec!["billing".to_owned()]);
+    let client = &alice.client;
+    let state = |v: i64| async move {
+        let versions = ok(client.versions("payments/api/production/KEY").await);
+        let found = versions.into_iter().find(|x| x.version == v);
+        found.map(|x| (x.deleted_at.is_some(), x.destroyed_at.is_some()))
+    };
+    let deleted = web
+        .post(
+            &format!("{secret}/versions/delete"),
+            &[("csrf", &csrf), ("version", "1")],
+        )
+        .await;
+    assert_eq!(deleted.location(), Some(secret), "{}", deleted.body);
+    assert_eq!(state(1).await, Some((true, false)));
+    assert!(web.get(secret).await.body.contains("Undelete 1"));
+    web.post(
+        &format!("{secret}/versions/undelete"),
+        &[("csrf", &csrf), ("version", "1")],
+    )
+    .await;
+    assert_eq!(state(1).await, Some((false, false)));
+    web.post(
+        &format!("{secret}/versions/destroy"),
+        &[("csrf", &csrf), ("version", "1"), ("confirm", "on")],
+    )
+    .await;
+    assert_eq!(state(1).await.map(|s| s.1), Some(true));
+}
+
+async fn a_member_who_may_view_roles_asks_about_another_member_on_my_access(app: TestApp) {
+    let (_, org) = app.readers_organization(&[]).await;
+    let mut owner = switched(&app, "alice", &org.id).await;
+    let asked = owner
+        .get("/ui/access?who=bob&verb=reveal&path=payments/api/production/STRIPE_KEY")
+        .await;
+    let answer = asked.body.split("id=\"answer\"").nth(1).unwrap_or_default();
+    assert!(
+        answer.contains("bob: reveal") && answer.contains("readers"),
+        "{answer}"
+    );
+    let mut bob = switched(&app, "bob", &org.id).await;
+    let refused = bob
+        .get("/ui/access?who=alice&verb=reveal&path=payments/api/production/STRIPE_KEY")
+        .await;
+    assert_eq!(
+        refused.status, 403,
+        "a developer may not ask about others: {}",
+        refused.body
+    );
+}
+
 crate::each_backend!(machines_tokens_policies_allowlist_and_alerts_are_managed_from_the_dashboard);
 
 crate::on_both_backends!(
+    the_password_email_and_two_factor_are_changed_after_re_entering_the_password,
+    two_factor_sign_in_is_turned_off_after_re_entering_the_password_and_a_code,
+    versions_are_deleted_undeleted_and_destroyed_and_tags_written_from_a_secrets_page,
+    a_member_who_may_view_roles_asks_about_another_member_on_my_access,
     the_visitor_cookies_token_opens_only_the_sign_in_forms,
     signing_in_again_in_the_same_browser_ends_the_session_it_had,
     the_rosters_change_check_is_not_an_audit_entry_but_each_roster_fetch_is,

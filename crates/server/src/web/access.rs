@@ -59,6 +59,8 @@ struct MyAccessPage {
     verbs: Vec<&'static str>,
     places: Vec<PlaceRow>,
     asked: Option<(String, String, CheckResult)>,
+    /// Whether the member may ask about others (Roles: view).
+    asks_for_others: bool,
 }
 
 /// `?verb=&path=`: a question about one secret, answered as `strongroom check` would.
@@ -66,6 +68,8 @@ struct MyAccessPage {
 pub struct Question {
     verb: Option<String>,
     path: Option<String>,
+    /// Another member to ask about (needs Roles: view); the member themselves when absent.
+    who: Option<String>,
 }
 
 /// `GET /ui/access`: what the member may do where, and why.
@@ -160,17 +164,18 @@ pub async fn my_access_page(
         .collect();
     let asked = match (given(question.verb), given(question.path)) {
         (Some(verb), Some(path)) => {
+            let who = given(question.who).unwrap_or_else(|| member.caller.username.to_string());
             let ApiJson(answer) = check::check(
                 State(state.clone()),
                 member.caller.clone(),
                 ApiQuery(check::CheckParams {
-                    username: member.caller.username.to_string(),
+                    username: who.clone(),
                     action: verb.clone(),
                     resource: Some(path.clone()),
                 }),
             )
             .await?;
-            Some((verb, path, answer))
+            Some((format!("{who}: {verb}"), path, answer))
         }
         _ => None,
     };
@@ -181,6 +186,7 @@ pub async fn my_access_page(
         verbs: Verb::ALL.iter().map(|v| v.as_str()).collect(),
         places,
         asked,
+        asks_for_others: member.caller.in_vault(Action::ViewRoles).is_ok(),
     })
 }
 

@@ -232,12 +232,14 @@ struct AccountPage {
     user: UserInfo,
     sessions: Vec<SessionInfo>,
     error: Option<String>,
+    notice: Option<&'static str>,
 }
 
 async fn account_view(
     state: &AppState,
     member: &Member,
     error: Option<String>,
+    notice: Option<&'static str>,
 ) -> Result<Html<String>, WebError> {
     let ApiJson(who) = auth::whoami(State(state.clone()), member.caller.clone()).await?;
     let axum::Json(list) = sessions::list_sessions(
@@ -255,6 +257,7 @@ async fn account_view(
         user: who.user,
         sessions: list.items,
         error,
+        notice,
     })
 }
 
@@ -263,7 +266,7 @@ pub async fn account_page(
     State(state): State<AppState>,
     member: Member,
 ) -> Result<Html<String>, WebError> {
-    account_view(&state, &member, None).await
+    account_view(&state, &member, None, None).await
 }
 
 #[derive(Template)]
@@ -352,6 +355,7 @@ pub async fn totp_confirm(
                     "{} Start again with “Turn on two-factor sign-in”.",
                     e.0.message()
                 )),
+                None,
             )
             .await?;
             Ok((StatusCode::UNAUTHORIZED, page).into_response())
@@ -409,4 +413,64 @@ pub async fn revoke_session(
         return Ok((signed_out(&state, jar), Redirect::to("/ui/signin")).into_response());
     }
     Ok(Redirect::to("/ui/account").into_response())
+}
+
+/// `POST /ui/account/password`: a step-up, then the new password; every other session
+/// ends.
+pub async fn change_password(
+    State(state): State<AppState>,
+    mut member: Member,
+    meta: ClientMeta,
+    WebForm(form): WebForm<super::forms::AccountChange>,
+) -> Result<Response, WebError> {
+    step_up_with(&state, &mut member, meta, form.step_up()).await?;
+    let new_password = form.new_password.ok_or_else(|| {
+        strongroom_core::Error::new(ErrorCode::InvalidPassword, "enter the new password")
+    })?;
+    auth::change_password(
+        State(state.clone()),
+        member.caller.clone(),
+        ApiJson(strongroom_proto::ChangePasswordRequest { new_password }),
+    )
+    .await?;
+    let page = account_view(
+        &state,
+        &member,
+        None,
+        Some("Password changed. Every other session has been signed out."),
+    )
+    .await?;
+    Ok(page.into_response())
+}
+
+/// `POST /ui/account/email`: a step-up, then the new address (unverified until its code
+/// is entered).
+pub async fn change_email(
+    State(state): State<AppState>,
+    mut member: Member,
+    meta: ClientMeta,
+    WebForm(form): WebForm<super::forms::AccountChange>,
+) -> Result<Redirect, WebError> {
+    step_up_with(&state, &mut member, meta, form.step_up()).await?;
+    email::change_email(
+        State(state),
+        member.caller,
+        ApiJson(strongroom_proto::ChangeEmailRequest {
+            email: form.email.unwrap_or_default().trim().to_owned(),
+        }),
+    )
+    .await?;
+    Ok(Redirect::to("/ui/verify"))
+}
+
+/// `POST /ui/account/totp/disable`: a step-up, then two-factor sign-in is off.
+pub async fn totp_disable(
+    State(state): State<AppState>,
+    mut member: Member,
+    meta: ClientMeta,
+    WebForm(form): WebForm<StepUp>,
+) -> Result<Redirect, WebError> {
+    step_up_with(&state, &mut member, meta, form).await?;
+    totp::disable(State(state), member.caller).await?;
+    Ok(Redirect::to("/ui/account"))
 }

@@ -72,6 +72,8 @@ pub struct NewSecret {
     pub value: Sensitive,
     pub secret_type: Option<String>,
     pub note: Option<String>,
+    /// Comma-separated.
+    pub tags: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -79,6 +81,8 @@ pub struct NewVersion {
     pub value: Sensitive,
     pub secret_type: Option<String>,
     pub note: Option<String>,
+    /// Comma-separated.
+    pub tags: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -208,5 +212,24 @@ impl FormPairs {
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.trim())
             .filter(|v| !v.is_empty())
+    }
+}
+
+/// A step-up, then a new password or email address.
+#[derive(Deserialize)]
+pub struct AccountChange {
+    pub password: Sensitive,
+    pub code: Option<String>,
+    pub new_password: Option<Sensitive>,
+    pub email: Option<String>,
+}
+
+impl AccountChange {
+    /// The step-up part.
+    pub fn step_up(&self) -> StepUp {
+        StepUp {
+            password: Sensitive::new(self.password.expose()),
+            code: self.code.clone(),
+        }
     }
 }

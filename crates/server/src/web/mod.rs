@@ -47,6 +47,9 @@ pub const ROUTE_ACTIONS: &[(&str, &str, &str)] = &[
         "/ui/account/recovery-codes",
         "account.recovery_codes",
     ),
+    ("POST", "/ui/account/password", "account.change_password"),
+    ("POST", "/ui/account/email", "account.change_email"),
+    ("POST", "/ui/account/totp/disable", "account.totp_disable"),
     ("POST", "/ui/account/sessions/{id}/revoke", "session.revoke"),
     ("GET", "/ui/vaults", "vault.list"),
     ("POST", "/ui/vaults/switch", "session.switch_vault"),
@@ -88,6 +91,21 @@ pub const ROUTE_ACTIONS: &[(&str, &str, &str)] = &[
         "POST",
         "/ui/apps/{app}/{project}/{env}/{name}/delete",
         "secret.delete",
+    ),
+    (
+        "POST",
+        "/ui/apps/{app}/{project}/{env}/{name}/versions/delete",
+        "secret.delete_version",
+    ),
+    (
+        "POST",
+        "/ui/apps/{app}/{project}/{env}/{name}/versions/undelete",
+        "secret.undelete_version",
+    ),
+    (
+        "POST",
+        "/ui/apps/{app}/{project}/{env}/{name}/versions/destroy",
+        "secret.destroy_version",
     ),
     ("GET", "/ui/members", "member.list"),
     ("GET", "/ui/members/roster", "member.list"),
@@ -237,6 +255,9 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/account/totp", post(account::totp_begin))
         .route("/account/totp/confirm", post(account::totp_confirm))
         .route("/account/recovery-codes", post(account::recovery_codes))
+        .route("/account/password", post(account::change_password))
+        .route("/account/email", post(account::change_email))
+        .route("/account/totp/disable", post(account::totp_disable))
         .route(
             "/account/sessions/{id}/revoke",
             post(account::revoke_session),
@@ -276,6 +297,18 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route(
             "/apps/{app}/{project}/{env}/{name}/delete",
             post(secrets::delete),
+        )
+        .route(
+            "/apps/{app}/{project}/{env}/{name}/versions/delete",
+            post(secrets::delete_version),
+        )
+        .route(
+            "/apps/{app}/{project}/{env}/{name}/versions/undelete",
+            post(secrets::undelete_version),
+        )
+        .route(
+            "/apps/{app}/{project}/{env}/{name}/versions/destroy",
+            post(secrets::destroy_version),
         )
         .route("/members", get(organization::members_page))
         .route("/members/roster", get(organization::roster))

@@ -317,12 +317,19 @@ fn write_request(
     value: strongroom_proto::Sensitive,
     secret_type: Option<String>,
     note: Option<String>,
+    tags: Option<String>,
 ) -> SecretWriteRequest {
     SecretWriteRequest {
         value,
         secret_type: forms::given(secret_type),
         note: note.map(|n| n.trim().to_owned()),
-        tags: None,
+        tags: tags.map(|t| {
+            t.split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned)
+                .collect()
+        }),
         expected_version: None,
     }
 }
@@ -346,7 +353,12 @@ pub async fn create_secret(
         member.requester(),
         meta,
         ApiPath(secret),
-        ApiJson(write_request(form.value, form.secret_type, form.note)),
+        ApiJson(write_request(
+            form.value,
+            form.secret_type,
+            form.note,
+            form.tags,
+        )),
     )
     .await?;
     Ok(Redirect::to(&format!("/ui/apps/{}", written.path)))
@@ -568,7 +580,12 @@ pub async fn write_version(
         member.requester(),
         meta,
         ApiPath(params),
-        ApiJson(write_request(form.value, form.secret_type, form.note)),
+        ApiJson(write_request(
+            form.value,
+            form.secret_type,
+            form.note,
+            form.tags,
+        )),
     )
     .await?;
     Ok(Redirect::to(&format!("/ui/apps/{}", written.path)))
@@ -709,4 +726,95 @@ pub async fn purge(
 ) -> Result<Redirect, WebError> {
     secrets::purge_secret(State(state), member.requester(), meta, ApiPath(params)).await?;
     Ok(Redirect::to("/ui/trash"))
+}
+
+/// Which per-version change a form asks for.
+#[derive(Clone, Copy)]
+pub enum VersionChange {
+    Delete,
+    Undelete,
+    Destroy,
+}
+
+async fn change_version(
+    state: AppState,
+    member: Member,
+    meta: ClientMeta,
+    params: SecretParams,
+    version: i64,
+    change: VersionChange,
+) -> Result<Redirect, WebError> {
+    let (state, caller, path, body) = (
+        State(state),
+        member.requester(),
+        ApiPath(params),
+        ApiJson(strongroom_proto::VersionsRequest {
+            versions: vec![version],
+        }),
+    );
+    let axum::Json(changed) = match change {
+        VersionChange::Delete => secrets::delete_versions(state, caller, meta, path, body).await,
+        VersionChange::Undelete => {
+            secrets::undelete_versions(state, caller, meta, path, body).await
+        }
+        VersionChange::Destroy => secrets::destroy_versions(state, caller, meta, path, body).await,
+    }?;
+    Ok(Redirect::to(&format!("/ui/apps/{}", changed.path)))
+}
+
+/// `POST …/{name}/versions/delete`: one version hidden (restorable).
+pub async fn delete_version(
+    State(state): State<AppState>,
+    member: Member,
+    meta: ClientMeta,
+    WebPath(params): WebPath<SecretParams>,
+    WebForm(form): WebForm<Version>,
+) -> Result<Redirect, WebError> {
+    change_version(
+        state,
+        member,
+        meta,
+        params,
+        form.version,
+        VersionChange::Delete,
+    )
+    .await
+}
+
+/// `POST …/{name}/versions/undelete`.
+pub async fn undelete_version(
+    State(state): State<AppState>,
+    member: Member,
+    meta: ClientMeta,
+    WebPath(params): WebPath<SecretParams>,
+    WebForm(form): WebForm<Version>,
+) -> Result<Redirect, WebError> {
+    change_version(
+        state,
+        member,
+        meta,
+        params,
+        form.version,
+        VersionChange::Undelete,
+    )
+    .await
+}
+
+/// `POST …/{name}/versions/destroy`: one version's value gone for good.
+pub async fn destroy_version(
+    State(state): State<AppState>,
+    member: Member,
+    meta: ClientMeta,
+    WebPath(params): WebPath<SecretParams>,
+    WebForm(form): WebForm<Version>,
+) -> Result<Redirect, WebError> {
+    change_version(
+        state,
+        member,
+        meta,
+        params,
+        form.version,
+        VersionChange::Destroy,
+    )
+    .await
 }
