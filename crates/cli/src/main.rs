@@ -3,7 +3,6 @@
 
 mod args;
 mod commands;
-mod dotenv;
 mod failure;
 mod output;
 mod state;

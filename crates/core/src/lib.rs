@@ -12,6 +12,7 @@ pub mod authz;
 pub mod broker;
 pub mod capability;
 pub mod custom_role;
+pub mod dotenv;
 pub mod effect;
 pub mod error;
 pub mod explain;

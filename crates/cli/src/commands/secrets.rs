@@ -2,11 +2,11 @@
 
 use super::{Ctx, parse_arg};
 use crate::args::{ExportArgs, FileFormat, ImportArgs, RunArgs, SecretsCommand, SetArgs};
-use crate::dotenv;
 use crate::failure::{CliResult, Failure, exit};
 use crate::output;
 use std::collections::BTreeMap;
 use std::io::{IsTerminal as _, Read as _, Write as _};
+use strongroom_core::dotenv;
 use strongroom_core::names::{EnvironmentPath, SecretPath};
 use strongroom_proto::{SecretWriteRequest, Sensitive};
 

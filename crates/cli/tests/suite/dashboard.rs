@@ -1303,9 +1303,59 @@ async fn a_member_who_may_view_roles_asks_about_another_member_on_my_access(app:
     );
 }
 
+async fn a_pasted_env_file_is_imported_into_an_environment(app: TestApp) {
+    let alice = app.user_with_project("alice", "payments/api").await;
+    ok(alice
+        .client
+        .put_secret("payments/api/production/KEPT", &crate::value("same"))
+        .await);
+    let mut web = WebBrowser::signed_in(&app.url, "alice", PASSWORD).await;
+    let env = "/ui/apps/payments/api/production";
+    let csrf = web.get(env).await.csrf();
+    let dotenv =
+        "# pasted\nexport STRIPE_KEY=sk_live_pasted\nKEPT='same'\nimport=\"a name like a route\"\n";
+    let done = web
+        .post(
+            "/ui/import/payments/api/production",
+            &[("csrf", &csrf), ("dotenv", dotenv)],
+        )
+        .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(
+        done.body
+            .contains("Imported: 2 created, 0 updated, 1 unchanged."),
+        "{}",
+        done.body
+    );
+    assert!(
+        !done.body.contains("sk_live_pasted"),
+        "values stay off the page"
+    );
+    assert_eq!(
+        ok(alice
+            .client
+            .reveal("payments/api/production/STRIPE_KEY", None)
+            .await)
+        .value
+        .expose(),
+        "sk_live_pasted"
+    );
+    // A secret named "import" has its own page, like any other.
+    assert_eq!(web.get(&format!("{env}/import")).await.status, 200);
+    let broken = web
+        .post(
+            "/ui/import/payments/api/production",
+            &[("csrf", &csrf), ("dotenv", "NOT A LINE")],
+        )
+        .await;
+    assert_eq!(broken.status, 400);
+    assert!(broken.body.contains("line 1"), "{}", broken.body);
+}
+
 crate::each_backend!(machines_tokens_policies_allowlist_and_alerts_are_managed_from_the_dashboard);
 
 crate::on_both_backends!(
+    a_pasted_env_file_is_imported_into_an_environment,
     the_password_email_and_two_factor_are_changed_after_re_entering_the_password,
     two_factor_sign_in_is_turned_off_after_re_entering_the_password_and_a_code,
     versions_are_deleted_undeleted_and_destroyed_and_tags_written_from_a_secrets_page,

@@ -233,3 +233,9 @@ impl AccountChange {
         }
     }
 }
+
+/// A pasted dotenv file.
+#[derive(Deserialize)]
+pub struct Dotenv {
+    pub dotenv: Sensitive,
+}

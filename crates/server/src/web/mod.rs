@@ -61,6 +61,7 @@ pub const ROUTE_ACTIONS: &[(&str, &str, &str)] = &[
     ("POST", "/ui/apps/{app}/{project}", "environment.create"),
     ("GET", "/ui/apps/{app}/{project}/{env}", "secret.list"),
     ("POST", "/ui/apps/{app}/{project}/{env}", "secret.write"),
+    ("POST", "/ui/import/{app}/{project}/{env}", "secret.import"),
     (
         "GET",
         "/ui/apps/{app}/{project}/{env}/{name}",
@@ -281,6 +282,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
             "/apps/{app}/{project}/{env}/{name}",
             get(secrets::secret_page).post(secrets::write_version),
         )
+        // Not under /apps/…/{env}/, where it would shadow a secret named "import".
+        .route("/import/{app}/{project}/{env}", post(secrets::import))
         .route(
             "/apps/{app}/{project}/{env}/{name}/reveal",
             post(secrets::reveal),

@@ -275,6 +275,10 @@ struct SecretsPage {
     secrets: Vec<SecretMetadata>,
     next_cursor: Option<String>,
     types: Vec<&'static str>,
+    /// Where the import form posts.
+    import_href: String,
+    /// What an import just did.
+    imported: Option<strongroom_proto::ImportResult>,
 }
 
 fn env_params(params: &EnvParams) -> EnvParams {
@@ -292,14 +296,24 @@ pub async fn secrets_page(
     WebPath(params): WebPath<EnvParams>,
     Query(paging): Query<Paging>,
 ) -> Result<Html<String>, WebError> {
+    secrets_view(&state, &member, &params, &paging, None).await
+}
+
+async fn secrets_view(
+    state: &AppState,
+    member: &Member,
+    params: &EnvParams,
+    paging: &Paging,
+    imported: Option<strongroom_proto::ImportResult>,
+) -> Result<Html<String>, WebError> {
     let axum::Json(list) = secrets::list_secrets(
         State(state.clone()),
         member.requester(),
-        ApiPath(env_params(&params)),
+        ApiPath(env_params(params)),
         ApiQuery(paging.list()),
     )
     .await?;
-    let chrome = Chrome::of(&state, &member.caller, &member.csrf, "secrets").await?;
+    let chrome = Chrome::of(state, &member.caller, &member.csrf, "secrets").await?;
     let mut trail = crumbs(&[&params.app, &params.project, &params.env]);
     let base = trail.pop().map(|c| c.href).unwrap_or_default();
     render(&SecretsPage {
@@ -310,7 +324,43 @@ pub async fn secrets_page(
         secrets: list.items,
         next_cursor: list.next_cursor,
         types: secret_types(),
+        import_href: format!(
+            "/ui/import/{}/{}/{}",
+            params.app, params.project, params.env
+        ),
+        imported,
     })
+}
+
+/// `POST /ui/import/{app}/{project}/{env}`: a pasted dotenv file, set in one
+/// transaction (a new version only where a value differs).
+pub async fn import(
+    State(state): State<AppState>,
+    member: Member,
+    meta: ClientMeta,
+    WebPath(params): WebPath<EnvParams>,
+    WebForm(form): WebForm<forms::Dotenv>,
+) -> Result<Html<String>, WebError> {
+    let parsed = strongroom_core::dotenv::parse(form.dotenv.expose()).map_err(|why| {
+        strongroom_core::Error::new(
+            ErrorCode::InvalidValue,
+            format!("the file could not be read: {why}"),
+        )
+    })?;
+    let axum::Json(result) = secrets::import(
+        State(state.clone()),
+        member.requester(),
+        meta,
+        ApiPath(env_params(&params)),
+        ApiJson(strongroom_proto::ImportRequest {
+            secrets: parsed
+                .into_iter()
+                .map(|(name, value)| (name, strongroom_proto::Sensitive::new(value)))
+                .collect(),
+        }),
+    )
+    .await?;
+    secrets_view(&state, &member, &params, &Paging::default(), Some(result)).await
 }
 
 fn write_request(

@@ -1,5 +1,6 @@
-//! Reading and writing dotenv files. Output quotes every value so that any parser reads
-//! it back exactly: single quotes (literal) when possible, otherwise double quotes with
+//! Reading and writing dotenv files, for the CLI's `export` and `import` and the
+//! dashboard's import. Output quotes every value so that any parser reads it back
+//! exactly: single quotes (literal) when possible, otherwise double quotes with
 //! backslash escapes. Input accepts the common dialect: comments, `export` prefixes,
 //! unquoted, single-quoted and multi-line double-quoted values.
 
