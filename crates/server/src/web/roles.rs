@@ -571,24 +571,43 @@ fn spec_from_form(
     }
 }
 
+/// An access role as stored, and the environments its editor lays out: loaded once per
+/// request, whether the page then shows it, previews an edit or saves one.
+struct StoredRole {
+    info: AccessRoleInfo,
+    spec: AccessRoleSpec,
+    envs: Vec<EnvironmentPath>,
+}
+
+impl StoredRole {
+    async fn load(state: &AppState, member: &Member, name: &str) -> Result<Self, WebError> {
+        let ApiJson(info) = access_roles::get_access_role(
+            State(state.clone()),
+            member.caller.clone(),
+            ApiPath(name.to_owned()),
+        )
+        .await?;
+        let envs = environments(state, member).await?;
+        Self::of(info, envs)
+    }
+
+    fn of(info: AccessRoleInfo, envs: Vec<EnvironmentPath>) -> Result<Self, WebError> {
+        let spec = serde_json::from_value(info.spec.clone())
+            .map_err(|e| Error::internal(format!("a stored access role did not read back: {e}")))?;
+        Ok(Self { info, spec, envs })
+    }
+}
+
 async fn access_role_view(
     state: &AppState,
     member: &Member,
-    name: &str,
+    stored: StoredRole,
     proposed: Option<AccessRoleSpec>,
     preview: Option<EffectPreview>,
     saved: bool,
 ) -> Result<Html<String>, WebError> {
-    let ApiJson(info) = access_roles::get_access_role(
-        State(state.clone()),
-        member.caller.clone(),
-        ApiPath(name.to_owned()),
-    )
-    .await?;
-    let current: AccessRoleSpec = serde_json::from_value(info.spec.clone())
-        .map_err(|e| Error::internal(format!("a stored access role did not read back: {e}")))?;
-    let spec = proposed.unwrap_or(current);
-    let envs = environments(state, member).await?;
+    let StoredRole { info, spec, envs } = stored;
+    let spec = proposed.unwrap_or(spec);
     let author = Author::of(member);
     let EditorModel {
         scope_kind,
@@ -641,7 +660,8 @@ pub async fn access_role_page(
     member: Member,
     WebPath(params): WebPath<AccessRoleParams>,
 ) -> Result<Html<String>, WebError> {
-    access_role_view(&state, &member, &params.role, None, None, false).await
+    let stored = StoredRole::load(&state, &member, &params.role).await?;
+    access_role_view(&state, &member, stored, None, None, false).await
 }
 
 /// `POST /ui/access-roles/{role}`: shows the effect of the edited role; with `confirm`,
@@ -654,20 +674,12 @@ pub async fn save_access_role(
     WebPath(params): WebPath<AccessRoleParams>,
     form: FormPairs,
 ) -> Result<Response, WebError> {
-    let ApiJson(info) = access_roles::get_access_role(
-        State(state.clone()),
-        member.caller.clone(),
-        ApiPath(params.role.clone()),
-    )
-    .await?;
-    let base: AccessRoleSpec = serde_json::from_value(info.spec)
-        .map_err(|e| Error::internal(format!("a stored access role did not read back: {e}")))?;
-    let envs = environments(&state, &member).await?;
-    let spec = spec_from_form(&form, &base, &envs);
+    let stored = StoredRole::load(&state, &member, &params.role).await?;
+    let spec = spec_from_form(&form, &stored.spec, &stored.envs);
     let file = serde_json::to_value(&spec)
         .map_err(|e| Error::internal(format!("an access role did not serialize: {e}")))?;
     if form.one("confirm") == Some("yes") {
-        access_roles::edit_access_role(
+        let ApiJson(edited) = access_roles::edit_access_role(
             State(state.clone()),
             member.caller.clone(),
             meta,
@@ -675,11 +687,10 @@ pub async fn save_access_role(
             ApiJson(EditAccessRoleRequest { spec: file }),
         )
         .await?;
-        return Ok(
-            access_role_view(&state, &member, &params.role, None, None, true)
-                .await?
-                .into_response(),
-        );
+        let saved = StoredRole::of(edited, stored.envs)?;
+        return Ok(access_role_view(&state, &member, saved, None, None, true)
+            .await?
+            .into_response());
     }
     let ApiJson(preview) = access_roles::preview_access_role(
         State(state.clone()),
@@ -688,16 +699,11 @@ pub async fn save_access_role(
         ApiJson(EditAccessRoleRequest { spec: file }),
     )
     .await?;
-    Ok(access_role_view(
-        &state,
-        &member,
-        &params.role,
-        Some(spec),
-        Some(preview),
-        false,
+    Ok(
+        access_role_view(&state, &member, stored, Some(spec), Some(preview), false)
+            .await?
+            .into_response(),
     )
-    .await?
-    .into_response())
 }
 
 /// `POST /ui/access-roles`: a new access role that opens nothing yet, to be shaped on its
